@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* The gridledger subcommands: one file per command, one entry point each. */
+#ifndef GL_APPS_CMD_H
+#define GL_APPS_CMD_H
+
+#include <stdbool.h>
+
+/* Each command takes argv without the program name (argv[0] is the command)
+ * and returns the process exit status. Errors go to stderr. */
+struct cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/** Print "gridledger: <message>" to stderr and return 1 (or 2 for usage). */
+int cmd_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** True when @arg is -h or --help. */
+bool cmd_is_help(const char *arg);
+
+#endif

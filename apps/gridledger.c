@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* gridledger: the command-line entry point; dispatches to apps/cmd_*.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct cmd commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int cmd_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("gridledger: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+bool cmd_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: gridledger COMMAND [ARGS...]\n\n"
+          "Energy markets on a permissioned ledger, checked against the "
+          "physics of the feeder.\n\ncommands:\n",
+          f);
+    for (const struct cmd *c = commands; c->name != NULL; c++) {
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    }
+    fputs("\n'gridledger COMMAND --help' describes a command.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (cmd_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("gridledger 0.1.0");
+        return 0;
+    }
+    for (const struct cmd *c = commands; c->name != NULL; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return c->run(argc - 1, argv + 1);
+        }
+    }
+    return cmd_fail(2, "unknown command '%s' (see 'gridledger --help')",
+                    argv[1]);
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages gridledger needs to build and test, if any are
+# missing. Called by every Makefile target, so a fresh Debian 12 machine needs
+# no earlier step. Quiet and fast when everything is already there.
+set -eu
+
+PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
+libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev"
+
+# Extra packages a caller may ask for (e.g. the test suite's servers).
+[ $# -gt 0 ] && PKGS="$PKGS $*"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "gridledger: missing Debian packages:$missing" >&2
+    echo "gridledger: run as root, or: sudo apt-get install$missing" >&2
+    exit 1
+fi
+echo "gridledger: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
