@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* The LMDB environment, with LMDB's codes mapped to BASE_E* codes. */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/store.h"
+
+struct kv_env {
+    MDB_env *env;
+    atomic_bool panicked; /* a fatal error happened: refuse writes */
+};
+
+struct kv_txn {
+    struct kv_env *env;
+    MDB_txn *txn;
+};
+
+struct kv_cursor {
+    MDB_cursor *cur;
+};
+
+/* The one place LMDB codes become ours. */
+static int map_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return BASE_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return BASE_EEXIST;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+        return BASE_ENOSPC;
+    case MDB_DBS_FULL:
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL:
+        return BASE_EFULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return BASE_ECORRUPT;
+    case MDB_PANIC:
+        return BASE_EPANIC;
+    case MDB_BAD_VALSIZE:
+    case EINVAL:
+        return BASE_EINVAL;
+    case ENOMEM:
+        return BASE_ENOMEM;
+    case ENOENT:
+        return BASE_ENOTFOUND;
+    default:
+        return BASE_EIO;
+    }
+}
+
+int kv_env_open(struct kv_env **out, const char *dir,
+                const struct kv_env_options *opt, char *errmsg)
+{
+    struct kv_env_options def = {0};
+    if (opt == NULL) {
+        opt = &def;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return base_errf(errmsg, BASE_ENOTFOUND, "%s: no such directory", dir);
+    }
+    struct kv_env *e = base_calloc(1, sizeof *e);
+    if (e == NULL) {
+        return base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    }
+    int rc = mdb_env_create(&e->env);
+    if (rc != 0) {
+        base_free(e);
+        return base_errf(errmsg, map_err(rc), "lmdb: %s", mdb_strerror(rc));
+    }
+    uint64_t map = opt->map_size ? opt->map_size : (uint64_t)64 << 30;
+    mdb_env_set_mapsize(e->env, (size_t)map);
+    mdb_env_set_maxdbs(e->env, opt->max_dbs ? opt->max_dbs : 1024);
+    mdb_env_set_maxreaders(e->env, 512);
+    /* MDB_NOTLS: read transactions are not tied to threads, so a reader may
+     * hand a snapshot to a worker. Durability stays the default: every
+     * commit is synced before it returns. */
+    unsigned flags = MDB_NOTLS | (opt->read_only ? MDB_RDONLY : 0);
+    rc = mdb_env_open(e->env, dir, flags, 0600);
+    if (rc != 0) {
+        int err = map_err(rc);
+        base_errf(errmsg, err, "%s: cannot open ledger store: %s", dir,
+                  mdb_strerror(rc));
+        mdb_env_close(e->env);
+        base_free(e);
+        return err;
+    }
+    *out = e;
+    return 0;
+}
+
+void kv_env_close(struct kv_env *env)
+{
+    if (env != NULL) {
+        mdb_env_close(env->env);
+        base_free(env);
+    }
+}
+
+uint64_t kv_env_used(struct kv_env *env)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(env->env, &info) != 0 || mdb_env_stat(env->env, &st)) {
+        return 0;
+    }
+    return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out)
+{
+    if (write && atomic_load(&env->panicked)) {
+        return BASE_EPANIC;
+    }
+    struct kv_txn *t = base_malloc(sizeof *t);
+    if (t == NULL) {
+        return BASE_ENOMEM;
+    }
+    int rc = mdb_txn_begin(env->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != 0) {
+        base_free(t);
+        if (rc == MDB_PANIC) {
+            atomic_store(&env->panicked, true);
+        }
+        return map_err(rc);
+    }
+    t->env = env;
+    *out = t;
+    return 0;
+}
+
+int kv_txn_commit(struct kv_txn *txn)
+{
+    int rc = mdb_txn_commit(txn->txn);
+    if (rc != 0 && rc != MDB_MAP_FULL && rc != ENOSPC) {
+        /* A failed sync leaves us unsure what reached the disk. */
+        atomic_store(&txn->env->panicked, true);
+    }
+    base_free(txn);
+    return map_err(rc);
+}
+
+void kv_txn_abort(struct kv_txn *txn)
+{
+    if (txn != NULL) {
+        mdb_txn_abort(txn->txn);
+        base_free(txn);
+    }
+}
+
+int kv_dbi_open(struct kv_txn *txn, const char *name, bool create, kv_dbi *out)
+{
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn->txn, name, create ? MDB_CREATE : 0, &dbi);
+    if (rc != 0) {
+        return map_err(rc);
+    }
+    *out = dbi;
+    return 0;
+}
+
+int kv_dbi_clear(struct kv_txn *txn, kv_dbi dbi)
+{
+    return map_err(mdb_drop(txn->txn, dbi, 0));
+}
+
+int kv_get(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen,
+           struct kv_val *val)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn->txn, dbi, &k, &v);
+    if (rc != 0) {
+        return map_err(rc);
+    }
+    val->data = v.mv_data;
+    val->len = v.mv_size;
+    return 0;
+}
+
+static int put(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen,
+               const void *val, size_t vlen, unsigned flags)
+{
+    if (klen == 0 || klen > 511) {
+        return BASE_EINVAL;
+    }
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(txn->txn, dbi, &k, &v, flags);
+    if (rc == MDB_KEYEXIST) {
+        return BASE_EINVAL;
+    }
+    return map_err(rc);
+}
+
+int kv_put(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen,
+           const void *val, size_t vlen)
+{
+    return put(txn, dbi, key, klen, val, vlen, 0);
+}
+
+int kv_append(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen,
+              const void *val, size_t vlen)
+{
+    return put(txn, dbi, key, klen, val, vlen, MDB_APPEND);
+}
+
+int kv_del(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    return map_err(mdb_del(txn->txn, dbi, &k, NULL));
+}
+
+int kv_cursor_open(struct kv_txn *txn, kv_dbi dbi, struct kv_cursor **out)
+{
+    struct kv_cursor *c = base_malloc(sizeof *c);
+    if (c == NULL) {
+        return BASE_ENOMEM;
+    }
+    int rc = mdb_cursor_open(txn->txn, dbi, &c->cur);
+    if (rc != 0) {
+        base_free(c);
+        return map_err(rc);
+    }
+    *out = c;
+    return 0;
+}
+
+void kv_cursor_close(struct kv_cursor *c)
+{
+    if (c != NULL) {
+        mdb_cursor_close(c->cur);
+        base_free(c);
+    }
+}
+
+static int cursor_get(struct kv_cursor *c, MDB_val *k, MDB_cursor_op op,
+                      struct kv_val *ko, struct kv_val *vo)
+{
+    MDB_val v;
+    int rc = mdb_cursor_get(c->cur, k, &v, op);
+    if (rc != 0) {
+        return map_err(rc);
+    }
+    if (ko != NULL) {
+        ko->data = k->mv_data;
+        ko->len = k->mv_size;
+    }
+    if (vo != NULL) {
+        vo->data = v.mv_data;
+        vo->len = v.mv_size;
+    }
+    return 0;
+}
+
+int kv_cursor_seek(struct kv_cursor *c, const void *key, size_t klen,
+                   struct kv_val *k, struct kv_val *v)
+{
+    MDB_val mk = {klen, (void *)key};
+    if (key == NULL || klen == 0) {
+        return cursor_get(c, &mk, MDB_FIRST, k, v);
+    }
+    return cursor_get(c, &mk, MDB_SET_RANGE, k, v);
+}
+
+int kv_cursor_next(struct kv_cursor *c, struct kv_val *k, struct kv_val *v)
+{
+    MDB_val mk;
+    return cursor_get(c, &mk, MDB_NEXT, k, v);
+}
+
+int kv_cursor_last(struct kv_cursor *c, struct kv_val *k, struct kv_val *v)
+{
+    MDB_val mk;
+    return cursor_get(c, &mk, MDB_LAST, k, v);
+}
