@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* Public header of contract: the native contract SDK, the registry that
+ * the ledger executes through, and the built-in contracts. */
+#ifndef GL_CONTRACT_H
+#define GL_CONTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "ledger/ledger.h"
+
+/*
+ * Writing a contract: a contract is a C module with a table of functions.
+ * Each function gets the call context and the arguments, reads and writes
+ * its own state through the lg_ctx_* calls of ledger.h (get, put, del,
+ * range, caller, time, emit, return, fail), and returns 0 to commit its
+ * writes or a BASE_E* code to discard them all. It must be deterministic:
+ * no clocks but lg_ctx_time(), no randomness, no I/O, no global state.
+ *
+ *     static int hello(struct lg_ctx *ctx, uint32_t argc,
+ *                      const struct lg_slice *argv)
+ *     {
+ *         if (argc != 1) {
+ *             return lg_ctx_fail(ctx, BASE_EARGS, "hello NAME");
+ *         }
+ *         return lg_ctx_put(ctx, argv[0].p, argv[0].len, "hi", 2);
+ *     }
+ *     static const struct sc_function fns[] = {{"hello", hello, NULL}};
+ *     const struct sc_contract hello_contract = {"hello", fns, 1};
+ *
+ * and register it with sc_register() before opening the ledger.
+ */
+
+typedef int (*sc_fn)(struct lg_ctx *ctx, uint32_t argc,
+                     const struct lg_slice *argv);
+
+struct sc_function {
+    const char *name;
+    sc_fn fn;
+    /* Roles allowed to call, space-separated ("dso iso"); NULL: any role. */
+    const char *roles;
+};
+
+struct sc_contract {
+    const char *name;
+    const struct sc_function *functions; /* static storage */
+    size_t nfunctions;
+};
+
+#define SC_MAX_CONTRACTS 32
+
+struct sc_registry {
+    size_t n;
+    const struct sc_contract *contracts[SC_MAX_CONTRACTS]; /* borrowed */
+};
+
+void sc_registry_init(struct sc_registry *r);
+/** Add @c (borrowed; must outlive the registry).
+ *  Errors: BASE_EEXIST (name taken), BASE_EFULL, BASE_EINVAL (bad name). */
+int sc_register(struct sc_registry *r, const struct sc_contract *c) BASE_WUR;
+/** Register every built-in contract (asset, ...). */
+int sc_register_builtin(struct sc_registry *r) BASE_WUR;
+/** The executor the ledger calls through; @r is borrowed for its life. */
+struct lg_executor sc_executor(struct sc_registry *r);
+
+/* ---- SDK helpers ----------------------------------------------------------
+ */
+
+/** Copy argument @a into @out (@size bytes, NUL-terminated).
+ *  Errors: BASE_EARGS when it is longer or holds a NUL byte. */
+int sc_arg_str(const struct lg_slice *a, char *out, size_t size) BASE_WUR;
+/** Parse argument @a as a decimal integer. Errors: BASE_EARGS. */
+int sc_arg_i64(const struct lg_slice *a, int64_t *out) BASE_WUR;
+/** "ORG/NAME" of the caller into @out (2*LG_NAME_MAX+2 bytes). */
+void sc_caller_id(const struct lg_ctx *ctx, char *out);
+/** True when the caller's role is one of the space-separated @roles. */
+bool sc_caller_has_role(const struct lg_ctx *ctx, const char *roles);
+/** SHA-256 of an off-chain record as 64 lowercase hex digits and a NUL, the
+ *  form contracts keep on chain for records stored off it. */
+void sc_record_hash(char out[65], const void *data, size_t len);
+
+/* ---- built-in contracts ----------------------------------------------------
+ */
+
+/**
+ * asset: a simple asset store (Caliper's "simple" workload) for tests and
+ * the benchmark. Assets are JSON {"id","owner","value"}; owner is the
+ * creator's ORG/NAME.
+ *   create(ID, VALUE)       new asset; fails EEXIST if the ID is taken
+ *   read(ID)                returns the JSON
+ *   update(ID, VALUE)       owner only
+ *   transfer(ID, NEWOWNER)  owner only; NEWOWNER is ORG/NAME
+ *   delete(ID)              owner only
+ * Events: AssetCreated, AssetUpdated, AssetTransferred, AssetDeleted, with
+ * the asset JSON as payload.
+ */
+extern const struct sc_contract sc_asset_contract;
+
+#endif
