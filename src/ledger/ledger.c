@@ -125,7 +125,9 @@ static int load_channels(struct lg_ledger *l, char *errmsg)
     }
     kv_cursor_close(c);
     if (rv == 0) {
-        rv = l->read_only ? (kv_txn_abort(t), 0) : kv_txn_commit(t);
+        /* Commit even a read transaction: LMDB closes database handles
+         * opened in a transaction that aborts. */
+        rv = kv_txn_commit(t);
     } else {
         kv_txn_abort(t);
         if (errmsg[0] == '\0') {
@@ -347,10 +349,10 @@ int lg_admit(struct lg_channel *ch, const struct lg_tx *tx, uint64_t now_ns,
         rv = check_time(&tx->cert, now_ns, reason);
     }
     if (rv == 0) {
-        rv = check_call(ch, tx, reason);
+        rv = check_sig(tx, reason);
     }
     if (rv == 0) {
-        rv = check_sig(tx, reason);
+        rv = check_call(ch, tx, reason);
     }
     if (rv != 0) {
         return rv;
@@ -1390,19 +1392,21 @@ int lg__channel_adopt(struct lg_ledger *l, const uint8_t *genesis, size_t len,
          cr_verify(b.sig, b.hash.b, CR_HASH_SIZE, cfg.orderer_pk) != 0)) {
         rv = BASE_ECORRUPT;
     }
-    lg_block_release(&b);
     if (rv != 0) {
+        lg_block_release(&b);
         return base_errf(errmsg, BASE_ECORRUPT,
                          "genesis block does not verify");
     }
     struct lg_channel *existing;
     if (lg_channel_get(l, cfg.channel, &existing) == 0) {
+        lg_block_release(&b);
         return base_errf(errmsg, BASE_EEXIST, "channel '%s' already exists",
                          cfg.channel);
     }
     struct kv_txn *t;
     rv = kv_txn_begin(l->env, true, &t);
     if (rv != 0) {
+        lg_block_release(&b);
         return base_errf(errmsg, rv, "cannot write: %s", base_strerror(rv));
     }
     struct lg_channel *ch = NULL;
@@ -1412,25 +1416,20 @@ int lg__channel_adopt(struct lg_ledger *l, const uint8_t *genesis, size_t len,
         rv = channel_open(l, t, &cfg, true, &ch);
     }
     if (rv == 0) {
-        struct lg_block g;
-        rv = lg_block_decode(&g, genesis, len);
-        if (rv == 0) {
-            rv = store_block(ch, t, &g.h, &g.hash, genesis, len);
-            if (rv == 0) {
-                set_tip(ch, &g.h, &g.hash);
-            }
-            lg_block_release(&g);
-        }
+        rv = store_block(ch, t, &b.h, &b.hash, genesis, len);
     }
     if (rv == 0) {
         rv = kv_txn_commit(t);
     } else {
         kv_txn_abort(t);
     }
-    if (rv != 0 && ch != NULL) {
+    if (rv == 0) {
+        set_tip(ch, &b.h, &b.hash);
+    } else if (ch != NULL) {
         l->nchannels--;
         channel_free(ch);
     }
+    lg_block_release(&b);
     if (rv != 0) {
         return base_errf(errmsg, rv, "cannot create channel: %s",
                          base_strerror(rv));

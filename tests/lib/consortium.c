@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* A small fixed test consortium. */
+#include <stdio.h>
+#include <string.h>
+
+#include "consortium.h"
+#include "testlib.h"
+
+static void seed_key(struct cr_keypair *k, uint8_t tag)
+{
+    uint8_t seed[32];
+    memset(seed, tag, sizeof seed);
+    cr_keygen_seed(k, seed);
+}
+
+static void member(struct tc_member *m, const char *org, const char *name,
+                   const char *role, const struct cr_keypair *issuer,
+                   uint8_t tag)
+{
+    memset(m, 0, sizeof *m);
+    seed_key(&m->key, tag);
+    snprintf(m->cert.org, sizeof m->cert.org, "%s", org);
+    snprintf(m->cert.name, sizeof m->cert.name, "%s", name);
+    snprintf(m->cert.role, sizeof m->cert.role, "%s", role);
+    memcpy(m->cert.pk, m->key.pk, CR_PUBKEY_SIZE);
+    m->cert.not_before = 0;
+    m->cert.expiry = 4102444800u; /* 2100-01-01 */
+    assert_int_equal(lg_cert_sign(&m->cert, issuer), 0);
+}
+
+static void org(struct lg_org *o, const char *name, const char *role,
+                const struct cr_keypair *root)
+{
+    snprintf(o->name, sizeof o->name, "%s", name);
+    memcpy(o->root_pk, root->pk, CR_PUBKEY_SIZE);
+    o->nroles = 1;
+    snprintf(o->roles[0], sizeof o->roles[0], "%s", role);
+}
+
+void tc_init(struct tc_consortium *c, const char *channel)
+{
+    assert_int_equal(cr_init(), 0);
+    memset(c, 0, sizeof *c);
+    seed_key(&c->orderer, 1);
+    seed_key(&c->roots[0], 2);
+    seed_key(&c->roots[1], 3);
+    seed_key(&c->roots[2], 4);
+    snprintf(c->cfg.channel, sizeof c->cfg.channel, "%s", channel);
+    memcpy(c->cfg.orderer_pk, c->orderer.pk, CR_PUBKEY_SIZE);
+    c->cfg.genesis_time = 1700000000ull * 1000000000ull;
+    c->cfg.norgs = 3;
+    org(&c->cfg.orgs[0], "ISO", "iso", &c->roots[0]);
+    org(&c->cfg.orgs[1], "DSO", "dso", &c->roots[1]);
+    org(&c->cfg.orgs[2], "DERA1", "dera", &c->roots[2]);
+    member(&c->iso, "ISO", "op", "iso", &c->roots[0], 10);
+    member(&c->dso, "DSO", "op", "dso", &c->roots[1], 11);
+    member(&c->dera, "DERA1", "alice", "dera", &c->roots[2], 12);
+    member(&c->dera2, "DERA1", "bob", "dera", &c->roots[2], 13);
+    struct cr_keypair rogue;
+    seed_key(&rogue, 99);
+    member(&c->outsider, "DSO", "mallory", "dso", &rogue, 14);
+    sc_registry_init(&c->reg);
+    assert_int_equal(sc_register_builtin(&c->reg), 0);
+    c->exec = sc_executor(&c->reg);
+}
+
+void tc_tx(struct base_buf *out, const struct tc_member *m, const char *channel,
+           const char *contract, const char *fn, uint64_t nonce, int nargs, ...)
+{
+    struct lg_slice args[LG_MAX_ARGS];
+    va_list ap;
+    va_start(ap, nargs);
+    for (int i = 0; i < nargs; i++) {
+        const char *s = va_arg(ap, const char *);
+        args[i].p = (const uint8_t *)s;
+        args[i].len = strlen(s);
+    }
+    va_end(ap);
+    struct lg_call call = {channel, contract, fn, (uint32_t)nargs, args};
+    base_buf_reset(out);
+    assert_int_equal(lg_tx_build(out, &call, &m->cert, &m->key, nonce, NULL),
+                     0);
+}

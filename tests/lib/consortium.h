@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* A small test consortium: an orderer, organisations with root keys, and
+ * members with certificates, all from fixed seeds so runs are repeatable. */
+#ifndef GL_TEST_CONSORTIUM_H
+#define GL_TEST_CONSORTIUM_H
+
+#include "contract/contract.h"
+#include "ledger/ledger.h"
+
+struct tc_member {
+    struct lg_cert cert;
+    struct cr_keypair key;
+};
+
+struct tc_consortium {
+    struct cr_keypair orderer;
+    struct cr_keypair roots[3]; /* ISO, DSO, DERA1 */
+    struct lg_config cfg;
+    struct tc_member iso, dso, dera, dera2, outsider;
+    struct sc_registry reg;
+    struct lg_executor exec;
+};
+
+/** Fill @c: channel @channel, orgs ISO (iso), DSO (dso), DERA1 (dera),
+ *  members iso/op, dso/op, dera/alice, dera/bob, and an outsider whose
+ *  certificate is signed by a key no org owns. */
+void tc_init(struct tc_consortium *c, const char *channel);
+/** Build a signed transaction into @out (reset first). */
+void tc_tx(struct base_buf *out, const struct tc_member *m, const char *channel,
+           const char *contract, const char *fn, uint64_t nonce, int nargs,
+           ...);
+
+#endif
