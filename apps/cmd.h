@@ -19,4 +19,13 @@ int cmd_fail(int status, const char *fmt, ...)
 /** True when @arg is -h or --help. */
 bool cmd_is_help(const char *arg);
 
+/* The commands, one file each (apps/cmd_*.c). */
+int cmd_init(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_check_proof(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
 #endif

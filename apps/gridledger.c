@@ -7,6 +7,14 @@
 #include "cmd.h"
 
 static const struct cmd commands[] = {
+    {"init", "create a ledger with the demo consortium", cmd_init},
+    {"member", "certify a new member of an organisation", cmd_member},
+    {"tx", "sign and submit a transaction, wait for its block", cmd_tx},
+    {"query", "read state, history, blocks, transactions, proofs", cmd_query},
+    {"verify", "check every block and re-execute the chain", cmd_verify},
+    {"check-proof", "check a transaction inclusion proof offline",
+     cmd_check_proof},
+    {"bench", "benchmark with Hyperledger Caliper's metrics", cmd_bench},
     {NULL, NULL, NULL},
 };
 

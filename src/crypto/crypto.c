@@ -58,6 +58,11 @@ int cr_verify(const uint8_t sig[CR_SIG_SIZE], const void *msg, size_t len,
                                                                : BASE_EBADSIG;
 }
 
+void cr_random(void *buf, size_t n)
+{
+    randombytes_buf(buf, n);
+}
+
 int cr_memcmp(const void *a, const void *b, size_t len)
 {
     return sodium_memcmp(a, b, len);

@@ -51,6 +51,9 @@ void cr_sign(uint8_t sig[CR_SIG_SIZE], const void *msg, size_t len,
 int cr_verify(const uint8_t sig[CR_SIG_SIZE], const void *msg, size_t len,
               const uint8_t pk[CR_PUBKEY_SIZE]) BASE_WUR;
 
+/** Fill @buf with @n bytes from the system's secure random source. */
+void cr_random(void *buf, size_t n);
+
 /** Constant-time comparison; 0 when equal. */
 int cr_memcmp(const void *a, const void *b, size_t len);
 /** Wipe secret memory. */

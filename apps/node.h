@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* What the commands share: the ledger directory layout, key and
+ * certificate files, and opening the embedded node. */
+#ifndef GL_APPS_NODE_H
+#define GL_APPS_NODE_H
+
+#include "contract/contract.h"
+#include "ledger/ledger.h"
+#include "order/order.h"
+
+/*
+ * A ledger directory:
+ *   DIR/data.mdb, lock.mdb     the LMDB store (every channel)
+ *   DIR/offchain.sqlite        off-chain records
+ *   DIR/keys/orderer.key       the orderer's key (hex seed)
+ *   DIR/keys/ORG/root.key      an organisation's root key
+ *   DIR/keys/ORG/NAME.key      a member's key
+ *   DIR/keys/ORG/NAME.cert     its certificate (hex of the encoding)
+ */
+
+#define APP_DEFAULT_CHANNEL "energy"
+
+/** The embedded node: ledger, contracts, and (when started) an orderer. */
+struct app_node {
+    struct sc_registry reg;
+    struct lg_ledger *ledger;
+    struct lg_channel *ch;
+    struct cr_keypair orderer;
+    struct ord_solo *solo;
+};
+
+/** Open DIR (read-only when @ro) and select @channel. Prints the reason on
+ *  failure and returns non-zero. */
+int app_node_open(struct app_node *n, const char *dir, const char *channel,
+                  bool ro);
+/** Start solo ordering (loads DIR/keys/orderer.key). */
+int app_node_start(struct app_node *n, const char *dir,
+                   const struct ord_options *opt);
+void app_node_close(struct app_node *n);
+
+struct app_member {
+    struct lg_cert cert;
+    struct cr_keypair key;
+};
+
+/** Load DIR/keys/ORG/NAME.{key,cert} for @who ("ORG/NAME"). */
+int app_member_load(struct app_member *m, const char *dir, const char *who);
+/** Write a key file (hex seed). */
+int app_key_write(const char *path, const uint8_t seed[32]);
+/** Read a key file. */
+int app_key_read(const char *path, struct cr_keypair *kp);
+/** Certify a new member of @org with role @role, valid @days, and write
+ *  its key and certificate under DIR/keys/ORG/. */
+int app_member_create(const char *dir, const char *org, const char *name,
+                      const char *role, unsigned days, struct app_member *out);
+
+/** Parse "--opt VALUE" pairs: returns the value of @name in argv or NULL,
+ *  and removes both from argv (argc updated). */
+const char *app_take_opt(int *argc, char **argv, const char *name);
+/** Remove a boolean flag; true when present. */
+bool app_take_flag(int *argc, char **argv, const char *name);
+
+#endif
