@@ -185,7 +185,10 @@ uint8_t base_rd_u8(struct base_rd *r)
 uint16_t base_rd_u16(struct base_rd *r)
 {
     const uint8_t *p = base_rd_bytes(r, 2);
-    return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+    if (p == NULL) {
+        return 0;
+    }
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
 }
 
 uint32_t base_rd_u32(struct base_rd *r)

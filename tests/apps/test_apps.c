@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* End-to-end tests of the gridledger command line: init, tx, query, verify,
+ * check-proof, bench, bad input, and kill -9 while writing. */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "testlib.h"
+
+static char out[1 << 16];
+
+/* Run "gridledger ARGS" (ARGS from @fmt) with stderr folded into out. */
+static int run(const char *fmt, ...) BASE_PRINTF(1, 2);
+static int run(const char *fmt, ...)
+{
+    char args[PATH_MAX * 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tl_run(out, sizeof out, "%s %s 2>&1", tl_binary(), args);
+}
+
+static void test_help_and_usage(void **state)
+{
+    (void)state;
+    const char *cmds[] = {"init",   "member",      "tx",   "query",
+                          "verify", "check-proof", "bench"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(cmds); i++) {
+        assert_int_equal(run("%s --help", cmds[i]), 0);
+        assert_non_null(strstr(out, "usage: gridledger"));
+    }
+    assert_int_equal(run("--help"), 0);
+    assert_non_null(strstr(out, "commands:"));
+    assert_int_equal(run("frobnicate"), 2);
+    assert_non_null(strstr(out, "unknown command"));
+    assert_int_equal(run("%s", ""), 2);
+}
+
+static void test_workflow(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "cli");
+    strcat(dir, "/L");
+    assert_int_equal(run("init %s", dir), 0);
+    assert_non_null(strstr(out, "channel energy"));
+    /* A second init refuses to overwrite. */
+    assert_int_equal(run("init %s", dir), 1);
+    assert_non_null(strstr(out, "already holds a ledger"));
+
+    assert_int_equal(run("tx %s --as DERA1/operator asset create a1 10", dir),
+                     0);
+    assert_non_null(strstr(out, "result VALID"));
+    char id[65];
+    char *p = strstr(out, "tx ");
+    assert_non_null(p);
+    memcpy(id, p + 3, 64);
+    id[64] = '\0';
+
+    /* Invalid: duplicate create, recorded with its reason, exit 1. */
+    assert_int_equal(run("tx %s --as DERA1/operator asset create a1 11", dir),
+                     1);
+    assert_non_null(strstr(out, "already exists"));
+    /* Wrong owner. */
+    assert_int_equal(run("tx %s --as DERA2/operator asset update a1 12", dir),
+                     1);
+    assert_non_null(strstr(out, "belongs to DERA1/operator"));
+    /* Refused before ordering: unknown contract and function, no key. */
+    assert_int_equal(run("tx %s --as DSO/operator nosuch fn", dir), 1);
+    assert_non_null(strstr(out, "no contract named 'nosuch'"));
+    assert_int_equal(run("tx %s --as DSO/operator asset fly", dir), 1);
+    assert_non_null(strstr(out, "has no function 'fly'"));
+    assert_int_equal(run("tx %s --as DSO/ghost asset read a1", dir), 1);
+    assert_non_null(strstr(out, "no key for DSO/ghost"));
+    assert_int_equal(run("tx %s --as ../../etc asset read a1", dir), 2);
+
+    /* A new member, then a transfer to it. */
+    assert_int_equal(run("member %s DSO planner --role dso", dir), 0);
+    assert_int_equal(run("tx %s --as DERA1/operator asset transfer a1 "
+                         "DSO/planner",
+                         dir),
+                     0);
+    assert_int_equal(run("tx %s --as DSO/planner asset update a1 99", dir), 0);
+
+    assert_int_equal(run("query %s get asset a1", dir), 0);
+    assert_non_null(strstr(out, "DSO/planner"));
+    assert_int_equal(run("query %s history asset a1", dir), 0);
+    assert_non_null(strstr(out, "\"block\": 1"));
+    assert_int_equal(run("query %s range asset", dir), 0);
+    assert_int_equal(run("query %s block 2", dir), 0);
+    assert_non_null(strstr(out, "EEXIST"));
+    assert_int_equal(run("query %s block 999", dir), 1);
+    assert_int_equal(run("query %s tip", dir), 0);
+    assert_non_null(strstr(out, "\"height\""));
+    assert_int_equal(run("query %s eval --as ISO/operator asset read a1", dir),
+                     0);
+    assert_non_null(strstr(out, "\"value\":\"99\""));
+    assert_int_equal(run("query %s get asset nope", dir), 1);
+    assert_int_equal(run("query %s tx zz", dir), 2);
+
+    char more[PATH_MAX + 128];
+    snprintf(more, sizeof more, "%s", id);
+    assert_int_equal(run("query %s tx %s", dir, more), 0);
+    assert_non_null(strstr(out, "\"result\": \"VALID\""));
+    /* Proof out to a file, checked offline against the genesis key. */
+    char proof[PATH_MAX + 16];
+    snprintf(proof, sizeof proof, "%s.proof", dir);
+    assert_int_equal(tl_run(out, sizeof out, "%s query %s proof %s > %s",
+                            tl_binary(), dir, id, proof),
+                     0);
+    snprintf(more, sizeof more, " --ledger %s", dir);
+    assert_int_equal(run("check-proof %s%s", proof, more), 0);
+    assert_non_null(strstr(out, "proof OK"));
+    assert_int_equal(run("check-proof %s --orderer %s", proof,
+                         "0000000000000000000000000000000000000000000000000000"
+                         "000000000000"),
+                     1);
+    assert_int_equal(run("check-proof %s", "/nonexistent"), 1);
+
+    assert_int_equal(run("verify %s", dir), 0);
+    assert_non_null(strstr(out, "verify OK"));
+
+    /* Flip one byte of the stored state: verify names the record. */
+    struct kv_env *env;
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(kv_env_open(&env, dir, NULL, err), 0);
+    struct kv_txn *t;
+    kv_dbi db;
+    assert_int_equal(kv_txn_begin(env, true, &t), 0);
+    assert_int_equal(kv_dbi_open(t, "energy.state", false, &db), 0);
+    struct kv_val v;
+    assert_int_equal(kv_get(t, db, "asset\0a1", 8, &v), 0);
+    uint8_t *copy = base_malloc(v.len);
+    memcpy(copy, v.data, v.len);
+    copy[v.len - 3] ^= 1;
+    assert_int_equal(kv_put(t, db, "asset\0a1", 8, copy, v.len), 0);
+    base_free(copy);
+    assert_int_equal(kv_txn_commit(t), 0);
+    kv_env_close(env);
+    assert_int_equal(run("verify %s", dir), 1);
+    assert_non_null(strstr(out, "state record 'asset/a1'"));
+
+    /* Not a ledger at all. */
+    assert_int_equal(run("verify %s", "/nonexistent"), 1);
+    dir[strlen(dir) - 2] = '\0';
+    tl_rmrf(dir);
+}
+
+static void test_bench_json(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "bench");
+    assert_int_equal(run("init %s", dir), 0);
+    char more[PATH_MAX + 64];
+    snprintf(more, sizeof more, "%s/b.json", dir);
+    assert_int_equal(
+        run("bench %s --workload update --tx 300 --json %s", dir, more), 0);
+    assert_non_null(strstr(out, "| Name   | Succ   | Fail | Send Rate (TPS)"));
+    assert_non_null(strstr(out, "| update | 300    | 0    |"));
+    char *json;
+    size_t len;
+    assert_int_equal(base_read_file(more, 0, &json, &len), 0);
+    const char *keys[] = {"name",          "succ",          "fail",
+                          "send_rate_tps", "max_latency_s", "min_latency_s",
+                          "avg_latency_s", "p50_latency_s", "p99_latency_s",
+                          "throughput_tps"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(keys); i++) {
+        char k[64];
+        snprintf(k, sizeof k, "\"%s\":", keys[i]);
+        assert_non_null(strstr(json, k));
+    }
+    assert_non_null(strstr(json, "\"succ\": 300"));
+    base_free(json);
+    assert_int_equal(run("bench %s --workload read --tx 1000", dir), 0);
+    assert_non_null(strstr(out, "| read   | 1000   | 0    |"));
+    assert_int_equal(run("bench %s --workload burn --tx 10", dir), 2);
+    assert_int_equal(run("bench %s --workload create --tx 0", dir), 2);
+    assert_int_equal(run("verify %s", dir), 0);
+    tl_rmrf(dir);
+}
+
+static uint64_t height_of(const char *dir)
+{
+    assert_int_equal(run("query %s tip", dir), 0);
+    char *p = strstr(out, "\"height\": ");
+    assert_non_null(p);
+    return strtoull(p + 10, NULL, 10);
+}
+
+/* Kill a writer with SIGKILL at random moments: every restart resumes from
+ * the last committed block, and the chain always verifies. */
+static void test_kill9(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "kill");
+    assert_int_equal(run("init %s", dir), 0);
+    srand(12345);
+    uint64_t last = height_of(dir);
+    int grew = 0;
+    for (int round = 0; round < 6; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int null = open("/dev/null", 1);
+            dup2(null, 1);
+            dup2(null, 2);
+            execl(tl_binary(), tl_binary(), "bench", dir, "--workload",
+                  "create", "--tx", "100000", "--clients", "10", (char *)NULL);
+            _exit(127);
+        }
+        /* Wait until the writer is committing (signing comes first and its
+         * speed depends on the build), then kill it at a random moment. */
+        for (int i = 0; i < 600 && height_of(dir) <= last; i++) {
+            usleep(50000);
+        }
+        usleep((useconds_t)(rand() % 100000));
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        assert_true(WIFSIGNALED(st));
+        uint64_t h = height_of(dir);
+        assert_true(h >= last);
+        grew += h > last;
+        last = h;
+        assert_int_equal(run("verify %s", dir), 0);
+        /* The restarted node accepts new work on top. */
+        assert_int_equal(
+            run("tx %s --as DERA2/operator asset create after%d 1", dir, round),
+            0);
+        last = height_of(dir);
+    }
+    assert_true(grew > 0);
+    tl_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_usage),
+        cmocka_unit_test(test_workflow),
+        cmocka_unit_test(test_bench_json),
+        cmocka_unit_test(test_kill9),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
