@@ -932,6 +932,13 @@ static int apply_ctx(struct block_run *br, struct lg_ctx *ctx, uint32_t idx)
 static int index_tx(struct block_run *br, const struct cr_hash *id,
                     uint32_t idx, int32_t code)
 {
+    /* The first copy of an id owns its entry: a later copy (recorded as a
+     * replay, or failing a time check) must not overwrite it. */
+    struct kv_val old;
+    int rv = kv_get(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, &old);
+    if (rv != BASE_ENOTFOUND) {
+        return rv;
+    }
     uint8_t v[16];
     base_put_u64(v, br->number);
     base_put_u32(v + 8, idx);
@@ -949,6 +956,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     char reason[LG_REASON_MAX + 1] = "";
     struct lg_tx tx;
     int code = lg_tx_decode(&tx, bytes->p, bytes->len);
+    bool decoded = code == 0;
     if (code != 0) {
         snprintf(reason, sizeof reason, "malformed transaction");
         if (o != NULL) {
@@ -1003,6 +1011,13 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
         if (code > 0) {
             code = BASE_EABORTED; /* contracts return 0 or a BASE_E* code */
         }
+        if (code == BASE_ENOMEM) {
+            /* Running out of memory is this machine's problem, not the
+             * transaction's: recording it would make results differ
+             * between nodes. Fail the whole block instead. */
+            lg__ctx_release(&ctx);
+            return BASE_ENOMEM;
+        }
         if (code != 0) {
             snprintf(reason, sizeof reason, "%s",
                      ctx.reason[0] ? ctx.reason : base_strerror(code));
@@ -1010,11 +1025,11 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
             rv = apply_ctx(br, &ctx, idx);
         }
     }
-    if (rv == 0 && code != BASE_EPARSE) {
+    /* Index every decoded transaction, invalid ones too, so a copy can
+     * never be replayed; but a replayed copy must not overwrite the index
+     * entry of the original. */
+    if (rv == 0 && decoded) {
         rv = index_tx(br, &tx.id, idx, code);
-        if (rv == BASE_EINVAL) {
-            rv = 0; /* cannot happen: ids are 32 bytes */
-        }
     }
     if (rv == 0) {
         const struct base_buf *ret = have_ctx && code == 0 ? &ctx.ret : NULL;

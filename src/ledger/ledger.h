@@ -306,7 +306,10 @@ struct lg_outcome {
  * The state hash is SHA-256(previous state hash || SHA-256(W)), where W is
  * the concatenation, over the block's valid transactions in order, of each
  * write as (u16 key length, key, u8 op 1=put 2=delete, u32 value length,
- * value). Any node that applies the same blocks reaches the same hash.
+ * value), where key is the stored key (contract name, a zero byte, the
+ * contract's key) and a call's writes come in the order each key was first
+ * written, one record per key. Any node that applies the same blocks
+ * reaches the same hash.
  *
  * Errors: BASE_EINVAL (n == 0 or too many), BASE_EIO, BASE_ENOSPC,
  * BASE_EPANIC, BASE_ENOMEM. On error nothing is stored.

@@ -240,6 +240,21 @@ static void test_invalid_stay_in_block(void **state)
     assert_int_equal(o[4].code, BASE_EREPLAY);
     assert_int_equal(o[5].code, BASE_EPARSE);
 
+    /* The replayed copy did not overwrite the original's index entry. */
+    struct lg_tx_info ti;
+    assert_int_equal(lg_tx_find(f->ch, &o[3].id, &ti), 0);
+    assert_int_equal(ti.index, 3);
+    assert_int_equal(ti.code, 0);
+    /* Nor does a replay in a later block. */
+    struct lg_item again = items[3];
+    struct lg_outcome o2;
+    assert_int_equal(lg_commit(f->ch, &again, 1, NOW, &f->c.orderer, &o2, NULL),
+                     0);
+    assert_int_equal(o2.code, BASE_EREPLAY);
+    assert_int_equal(lg_tx_find(f->ch, &o[3].id, &ti), 0);
+    assert_int_equal(ti.block, 1);
+    assert_int_equal(ti.code, 0);
+
     /* The failed update wrote nothing. */
     struct base_buf v;
     base_buf_init(&v, 0);
