@@ -19,4 +19,7 @@ int cmd_fail(int status, const char *fmt, ...)
 /** True when @arg is -h or --help. */
 bool cmd_is_help(const char *arg);
 
+/** gridledger pf: run an OpenDSS feeder script (power flow). */
+int cmd_pf(int argc, char **argv);
+
 #endif

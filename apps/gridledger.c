@@ -7,6 +7,7 @@
 #include "cmd.h"
 
 static const struct cmd commands[] = {
+    {"pf", "run an OpenDSS feeder script (power flow)", cmd_pf},
     {NULL, NULL, NULL},
 };
 
