@@ -2073,6 +2073,102 @@ static int cmd_new(struct pf_model *m, const char *p, bool edit)
     return apply_props(m, cls, idx, p, -1);
 }
 
+/* Match OpenDSS BatchEdit patterns we support: ".*" / "*" (all), "abc*"
+ * (prefix) and an exact name. */
+static bool name_match(const char *pat, const char *name)
+{
+    size_t n = strlen(pat);
+    if (strcmp(pat, ".*") == 0 || strcmp(pat, "*") == 0) {
+        return true;
+    }
+    if (n > 0 && pat[n - 1] == '*') {
+        size_t k = n - 1;
+        if (k > 0 && pat[k - 1] == '.') {
+            k--;
+        }
+        return strncasecmp(pat, name, k) == 0;
+    }
+    return strcasecmp(pat, name) == 0;
+}
+
+static int cmd_batchedit(struct pf_model *m, const char *p)
+{
+    char name[128];
+    char val[VALLEN];
+    if (!next_tok(&p, name, sizeof(name), val, sizeof(val)) ||
+        name[0] != '\0') {
+        return pf__set_error(m, BASE_EPARSE,
+                             WHERE_FMT "BatchEdit needs Class..pattern", WHERE);
+    }
+    char *sep = strstr(val, "..");
+    if (sep == NULL) {
+        return pf__set_error(m, BASE_EPARSE,
+                             WHERE_FMT "BatchEdit needs Class..pattern", WHERE);
+    }
+    *sep = '\0';
+    const char *pat = sep + 2;
+    int cls = class_of(val);
+    if (cls < 0 || cls == C_IGNORED) {
+        pf__warn(m, WHERE_FMT "BatchEdit: class '%s' ignored", WHERE, val);
+        return 0;
+    }
+    size_t cnt = 0;
+    switch (cls) {
+    case C_VSRC:
+        cnt = m->nvsrc;
+        break;
+    case C_LCODE:
+        cnt = m->nlcode;
+        break;
+    case C_LINE:
+        cnt = m->nline;
+        break;
+    case C_XF:
+        cnt = m->nxf;
+        break;
+    case C_LOAD:
+        cnt = m->nload;
+        break;
+    case C_CAP:
+        cnt = m->ncap;
+        break;
+    case C_PV:
+    case C_GEN:
+        cnt = m->ngen;
+        break;
+    case C_RC:
+        cnt = m->nrc;
+        break;
+    default:
+        cnt = m->nshape;
+        break;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const char *nm = cls == C_VSRC    ? m->vsrc[i].name
+                         : cls == C_LCODE ? m->lcode[i].name
+                         : cls == C_LINE  ? m->line[i].name
+                         : cls == C_XF    ? m->xf[i].name
+                         : cls == C_LOAD  ? m->load[i].name
+                         : cls == C_CAP   ? m->cap[i].name
+                         : cls == C_RC    ? m->rc[i].name
+                         : cls == C_SHAPE ? m->shape[i].name
+                                          : m->gen[i].name;
+        if (cls == C_PV || cls == C_GEN) {
+            if (m->gen[i].pv != (cls == C_PV)) {
+                continue;
+            }
+        }
+        if (!name_match(pat, nm)) {
+            continue;
+        }
+        int rc = apply_props(m, cls, (int)i, p, -1);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static double step_seconds(struct pf_model *m, const char *v, int *rc)
 {
     char buf[64];
@@ -2265,6 +2361,7 @@ static const char *const commands[] = {"new",
                                        "totals",
                                        "guids",
                                        "sethkvarbase",
+                                       "batchedit",
                                        NULL};
 
 static int command_index(const char *w)
@@ -2370,6 +2467,9 @@ static int run_line(struct pf_model *m, const char *line, struct ctx *cx)
             return 0;
         }
         return apply_props(m, m->active_kind, m->active_idx, rest, -1);
+    }
+    if (strcmp(cmd, "batchedit") == 0) {
+        return cmd_batchedit(m, rest);
     }
     if (strcmp(cmd, "clear") == 0) {
         pf__clear(m);

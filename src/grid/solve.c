@@ -512,6 +512,9 @@ int pf_der_add(struct pf_model *m, const char *name, const char *bus, double kw,
         }
     }
     g->nph = nph;
+    /* Three-phase DERs go in delta: balanced, and well defined on
+     * ungrounded (delta) feeders such as the IEEE 37. */
+    g->delta = nph == 3;
     g->kv = nph > 1 ? kvll : kvll / PF_SQRT3;
     g->kw = kw;
     g->kvar = kvar;
