@@ -2445,7 +2445,8 @@ static int run_line(struct pf_model *m, const char *line, struct ctx *cx)
         pf__warn(m, WHERE_FMT "unknown command '%s=' (ignored)", WHERE, name);
         return 0;
     }
-    int ci = command_index(val);
+    int ci =
+        strcasecmp(val, "m") == 0 ? command_index("more") : command_index(val);
     if (ci < 0) {
         pf__warn(m, WHERE_FMT "unknown command '%s' (ignored)", WHERE, val);
         return 0;

@@ -559,7 +559,7 @@ int pf_dvdp(struct pf_model *m, const char *bus, double *out, size_t n)
     int maxit = m->maxiter;
     pf__cx *save = m->iscratch;
     memcpy(save, m->v, (size_t)m->n * sizeof(pf__cx));
-    m->tol = 1e-12;
+    m->tol = 1e-10;
     m->maxiter = maxit < 200 ? 200 : maxit;
     int it = 0;
     int rc = pf__solve_pf(m, &it);
