@@ -27,5 +27,7 @@ int cmd_query(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_check_proof(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/** gridledger pf: run an OpenDSS feeder script (power flow). */
+int cmd_pf(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cmd commands[] = {
     {"check-proof", "check a transaction inclusion proof offline",
      cmd_check_proof},
     {"bench", "benchmark with Hyperledger Caliper's metrics", cmd_bench},
+    {"pf", "run an OpenDSS feeder script (power flow)", cmd_pf},
     {NULL, NULL, NULL},
 };
 
