@@ -43,4 +43,7 @@ step "benchmark (embedded, durable, signed; see docs/performance.md)"
 "$bin" bench "$dir" --workload create --tx 20000 2>/dev/null
 "$bin" bench "$dir" --workload create --tx 3000 --rate 1000 2>/dev/null
 "$bin" bench "$dir" --workload read --tx 200000 2>/dev/null
+step "power flow: the IEEE 13 node feeder (gridledger pf)"
+"$bin" pf feeders/ieee13/ieee13.dss | head -25
+
 printf '\nThe demo ledger is in %s; try: %s query %s --help\n' "$dir" "$bin" "$dir"
