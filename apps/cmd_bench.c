@@ -156,20 +156,25 @@ struct worker {
     unsigned index;
 };
 
-/* Open-loop sender: transaction i goes at t0 + i/rate, whatever happened
- * to the ones before, as Caliper's fixed-rate controller does. */
+/* Open loop at a fixed rate: request i is due at t0 + i/rate, whatever
+ * happened to the ones before, as Caliper's fixed-rate controller does. */
+static void pace(const struct bench *b, size_t i)
+{
+    if (b->rate > 0) {
+        uint64_t due = b->t0 + (uint64_t)((double)i * 1e9 / b->rate);
+        uint64_t now = base_mono_ns();
+        if (due > now) {
+            base_sleep_ns(due - now);
+        }
+    }
+}
+
 static void *send_main(void *arg)
 {
     struct worker *w = arg;
     struct bench *b = w->b;
     for (size_t i = w->index; i < b->n; i += b->workers) {
-        if (b->rate > 0) {
-            uint64_t due = b->t0 + (uint64_t)((double)i * 1e9 / b->rate);
-            uint64_t now = base_mono_ns();
-            if (due > now) {
-                base_sleep_ns(due - now);
-            }
-        }
+        pace(b, i);
         struct rec *r = &b->recs[i];
         for (;;) {
             r->sent = base_mono_ns();
@@ -200,13 +205,7 @@ static void *read_main(void *arg)
     base_buf_init(&out, 0);
     char reason[LG_REASON_MAX + 1];
     for (size_t i = w->index; i < b->n; i += b->workers) {
-        if (b->rate > 0) {
-            uint64_t due = b->t0 + (uint64_t)((double)i * 1e9 / b->rate);
-            uint64_t now = base_mono_ns();
-            if (due > now) {
-                base_sleep_ns(due - now);
-            }
-        }
+        pace(b, i);
         char id[64];
         snprintf(id, sizeof id, "%s-%zu", b->prefix, i % b->n);
         struct lg_slice a = {(const uint8_t *)id, strlen(id)};
