@@ -213,7 +213,7 @@ static void vsrc_z(const struct pf__vsrc *v, pf__cx *z1, pf__cx *z0)
 }
 
 /* Source voltages (volts) of each phase. */
-static void vsrc_volts(const struct pf__vsrc *v, pf__cx *vs)
+void pf__vsrc_volts(const struct pf__vsrc *v, pf__cx *vs)
 {
     double mag = v->pu * v->basekv * 1000.0;
     if (v->phases > 1) {
@@ -827,7 +827,7 @@ static int build_elements(struct pf_model *m)
                                  "vsource.%s: zero impedance", v->name);
         }
         pf__cx vs[PF_MAXC];
-        vsrc_volts(v, vs);
+        pf__vsrc_volts(v, vs);
         for (int a = 0; a < np; a++) {
             pf__cx s = 0;
             for (int b = 0; b < np; b++) {

@@ -277,4 +277,8 @@ int pf__factor(struct pf_model *m, bool refactor);
 int pf__solve_pf(struct pf_model *m, int *iters);
 double pf__shape_mult(const struct pf__shape *s, double hours);
 
+/** Open-circuit phase voltages (volts) of a source, for the solver and
+ *  the report. */
+void pf__vsrc_volts(const struct pf__vsrc *v, pf__cx *vs);
+
 #endif

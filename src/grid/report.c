@@ -6,18 +6,6 @@
 
 #include "grid/grid_int.h"
 
-static void vsrc_volts_local(const struct pf__vsrc *v, pf__cx *vs)
-{
-    double mag = v->pu * v->basekv * 1000.0;
-    if (v->phases > 1) {
-        mag /= PF_SQRT3;
-    }
-    for (int k = 0; k < v->phases; k++) {
-        double ang = (v->angle - 120.0 * k) * PF_PI / 180.0;
-        vs[k] = mag * (cos(ang) + I * sin(ang));
-    }
-}
-
 /* Currents into primitive @p's conductors (@cur, ord values). */
 static void prim_currents(const struct pf_model *m, const struct pf__prim *p,
                           pf__cx *cur)
@@ -30,7 +18,7 @@ static void prim_currents(const struct pf_model *m, const struct pf__prim *p,
     }
     if (p->kind == P_VSRC) {
         pf__cx vs[PF_MAXC];
-        vsrc_volts_local(&m->vsrc[p->idx], vs);
+        pf__vsrc_volts(&m->vsrc[p->idx], vs);
         for (int j = 0; j < p->ord; j++) {
             vp[j] -= vs[j];
         }
