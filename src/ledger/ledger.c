@@ -48,24 +48,16 @@ static int channel_open(struct lg_ledger *l, struct kv_txn *t,
     ch->l = l;
     ch->cfg = *cfg;
     snprintf(ch->name, sizeof ch->name, "%s", cfg->channel);
-    int rv = open_dbi(t, ch->name, "blocks", create, &ch->blocks);
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "hashes", create, &ch->hashes);
-    }
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "txs", create, &ch->txs);
-    }
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "state", create, &ch->state);
-    }
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "history", create, &ch->history);
-    }
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "events", create, &ch->events);
-    }
-    if (rv == 0) {
-        rv = open_dbi(t, ch->name, "meta", create, &ch->meta);
+    const struct {
+        const char *what;
+        kv_dbi *dbi;
+    } dbs[] = {{"blocks", &ch->blocks},   {"hashes", &ch->hashes},
+               {"txs", &ch->txs},         {"state", &ch->state},
+               {"history", &ch->history}, {"events", &ch->events},
+               {"meta", &ch->meta}};
+    int rv = 0;
+    for (size_t i = 0; rv == 0 && i < BASE_ARRAY_LEN(dbs); i++) {
+        rv = open_dbi(t, ch->name, dbs[i].what, create, dbs[i].dbi);
     }
     if (rv == 0 && !create) {
         rv = load_tip(ch, t);
