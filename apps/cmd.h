@@ -29,5 +29,8 @@ int cmd_check_proof(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 /** gridledger pf: run an OpenDSS feeder script (power flow). */
 int cmd_pf(int argc, char **argv);
+/** gridledger run / demo: a scenario end to end (apps/cmd_run.c). */
+int cmd_run(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -18,30 +18,18 @@ static const char usage[] =
     "Keys and certificates go under DIR/keys. The channel defaults to\n"
     "'" APP_DEFAULT_CHANNEL "'.\n";
 
-struct demo_org {
-    const char *name;
-    const char *role;
-    const char *members[3];
-};
+static const char *const iso_m[] = {"operator", NULL};
+static const char *const dso_m[] = {"operator", NULL};
+static const char *const dera_m[] = {"operator", NULL};
+static const char *const pro_m[] = {"alice", "bob", NULL};
 
-static const struct demo_org orgs[] = {
-    {"ISO", "iso", {"operator", NULL, NULL}},
-    {"DSO", "dso", {"operator", NULL, NULL}},
-    {"DERA1", "dera", {"operator", NULL, NULL}},
-    {"DERA2", "dera", {"operator", NULL, NULL}},
-    {"PROSUMERS", "prosumer", {"alice", "bob", NULL}},
+static const struct app_org orgs[] = {
+    {"ISO", "iso", iso_m},
+    {"DSO", "dso", dso_m},
+    {"DERA1", "dera", dera_m},
+    {"DERA2", "dera", dera_m},
+    {"PROSUMERS", "prosumer", pro_m},
 };
-
-static int mkdir_keys(const char *dir, const char *sub)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/keys%s%s", dir, sub ? "/" : "",
-             sub ? sub : "");
-    if (base_mkdirs(path, 0700) != 0) {
-        return cmd_fail(1, "cannot create %s", path);
-    }
-    return 0;
-}
 
 int cmd_init(int argc, char **argv)
 {
@@ -55,69 +43,12 @@ int cmd_init(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
-    char path[PATH_MAX];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    if (stat(path, &st) == 0) {
-        return cmd_fail(1, "%s already holds a ledger", dir);
-    }
-    if (cr_init() != 0) {
-        return cmd_fail(1, "cannot initialise libsodium");
-    }
-    if (base_mkdirs(dir, 0700) != 0) {
-        return cmd_fail(1, "cannot create %s", dir);
-    }
-    int rv = mkdir_keys(dir, NULL);
-    struct lg_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.channel, sizeof cfg.channel, "%s",
-             channel ? channel : APP_DEFAULT_CHANNEL);
-    cfg.genesis_time = base_wall_ns();
-    struct cr_keypair orderer, root;
-    cr_keygen(&orderer);
-    memcpy(cfg.orderer_pk, orderer.pk, CR_PUBKEY_SIZE);
-    snprintf(path, sizeof path, "%s/keys/orderer.key", dir);
-    if (rv == 0 && app_key_write(path, orderer.sk) != 0) {
-        rv = cmd_fail(1, "cannot write %s", path);
-    }
-    for (size_t i = 0; rv == 0 && i < BASE_ARRAY_LEN(orgs); i++) {
-        rv = mkdir_keys(dir, orgs[i].name);
-        cr_keygen(&root);
-        snprintf(path, sizeof path, "%s/keys/%s/root.key", dir, orgs[i].name);
-        if (rv == 0 && app_key_write(path, root.sk) != 0) {
-            rv = cmd_fail(1, "cannot write %s", path);
-        }
-        struct lg_org *o = &cfg.orgs[cfg.norgs++];
-        snprintf(o->name, sizeof o->name, "%s", orgs[i].name);
-        memcpy(o->root_pk, root.pk, CR_PUBKEY_SIZE);
-        o->nroles = 1;
-        snprintf(o->roles[0], sizeof o->roles[0], "%s", orgs[i].role);
-        for (size_t m = 0; rv == 0 && orgs[i].members[m]; m++) {
-            rv = app_member_create(dir, orgs[i].name, orgs[i].members[m],
-                                   orgs[i].role, 3650, NULL);
-        }
-    }
-    cr_wipe(&root, sizeof root);
-    struct app_node n;
-    memset(&n, 0, sizeof n);
-    sc_registry_init(&n.reg);
-    if (rv == 0 && sc_register_builtin(&n.reg) != 0) {
-        rv = cmd_fail(1, "cannot register contracts");
-    }
-    char err[BASE_ERRMSG_SIZE];
-    struct lg_executor ex = sc_executor(&n.reg);
-    if (rv == 0 && lg_open(&n.ledger, dir, &ex, NULL, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", dir, err);
-    }
-    if (rv == 0 && lg_channel_create(n.ledger, &cfg, &orderer, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", dir, err);
-    }
-    lg_close(n.ledger);
-    cr_wipe(&orderer, sizeof orderer);
+    const char *ch = channel ? channel : APP_DEFAULT_CHANNEL;
+    int rv = app_ledger_create(dir, ch, orgs, BASE_ARRAY_LEN(orgs));
     if (rv == 0) {
         printf("initialised %s: channel %s, organisations ISO DSO DERA1 DERA2 "
                "PROSUMERS, keys in %s/keys\n",
-               dir, cfg.channel, dir);
+               dir, ch, dir);
     }
     return rv;
 }

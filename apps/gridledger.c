@@ -7,6 +7,9 @@
 #include "cmd.h"
 
 static const struct cmd commands[] = {
+    {"demo", "run the shipped DER market day (papers 001/002)", cmd_demo},
+    {"run", "run a scenario: agents, feeder and ledger, with a report",
+     cmd_run},
     {"init", "create a ledger with the demo consortium", cmd_init},
     {"member", "certify a new member of an organisation", cmd_member},
     {"tx", "sign and submit a transaction, wait for its block", cmd_tx},

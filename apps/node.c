@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "node.h"
@@ -219,4 +220,83 @@ bool app_take_flag(int *argc, char **argv, const char *name)
         }
     }
     return false;
+}
+
+static int mkdir_keys(const char *dir, const char *sub)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/keys%s%s", dir, sub ? "/" : "",
+             sub ? sub : "");
+    if (base_mkdirs(path, 0700) != 0) {
+        return cmd_fail(1, "cannot create %s", path);
+    }
+    return 0;
+}
+
+int app_ledger_create(const char *dir, const char *channel,
+                      const struct app_org *orgs, size_t norgs)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &st) == 0) {
+        return cmd_fail(1, "%s already holds a ledger", dir);
+    }
+    if (norgs > LG_MAX_ORGS) {
+        return cmd_fail(1, "at most %d organisations", LG_MAX_ORGS);
+    }
+    if (cr_init() != 0) {
+        return cmd_fail(1, "cannot initialise libsodium");
+    }
+    if (base_mkdirs(dir, 0700) != 0) {
+        return cmd_fail(1, "cannot create %s", dir);
+    }
+    int rv = mkdir_keys(dir, NULL);
+    struct lg_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.channel, sizeof cfg.channel, "%s", channel);
+    cfg.genesis_time = base_wall_ns();
+    struct cr_keypair orderer, root;
+    cr_keygen(&orderer);
+    memcpy(cfg.orderer_pk, orderer.pk, CR_PUBKEY_SIZE);
+    snprintf(path, sizeof path, "%s/keys/orderer.key", dir);
+    if (rv == 0 && app_key_write(path, orderer.sk) != 0) {
+        rv = cmd_fail(1, "cannot write %s", path);
+    }
+    for (size_t i = 0; rv == 0 && i < norgs; i++) {
+        rv = mkdir_keys(dir, orgs[i].name);
+        cr_keygen(&root);
+        snprintf(path, sizeof path, "%s/keys/%s/root.key", dir, orgs[i].name);
+        if (rv == 0 && app_key_write(path, root.sk) != 0) {
+            rv = cmd_fail(1, "cannot write %s", path);
+        }
+        struct lg_org *o = &cfg.orgs[cfg.norgs++];
+        snprintf(o->name, sizeof o->name, "%s", orgs[i].name);
+        memcpy(o->root_pk, root.pk, CR_PUBKEY_SIZE);
+        o->nroles = 1;
+        snprintf(o->roles[0], sizeof o->roles[0], "%s", orgs[i].role);
+        for (size_t m = 0; rv == 0 && orgs[i].members && orgs[i].members[m];
+             m++) {
+            rv = app_member_create(dir, orgs[i].name, orgs[i].members[m],
+                                   orgs[i].role, 3650, NULL);
+        }
+    }
+    cr_wipe(&root, sizeof root);
+    struct app_node n;
+    memset(&n, 0, sizeof n);
+    sc_registry_init(&n.reg);
+    if (rv == 0 && sc_register_builtin(&n.reg) != 0) {
+        rv = cmd_fail(1, "cannot register contracts");
+    }
+    char err[BASE_ERRMSG_SIZE];
+    struct lg_executor ex = sc_executor(&n.reg);
+    if (rv == 0 && lg_open(&n.ledger, dir, &ex, NULL, err) != 0) {
+        rv = cmd_fail(1, "%s: %s", dir, err);
+    }
+    if (rv == 0 && lg_channel_create(n.ledger, &cfg, &orderer, err) != 0) {
+        rv = cmd_fail(1, "%s: %s", dir, err);
+    }
+    lg_close(n.ledger);
+    cr_wipe(&orderer, sizeof orderer);
+    return rv;
 }

@@ -54,6 +54,20 @@ int app_key_read(const char *path, struct cr_keypair *kp);
 int app_member_create(const char *dir, const char *org, const char *name,
                       const char *role, unsigned days, struct app_member *out);
 
+/** An organisation of a new ledger: its name, the one role it grants, and
+ *  the members to certify (NULL-terminated; may be NULL). */
+struct app_org {
+    const char *name;
+    const char *role;
+    const char *const *members;
+};
+
+/** Create a ledger in @dir (which must not hold one) with channel @channel
+ *  whose genesis names @orgs, with fresh root and orderer keys and member
+ *  certificates under DIR/keys. Prints the reason on failure. */
+int app_ledger_create(const char *dir, const char *channel,
+                      const struct app_org *orgs, size_t norgs);
+
 /** Parse "--opt VALUE" pairs: returns the value of @name in argv or NULL,
  *  and removes both from argv (argc updated). */
 const char *app_take_opt(int *argc, char **argv, const char *name);

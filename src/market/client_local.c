@@ -45,7 +45,7 @@ static int local_submit(struct mk_client *base, const char *contract,
     struct local_client *c = (struct local_client *)base;
     memset(res, 0, sizeof *res);
     struct base_buf tx;
-    base_buf_init(&tx, 256);
+    base_buf_init(&tx, 0);
     int rv = build(c, contract, function, nargs, args, &tx);
     if (rv != 0) {
         snprintf(res->reason, sizeof res->reason, "cannot encode the call");
@@ -91,7 +91,7 @@ static int local_submit_async(struct mk_client *base, const char *contract,
     p->cb = cb;
     p->arg = arg;
     struct base_buf tx;
-    base_buf_init(&tx, 256);
+    base_buf_init(&tx, 0);
     int rv = build(c, contract, function, nargs, args, &tx);
     if (rv == 0) {
         rv = ord_submit(c->solo, tx.data, tx.len, on_done, p);

@@ -18,7 +18,7 @@ struct scan {
 /* Headroom kept below the limit by the curtailment, pu: the feeder is
  * solved again every minute with actual conditions, and a bid curtailed to
  * the exact limit would sit on it. */
-#define MARGIN 0.0005
+#define MARGIN 0.002
 
 static bool skipped(const struct mk_dso *d, const char *bus)
 {

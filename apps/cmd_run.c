@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* gridledger run / demo: a scenario end to end on an embedded ledger. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "node.h"
+#include "sim/sim.h"
+
+#define DEMO_SCENARIO "scenarios/ieee13-der-market.json"
+#define DEMO_OUT      "out/ieee13-der-market"
+
+static const char usage[] =
+    "usage: gridledger run SCENARIO [--out DIR] [--force] [--quiet]\n\n"
+    "Run a scenario (JSON, see docs/scenario.md) end to end: the market\n"
+    "agents on a fresh embedded ledger in DIR/ledger, the feeder solved\n"
+    "every simulated minute, and the results in DIR:\n"
+    "  results.json      summary, ledger statistics and latencies\n"
+    "  voltages.csv      time_s,bus,phase,vmag_pu for every node and minute\n"
+    "  bids.csv          interval,der,bid_kw,price,feasible_kw,awarded_kw\n"
+    "  clearing.csv      interval,price,cleared_kw\n"
+    "  curtailment.csv   interval,max_v_before_pu,max_v_after_pu,curtailed_kw\n"
+    "  report-data.json  the data of the report\n"
+    "  ledger/           the run's ledger ('gridledger verify DIR/ledger')\n"
+    "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
+    "only with --force. A progress bar is drawn on a terminal unless "
+    "--quiet.\n";
+
+static const char demo_usage[] =
+    "usage: gridledger demo [--out DIR] [--quiet]\n\n"
+    "Run the shipped market day, " DEMO_SCENARIO ",\n"
+    "into " DEMO_OUT " (replacing an earlier demo run).\n"
+    "It is 'gridledger run " DEMO_SCENARIO " --force'.\n";
+
+struct host {
+    const char *ledger;
+    struct app_node node;
+    struct kv_offchain *off;
+    bool bar;
+    int last;
+};
+
+static int client(void *arg, const char *org, const char *name,
+                  const char *role, struct mk_client **out)
+{
+    (void)role;
+    struct host *h = arg;
+    char who[MK_ID_MAX];
+    snprintf(who, sizeof who, "%s/%s", org, name);
+    struct app_member m;
+    int rv = app_member_load(&m, h->ledger, who);
+    if (rv != 0) {
+        return BASE_ENOTFOUND;
+    }
+    rv =
+        mk_client_local(out, h->node.ch, h->node.solo, h->off, &m.cert, &m.key);
+    cr_wipe(&m.key, sizeof m.key);
+    return rv;
+}
+
+static void progress(void *arg, int done, int total)
+{
+    struct host *h = arg;
+    if (!h->bar || done == h->last) {
+        return;
+    }
+    h->last = done;
+    int width = 40, fill = done * width / total;
+    fprintf(stderr, "\r  market day [%.*s%*s] %3d/%d intervals", fill,
+            "########################################", width - fill, "", done,
+            total);
+    if (done == total) {
+        fputc('\n', stderr);
+    }
+}
+
+static void stats(void *arg, uint64_t *committed, uint64_t *invalid,
+                  uint64_t *refused, uint64_t *blocks)
+{
+    struct host *h = arg;
+    struct ord_stats st;
+    ord_solo_stats(h->node.solo, &st);
+    *committed = st.committed_valid + st.committed_invalid;
+    *invalid = st.committed_invalid;
+    *refused = st.refused;
+    *blocks = st.blocks;
+}
+
+static void print_summary(const struct sim_scenario *sc,
+                          const struct sim_day_summary *s, const char *out)
+{
+    printf("\n%s\n", sc->name);
+    printf("  %-34s %d x %d min, %d DERs, %d DERA%s\n", "market", s->intervals,
+           sc->interval_min, s->ders, s->deras, s->deras == 1 ? "" : "s");
+    printf("  %-34s %s\n", "DSO method",
+           sc->dso_method == MK_DSO_SENSITIVITY ? "sensitivity"
+                                                : "proportional");
+    printf("  %-34s %.4f pu\n", "max voltage with the bids as made",
+           s->max_v_before_pu);
+    printf("  %-34s %.4f pu\n", "max voltage after curtailment",
+           s->max_v_after_pu);
+    printf("  %-34s %.4f .. %.4f pu\n", "feeder voltages over the day",
+           s->min_v_feeder_pu, s->max_v_feeder_pu);
+    printf("  %-34s %.1f kWh of %.1f kWh bid\n", "curtailed", s->curtailed_kwh,
+           s->energy_bid_kwh);
+    printf("  %-34s %.1f kWh cleared, %.1f kWh dispatched\n", "energy",
+           s->energy_cleared_kwh, s->energy_dispatched_kwh);
+    printf("  %-34s %llu (%llu invalid, %llu refused) in %llu blocks\n",
+           "ledger transactions", (unsigned long long)s->ledger_tx,
+           (unsigned long long)s->ledger_invalid,
+           (unsigned long long)s->ledger_refused,
+           (unsigned long long)s->ledger_blocks);
+    printf("  %-34s p50 %.2f ms, p99 %.2f ms\n", "bid store (durable commit)",
+           s->bid_store_ms_p50, s->bid_store_ms_p99);
+    printf("  %-34s p50 %.3f ms, p99 %.3f ms\n",
+           "bid retrieval (with checksum)", s->bid_retrieve_ms_p50,
+           s->bid_retrieve_ms_p99);
+    printf("  %-34s %d feeder, %d DSO\n", "power flows", s->feeder_solves,
+           s->dso_solves);
+    printf("  %-34s %.3f s\n", "run time", s->runtime_s);
+    printf("\nresults in %s (verify the ledger: gridledger verify %s/ledger)\n",
+           out, out);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Remove an earlier run: its ledger directory and the files a run writes,
+ * nothing else that DIR may hold. */
+static int clear_run(const char *out)
+{
+    static const char *const files[] = {
+        "results.json",    "voltages.csv",     "bids.csv",   "clearing.csv",
+        "curtailment.csv", "report-data.json", "report.html"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < BASE_ARRAY_LEN(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[i]);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            return cmd_fail(1, "cannot remove %s", path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/ledger", out);
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        return cmd_fail(1, "cannot remove %s", path);
+    }
+    return 0;
+}
+
+static int run_market(const char *scenario, const char *out, bool force,
+                      bool quiet)
+{
+    struct sim_scenario sc;
+    char err[BASE_ERRMSG_SIZE];
+    if (sim_scenario_load(&sc, scenario, err) != 0) {
+        return cmd_fail(1, "%s", err);
+    }
+    char ledger[PATH_MAX], path[PATH_MAX];
+    snprintf(ledger, sizeof ledger, "%s/ledger", out);
+    snprintf(path, sizeof path, "%s/data.mdb", ledger);
+    struct stat st;
+    int rv = 0;
+    if (stat(path, &st) == 0) {
+        rv = force ? clear_run(out)
+                   : cmd_fail(1,
+                              "%s already holds a run; pass --force to "
+                              "replace it",
+                              out);
+    }
+    if (rv == 0 && base_mkdirs(out, 0755) != 0) {
+        rv = cmd_fail(1, "cannot create %s", out);
+    }
+    /* The consortium: the ISO, the DSO and each aggregator, one operator
+     * each: the agents sign as them. */
+    static const char *const op[] = {"operator", NULL};
+    struct app_org orgs[2 + SIM_MAX_DERAS] = {{"ISO", "iso", op},
+                                              {"DSO", "dso", op}};
+    for (size_t i = 0; i < sc.nderas; i++) {
+        orgs[2 + i] = (struct app_org){sc.deras[i], "dera", op};
+    }
+    rv = rv ? rv : app_ledger_create(ledger, sc.channel, orgs, 2 + sc.nderas);
+    struct host h;
+    memset(&h, 0, sizeof h);
+    h.ledger = ledger;
+    h.bar = !quiet && isatty(STDERR_FILENO);
+    h.last = -1;
+    rv = rv ? rv : app_node_open(&h.node, ledger, sc.channel, false);
+    struct ord_options opt = {.max_block_tx = sc.block_tx,
+                              .batch_timeout = sc.batch_us * 1000};
+    rv = rv ? rv : app_node_start(&h.node, ledger, &opt);
+    snprintf(path, sizeof path, "%s/offchain.sqlite", ledger);
+    if (rv == 0 && kv_offchain_open_sqlite(&h.off, path, err) != 0) {
+        rv = cmd_fail(1, "%s: %s", path, err);
+    }
+    struct sim_day_summary sum;
+    if (rv == 0) {
+        struct sim_day_env env = {client, &h, progress, stats};
+        if (!quiet) {
+            fprintf(stderr, "running %s (%s) into %s\n", scenario, sc.name,
+                    out);
+        }
+        if (sim_day_run(&sc, &env, out, &sum, err) != 0) {
+            rv = cmd_fail(1, "%s", err);
+        }
+    }
+    if (h.node.ledger != NULL) {
+        app_node_close(&h.node);
+    }
+    kv_offchain_close(h.off);
+    if (rv == 0 && !quiet) {
+        print_summary(&sc, &sum, out);
+    }
+    sim_scenario_release(&sc);
+    return rv;
+}
+
+/* out/<file name without .json> */
+static void default_out(const char *scenario, char *out, size_t size)
+{
+    const char *base = strrchr(scenario, '/');
+    base = base ? base + 1 : scenario;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".json") == 0) {
+        n -= 5;
+    }
+    snprintf(out, size, "out/%.*s", (int)n, base);
+}
+
+static int dispatch(const char *scenario, const char *out, bool force,
+                    bool quiet)
+{
+    char kind[64], err[BASE_ERRMSG_SIZE], dflt[PATH_MAX];
+    if (sim_scenario_kind(scenario, kind, sizeof kind, err) != 0) {
+        return cmd_fail(1, "%s", err);
+    }
+    if (out == NULL) {
+        default_out(scenario, dflt, sizeof dflt);
+        out = dflt;
+    }
+    if (strcmp(kind, "der-market") == 0) {
+        return run_market(scenario, out, force, quiet);
+    }
+    return cmd_fail(1, "%s: unknown scenario kind '%s' (known: der-market)",
+                    scenario, kind);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *out = app_take_opt(&argc, argv, "--out");
+    bool force = app_take_flag(&argc, argv, "--force");
+    bool quiet = app_take_flag(&argc, argv, "--quiet");
+    if (argc == 2 && cmd_is_help(argv[1])) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs(usage, stderr);
+        return 2;
+    }
+    return dispatch(argv[1], out, force, quiet);
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    const char *out = app_take_opt(&argc, argv, "--out");
+    bool quiet = app_take_flag(&argc, argv, "--quiet");
+    if (argc == 2 && cmd_is_help(argv[1])) {
+        fputs(demo_usage, stdout);
+        return 0;
+    }
+    if (argc != 1) {
+        fputs(demo_usage, stderr);
+        return 2;
+    }
+    return dispatch(DEMO_SCENARIO, out ? out : DEMO_OUT, true, quiet);
+}
