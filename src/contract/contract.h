@@ -97,4 +97,63 @@ void sc_record_hash(char out[65], const void *data, size_t len);
  */
 extern const struct sc_contract sc_asset_contract;
 
+/**
+ * registry: DERs and their qualification (FERC Order 2222).
+ *   register(ID, OWNER, BUS, PHASES, TECH, KW, KVA)   dera; the caller's
+ *       organisation becomes the DER's aggregator; an ID registered by
+ *       anyone is refused (a DER belongs to at most one DERA)
+ *   qualify(ID, QUALIFIED_KW)    dso; 0 < QUALIFIED_KW <= KW
+ *   refuse(ID, REASON)           dso; status "refused"
+ *   deregister(ID)               dera, the registering organisation only
+ *   read(ID)                     the record JSON
+ * Records are JSON {id, dera, owner, bus, phases, tech, kw, kva, status
+ * (registered|qualified|refused), qualified_kw, reason}. Events
+ * DerRegistered, DerQualified, DerRefused, DerDeregistered.
+ */
+extern const struct sc_contract sc_registry_contract;
+
+#define SC_DER_ID_MAX 64
+#define SC_TEXT_MAX   128
+
+/** A registry record, decoded. */
+struct sc_der {
+    char id[SC_DER_ID_MAX + 1];
+    char dera[LG_NAME_MAX + 1];
+    char owner[SC_TEXT_MAX + 1];
+    char bus[SC_TEXT_MAX + 1];
+    char phases[SC_TEXT_MAX + 1];
+    char tech[SC_TEXT_MAX + 1];
+    double kw, kva, qualified_kw;
+    char status[16];
+    char reason[LG_REASON_MAX + 1];
+};
+/** Decode a registry record. Errors: BASE_ECORRUPT. */
+int sc_der_parse(const void *json, size_t len, struct sc_der *out) BASE_WUR;
+/** Parse a non-negative finite quantity (kW, price) argument.
+ *  Errors: BASE_EARGS. */
+int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
+
+/**
+ * bids: the bid store of paper 001. The raw bid lives off chain; the chain
+ * keeps {uid, dera, market, interval, n, ders, checksum, status, version,
+ * reason, dispatch_checksum}, keyed "bid/UID".
+ *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,...)   dera; every DER
+ *       registered by the caller's organisation and qualified; no DER in
+ *       another live bid for the same market and interval (no double
+ *       counting, across all DERAs); status "submitted", version 1
+ *   retrieve(UID)        the owning DERA, the DSO or the ISO
+ *   modify(UID, CHECKSUM, REASON)   dso: curtail; the new raw record's
+ *       checksum, version + 1, status "curtailed"
+ *   accept(UID)          dso: feasible as bid; status "accepted"
+ *   withdraw(UID)        the owning DERA, before the DSO's review; frees
+ *       its DERs for another bid
+ *   clear(MARKET, INTERVAL, PRICE, CLEARED_KW, DERA=KW,...)   iso: the
+ *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW
+ *   dispatch(UID, CHECKSUM)   the owning DERA, after clearing: the
+ *       checksum of the per-DER allocation record; status "dispatched"
+ * Events: BidCreated, BidModified, BidAccepted, BidWithdrawn,
+ * MarketCleared, BidDispatched.
+ */
+extern const struct sc_contract sc_bids_contract;
+
 #endif

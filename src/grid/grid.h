@@ -155,6 +155,26 @@ int pf_der_set(struct pf_model *m, const char *name, double kw,
 int pf_der_add(struct pf_model *m, const char *name, const char *bus, double kw,
                double kvar) BASE_WUR;
 
+/** One load of the model. */
+struct pf_load {
+    const char *name; /* lower case, without "load."; borrowed like pf_node */
+    const char *bus;  /* its bus */
+    double kw, kvar;  /* rated */
+    int nphases;
+};
+
+/** Number of loads in the model. */
+size_t pf_load_count(const struct pf_model *m);
+/** Load @i into @out. Errors: BASE_EINVAL. */
+int pf_load_get(const struct pf_model *m, size_t i,
+                struct pf_load *out) BASE_WUR;
+/** Scale load @name ("671" or "Load.671", any case) by @mult from the next
+ *  solve on, on top of loadmult and its daily shape: how a simulation gives
+ *  each customer its own load pattern. Needs no refactoring.
+ *  Errors: BASE_ENOTFOUND, BASE_EINVAL (negative or absurd). */
+int pf_load_set_mult(struct pf_model *m, const char *name,
+                     double mult) BASE_WUR;
+
 /** Scale every load by @mult (OpenDSS's "Set loadmult"). */
 void pf_set_load_mult(struct pf_model *m, double mult);
 

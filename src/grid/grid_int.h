@@ -101,7 +101,8 @@ struct pf__load {
     double kv, kw, kvar, pf;
     bool pf_last; /* pf given after kvar: kvar follows from pf */
     double vmin, vmax, vlow;
-    int daily; /* loadshape index, -1 none */
+    int daily;   /* loadshape index, -1 none */
+    double mult; /* this load's own multiplier (pf_load_set_mult) */
     bool enabled;
 };
 

@@ -794,6 +794,7 @@ static void defaults_load(struct pf__load *l)
     l->vmax = 1.05;
     l->vlow = 0.5;
     l->daily = -1;
+    l->mult = 1.0;
     l->enabled = true;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The solver: KLU factorisation, injection iteration, regulator controls. */
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
@@ -192,7 +193,7 @@ static void refresh_mults(struct pf_model *m, bool daily)
         struct pf__br *b = &m->br[k];
         int sh = b->gen ? m->gen[b->load].daily : m->load[b->load].daily;
         double f = daily && sh >= 0 ? m->shape[sh].cur : 1.0;
-        b->mult = b->gen ? f : m->loadmult * f;
+        b->mult = b->gen ? f : m->loadmult * f * m->load[b->load].mult;
     }
 }
 
@@ -428,6 +429,45 @@ int pf_time_series(struct pf_model *m, int steps, double step_s, pf_step_cb cb,
 void pf_set_load_mult(struct pf_model *m, double mult)
 {
     m->loadmult = mult;
+}
+
+size_t pf_load_count(const struct pf_model *m)
+{
+    return m->nload;
+}
+
+int pf_load_get(const struct pf_model *m, size_t i, struct pf_load *out)
+{
+    if (i >= m->nload) {
+        return BASE_EINVAL;
+    }
+    const struct pf__load *l = &m->load[i];
+    out->name = l->name;
+    out->bus = l->t.bus;
+    out->kw = l->kw;
+    out->kvar = l->kvar;
+    out->nphases = l->nph;
+    return 0;
+}
+
+int pf_load_set_mult(struct pf_model *m, const char *name, double mult)
+{
+    char key[PF_NAMELEN];
+    const char *bare = strncasecmp(name, "load.", 5) == 0 ? name + 5 : name;
+    size_t n = 0;
+    for (; bare[n] != '\0' && n + 1 < sizeof key; n++) {
+        key[n] = (char)tolower((unsigned char)bare[n]);
+    }
+    key[n] = '\0';
+    int i = pf__map_get(&m->m_load, key);
+    if (i < 0) {
+        return pf__set_error(m, BASE_ENOTFOUND, "no load named '%s'", name);
+    }
+    if (!(mult >= 0) || mult > 1e6) {
+        return pf__set_error(m, BASE_EINVAL, "bad load multiplier %g", mult);
+    }
+    m->load[i].mult = mult;
+    return 0;
 }
 
 static int find_gen(const struct pf_model *m, const char *name)

@@ -527,6 +527,36 @@ int lg_ctx_get(struct lg_ctx *ctx, const void *key, size_t klen,
     return 0;
 }
 
+int lg_ctx_read(struct lg_ctx *ctx, const char *contract, const void *key,
+                size_t klen, struct lg_slice *val)
+{
+    if (strcmp(contract, ctx->ns) == 0) {
+        return lg_ctx_get(ctx, key, klen, val);
+    }
+    if (klen == 0 || klen > LG_KEY_MAX) {
+        return BASE_EINVAL;
+    }
+    /* Another contract's state: this call cannot have written it, so the
+     * transaction's view (earlier calls of the block included) is current. */
+    base_buf_reset(&ctx->scratch);
+    int rv = lg__state_key(&ctx->scratch, contract, key, klen);
+    if (rv != 0) {
+        return rv;
+    }
+    struct kv_val v;
+    rv = kv_get(ctx->txn, ctx->ch->state, ctx->scratch.data, ctx->scratch.len,
+                &v);
+    if (rv != 0) {
+        return rv;
+    }
+    if (v.len < LG_VER_SIZE) {
+        return BASE_ECORRUPT;
+    }
+    val->p = (const uint8_t *)v.data + LG_VER_SIZE;
+    val->len = v.len - LG_VER_SIZE;
+    return 0;
+}
+
 static int ctx_write(struct lg_ctx *ctx, const void *key, size_t klen,
                      const void *val, size_t vlen, bool del)
 {

@@ -338,6 +338,11 @@ int lg_apply(struct lg_channel *ch, const uint8_t *block, size_t len,
 /** Errors: BASE_ENOTFOUND, BASE_EINVAL (key too long or empty). */
 int lg_ctx_get(struct lg_ctx *ctx, const void *key, size_t klen,
                struct lg_slice *val) BASE_WUR;
+/** Read @key of another @contract's state (read-only: a contract writes
+ *  only its own keys). Lets one contract check what another recorded, as
+ *  the bids contract checks the DER registry. Errors: as lg_ctx_get. */
+int lg_ctx_read(struct lg_ctx *ctx, const char *contract, const void *key,
+                size_t klen, struct lg_slice *val) BASE_WUR;
 /** Errors: BASE_EINVAL, BASE_ENOMEM, BASE_ETOOBIG (value over 1 MiB). */
 int lg_ctx_put(struct lg_ctx *ctx, const void *key, size_t klen,
                const void *val, size_t vlen) BASE_WUR;

@@ -549,6 +549,46 @@ static int on_step(void *arg, const struct pf_model *m, int step, double t)
     return 0;
 }
 
+/* Each load has its own multiplier: lightening one load raises its bus
+ * voltage and leaves the others' multipliers alone. */
+static void test_load_mult(void **state)
+{
+    (void)state;
+    struct warns w = {0};
+    struct pf_model *m = model_new(&w);
+    char p[PATH_MAX];
+    tl_source_path(p, "feeders/ieee13/ieee13.dss");
+    assert_int_equal(pf_run_file(m, p), 0);
+    assert_int_equal(pf_run_string(m, "set controlmode=off", "x"), 0);
+    assert_int_equal(pf_load_count(m), 15);
+    bool found = false;
+    for (size_t i = 0; i < pf_load_count(m); i++) {
+        struct pf_load l;
+        assert_int_equal(pf_load_get(m, i, &l), 0);
+        if (strcmp(l.name, "675a") == 0) {
+            found = true;
+            assert_string_equal(l.bus, "675");
+            assert_true(fabs(l.kw - 485) < 1e-9);
+            assert_int_equal(l.nphases, 1);
+        }
+    }
+    assert_true(found);
+    struct pf_load l;
+    assert_int_equal(pf_load_get(m, 15, &l), BASE_EINVAL);
+    assert_int_equal(pf_solve(m), 0);
+    double before = vmag_pu(m, "675", 1, NULL);
+    assert_int_equal(pf_load_set_mult(m, "Load.675A", 0.2), 0);
+    assert_int_equal(pf_solve(m), 0);
+    double after = vmag_pu(m, "675", 1, NULL);
+    assert_true(after > before + 0.01);
+    assert_int_equal(pf_load_set_mult(m, "675a", 1.0), 0);
+    assert_int_equal(pf_solve(m), 0);
+    assert_true(fabs(vmag_pu(m, "675", 1, NULL) - before) < 1e-4);
+    assert_int_equal(pf_load_set_mult(m, "nope", 1.0), BASE_ENOTFOUND);
+    assert_int_equal(pf_load_set_mult(m, "675a", -1.0), BASE_EINVAL);
+    pf_model_free(m);
+}
+
 static void test_time_series(void **state)
 {
     (void)state;
@@ -688,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_redirect_relative),
         cmocka_unit_test(test_der_and_sensitivity),
+        cmocka_unit_test(test_load_mult),
         cmocka_unit_test(test_time_series),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_cli),

@@ -14,15 +14,17 @@ struct tc_member {
 
 struct tc_consortium {
     struct cr_keypair orderer;
-    struct cr_keypair roots[3]; /* ISO, DSO, DERA1 */
+    struct cr_keypair roots[4]; /* ISO, DSO, DERA1, DERA2 */
     struct lg_config cfg;
     struct tc_member iso, dso, dera, dera2, outsider;
+    struct tc_member deraB; /* DERA2/carol: a second aggregator */
     struct sc_registry reg;
     struct lg_executor exec;
 };
 
 /** Fill @c: channel @channel, orgs ISO (iso), DSO (dso), DERA1 (dera),
- *  members iso/op, dso/op, dera/alice, dera/bob, and an outsider whose
+ *  DERA2 (dera), members ISO/op, DSO/op, DERA1/alice, DERA1/bob,
+ *  DERA2/carol, and an outsider whose
  *  certificate is signed by a key no org owns. */
 void tc_init(struct tc_consortium *c, const char *channel);
 /** Build a signed transaction into @out (reset first). */

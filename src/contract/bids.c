@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/* The bids contract: the BLOSEM bid store. The raw bid (per-DER ids,
+ * quantities, prices) lives off chain; the chain holds its checksum, its
+ * status and version, and the DER ids, so that no DER is counted in two
+ * live bids for the same market interval. */
+#include <jansson.h>
+#include <string.h>
+
+#include "contract/contract.h"
+
+#define UID_MAX    64
+#define MARKET_MAX 32
+#define BID_DERS   1000 /* DER entries in one bid */
+#define KEY_MAX    (16 + MARKET_MAX + 24 + SC_DER_ID_MAX)
+
+struct bid {
+    char uid[UID_MAX + 1];
+    char dera[LG_NAME_MAX + 1];
+    char market[MARKET_MAX + 1];
+    int64_t interval;
+    char checksum[65];
+    char status[16]; /* submitted, accepted, curtailed, withdrawn, dispatched */
+    int64_t version;
+    char reason[LG_REASON_MAX + 1];
+    char dispatch_checksum[65];
+    json_t *ders; /* array of DER ids; owned */
+};
+
+static void bid_release(struct bid *b)
+{
+    json_decref(b->ders);
+    b->ders = NULL;
+}
+
+static int put_json(struct lg_ctx *ctx, const char *key, json_t *o,
+                    const char *event)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        return BASE_ENOMEM;
+    }
+    size_t n = strlen(s);
+    int rv = lg_ctx_put(ctx, key, strlen(key), s, n);
+    if (rv == 0) {
+        rv = lg_ctx_emit(ctx, event, s, n);
+    }
+    if (rv == 0) {
+        rv = lg_ctx_return(ctx, s, n);
+    }
+    free(s);
+    return rv;
+}
+
+static int store(struct lg_ctx *ctx, const struct bid *b, const char *event)
+{
+    char key[16 + UID_MAX];
+    snprintf(key, sizeof key, "bid/%s", b->uid);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s, s:I, s:s, s:s}", "uid",
+        b->uid, "dera", b->dera, "market", b->market, "interval",
+        (json_int_t)b->interval, "n", (json_int_t)json_array_size(b->ders),
+        "ders", b->ders, "checksum", b->checksum, "status", b->status,
+        "version", (json_int_t)b->version, "reason", b->reason,
+        "dispatch_checksum", b->dispatch_checksum);
+    return put_json(ctx, key, o, event);
+}
+
+static void copy_str(char *dst, size_t size, json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
+static int load(struct lg_ctx *ctx, const char *uid, struct bid *b)
+{
+    char key[16 + UID_MAX];
+    snprintf(key, sizeof key, "bid/%s", uid);
+    struct lg_slice v;
+    int rv = lg_ctx_get(ctx, key, strlen(key), &v);
+    if (rv == BASE_ENOTFOUND) {
+        return lg_ctx_fail(ctx, rv, "bid '%s' does not exist", uid);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    json_t *o = json_loadb((const char *)v.p, v.len, 0, NULL);
+    json_t *ders = json_object_get(o, "ders");
+    if (!json_is_array(ders)) {
+        json_decref(o);
+        return lg_ctx_fail(ctx, BASE_ECORRUPT, "bid '%s' is corrupt", uid);
+    }
+    memset(b, 0, sizeof *b);
+    snprintf(b->uid, sizeof b->uid, "%s", uid);
+    copy_str(b->dera, sizeof b->dera, o, "dera");
+    copy_str(b->market, sizeof b->market, o, "market");
+    copy_str(b->checksum, sizeof b->checksum, o, "checksum");
+    copy_str(b->status, sizeof b->status, o, "status");
+    copy_str(b->reason, sizeof b->reason, o, "reason");
+    copy_str(b->dispatch_checksum, sizeof b->dispatch_checksum, o,
+             "dispatch_checksum");
+    b->interval = json_integer_value(json_object_get(o, "interval"));
+    b->version = json_integer_value(json_object_get(o, "version"));
+    b->ders = json_incref(ders);
+    json_decref(o);
+    return 0;
+}
+
+static bool is_checksum(const char *s)
+{
+    if (strlen(s) != 64) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int checksum_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                        char out[65])
+{
+    if (sc_arg_str(a, out, 65) != 0 || !is_checksum(out)) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "checksum must be 64 lowercase hex digits (the "
+                           "SHA-256 of the off-chain record)");
+    }
+    return 0;
+}
+
+static int name_arg(struct lg_ctx *ctx, const struct lg_slice *a, char *out,
+                    size_t size, const char *what)
+{
+    if (a->len == 0 || sc_arg_str(a, out, size) != 0 ||
+        strchr(out, '/') != NULL) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "%s must be 1..%zu bytes without '/'", what,
+                           size - 1);
+    }
+    return 0;
+}
+
+static int interval_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                        int64_t *out)
+{
+    if (sc_arg_i64(a, out) != 0 || *out < 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "interval must be a non-negative integer");
+    }
+    return 0;
+}
+
+static void live_key(char *key, const char *market, int64_t interval,
+                     const char *der)
+{
+    snprintf(key, KEY_MAX, "live/%s/%lld/%s", market, (long long)interval, der);
+}
+
+/* Check one DER of a new bid and claim it for the interval. */
+static int claim(struct lg_ctx *ctx, const struct bid *b, const char *der)
+{
+    struct lg_slice v;
+    int rv = lg_ctx_read(ctx, "registry", der, strlen(der), &v);
+    if (rv == BASE_ENOTFOUND) {
+        return lg_ctx_fail(ctx, BASE_EPERM, "DER '%s' is not registered", der);
+    }
+    struct sc_der d;
+    if (rv == 0 && sc_der_parse(v.p, v.len, &d) != 0) {
+        return lg_ctx_fail(ctx, BASE_ECORRUPT, "DER '%s' is corrupt", der);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(d.dera, b->dera) != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "DER '%s' is registered by %s, not %s", der, d.dera,
+                           b->dera);
+    }
+    if (strcmp(d.status, "qualified") != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "DER '%s' is not qualified by the DSO (status %s)",
+                           der, d.status);
+    }
+    char key[KEY_MAX];
+    live_key(key, b->market, b->interval, der);
+    if (lg_ctx_get(ctx, key, strlen(key), &v) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "double counting: DER '%s' is already in live bid "
+                           "'%.*s' for market %s interval %lld",
+                           der, (int)v.len, (const char *)v.p, b->market,
+                           (long long)b->interval);
+    }
+    return lg_ctx_put(ctx, key, strlen(key), b->uid, strlen(b->uid));
+}
+
+static int release_ders(struct lg_ctx *ctx, const struct bid *b)
+{
+    size_t i;
+    json_t *der;
+    json_array_foreach(b->ders, i, der)
+    {
+        char key[KEY_MAX];
+        live_key(key, b->market, b->interval, json_string_value(der));
+        int rv = lg_ctx_del(ctx, key, strlen(key));
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+static int create(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv)
+{
+    if (argc != 5) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: create UID MARKET INTERVAL CHECKSUM "
+                           "DER1,DER2,...");
+    }
+    struct bid b;
+    memset(&b, 0, sizeof b);
+    int rv = name_arg(ctx, &argv[0], b.uid, sizeof b.uid, "bid uid");
+    if (rv == 0) {
+        rv = name_arg(ctx, &argv[1], b.market, sizeof b.market, "market");
+    }
+    if (rv == 0) {
+        rv = interval_arg(ctx, &argv[2], &b.interval);
+    }
+    if (rv == 0) {
+        rv = checksum_arg(ctx, &argv[3], b.checksum);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    char key[16 + UID_MAX];
+    snprintf(key, sizeof key, "bid/%s", b.uid);
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST, "bid '%s' already exists", b.uid);
+    }
+    snprintf(b.dera, sizeof b.dera, "%s", lg_ctx_caller(ctx)->org);
+    snprintf(b.status, sizeof b.status, "submitted");
+    b.version = 1;
+    b.ders = json_array();
+    if (b.ders == NULL) {
+        return BASE_ENOMEM;
+    }
+    /* Split the DER list; each id is checked and claimed in turn, so a
+     * repeat inside one bid is caught as double counting too. */
+    const char *p = (const char *)argv[4].p, *end = p + argv[4].len;
+    while (rv == 0 && p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t n = (size_t)((comma ? comma : end) - p);
+        char der[SC_DER_ID_MAX + 1];
+        if (n == 0 || n > SC_DER_ID_MAX || memchr(p, '\0', n) != NULL) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS,
+                             "DER ids must be 1..%d bytes, comma-separated",
+                             SC_DER_ID_MAX);
+            break;
+        }
+        memcpy(der, p, n);
+        der[n] = '\0';
+        if (json_array_size(b.ders) >= BID_DERS) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS, "at most %d DERs in one bid",
+                             BID_DERS);
+        } else {
+            rv = claim(ctx, &b, der);
+        }
+        if (rv == 0 && json_array_append_new(b.ders, json_string(der))) {
+            rv = BASE_ENOMEM;
+        }
+        p += n + 1;
+    }
+    if (rv == 0 && json_array_size(b.ders) == 0) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "a bid names at least one DER");
+    }
+    if (rv == 0) {
+        rv = store(ctx, &b, "BidCreated");
+    }
+    bid_release(&b);
+    return rv;
+}
+
+static int one_uid(struct lg_ctx *ctx, uint32_t argc,
+                   const struct lg_slice *argv, uint32_t want,
+                   const char *usage, struct bid *b)
+{
+    if (argc != want) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: %s", usage);
+    }
+    char uid[UID_MAX + 1];
+    int rv = name_arg(ctx, &argv[0], uid, sizeof uid, "bid uid");
+    return rv ? rv : load(ctx, uid, b);
+}
+
+static int own_bid(struct lg_ctx *ctx, const struct bid *b)
+{
+    const char *org = lg_ctx_caller(ctx)->org;
+    if (strcmp(org, b->dera) != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM, "bid '%s' belongs to %s, not %s",
+                           b->uid, b->dera, org);
+    }
+    return 0;
+}
+
+static int retrieve(struct lg_ctx *ctx, uint32_t argc,
+                    const struct lg_slice *argv)
+{
+    struct bid b;
+    int rv = one_uid(ctx, argc, argv, 1, "retrieve UID", &b);
+    if (rv != 0) {
+        return rv;
+    }
+    /* The owning aggregator, the DSO and the ISO may read a bid; other
+     * aggregators may not see a competitor's offer. */
+    if (!sc_caller_has_role(ctx, "dso iso")) {
+        rv = own_bid(ctx, &b);
+    }
+    bid_release(&b);
+    if (rv != 0) {
+        return rv;
+    }
+    char key[16 + UID_MAX];
+    struct lg_slice v;
+    snprintf(key, sizeof key, "bid/%.*s", (int)argv[0].len,
+             (const char *)argv[0].p);
+    rv = lg_ctx_get(ctx, key, strlen(key), &v);
+    return rv ? rv : lg_ctx_return(ctx, v.p, v.len);
+}
+
+static int modify(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv)
+{
+    struct bid b;
+    int rv = one_uid(ctx, argc, argv, 3, "modify UID CHECKSUM REASON", &b);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(b.status, "submitted") != 0 &&
+        strcmp(b.status, "accepted") != 0 &&
+        strcmp(b.status, "curtailed") != 0) {
+        rv = lg_ctx_fail(ctx, BASE_EPERM, "bid '%s' is %s: too late to modify",
+                         b.uid, b.status);
+    }
+    if (rv == 0) {
+        rv = checksum_arg(ctx, &argv[1], b.checksum);
+    }
+    if (rv == 0 && (argv[2].len == 0 ||
+                    sc_arg_str(&argv[2], b.reason, sizeof b.reason) != 0)) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "a curtailment needs a reason");
+    }
+    if (rv == 0) {
+        b.version++;
+        snprintf(b.status, sizeof b.status, "curtailed");
+        rv = store(ctx, &b, "BidModified");
+    }
+    bid_release(&b);
+    return rv;
+}
+
+static int accept(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv)
+{
+    struct bid b;
+    int rv = one_uid(ctx, argc, argv, 1, "accept UID", &b);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(b.status, "submitted") != 0) {
+        rv = lg_ctx_fail(ctx, BASE_EPERM, "bid '%s' is %s, not submitted",
+                         b.uid, b.status);
+    }
+    if (rv == 0) {
+        snprintf(b.status, sizeof b.status, "accepted");
+        rv = store(ctx, &b, "BidAccepted");
+    }
+    bid_release(&b);
+    return rv;
+}
+
+static int withdraw(struct lg_ctx *ctx, uint32_t argc,
+                    const struct lg_slice *argv)
+{
+    struct bid b;
+    int rv = one_uid(ctx, argc, argv, 1, "withdraw UID", &b);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = own_bid(ctx, &b);
+    if (rv == 0 && strcmp(b.status, "submitted") != 0) {
+        rv = lg_ctx_fail(ctx, BASE_EPERM,
+                         "bid '%s' is %s: it can be withdrawn only before "
+                         "the DSO reviews it",
+                         b.uid, b.status);
+    }
+    if (rv == 0) {
+        rv = release_ders(ctx, &b);
+    }
+    if (rv == 0) {
+        b.version++;
+        snprintf(b.status, sizeof b.status, "withdrawn");
+        rv = store(ctx, &b, "BidWithdrawn");
+    }
+    bid_release(&b);
+    return rv;
+}
+
+static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
+{
+    if (argc != 5) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: clear MARKET INTERVAL PRICE CLEARED_KW "
+                           "DERA=KW,...");
+    }
+    char market[MARKET_MAX + 1];
+    int64_t interval;
+    double price, cleared;
+    int rv = name_arg(ctx, &argv[0], market, sizeof market, "market");
+    if (rv == 0) {
+        rv = interval_arg(ctx, &argv[1], &interval);
+    }
+    if (rv == 0 && (sc_arg_kw(&argv[2], &price) != 0 ||
+                    sc_arg_kw(&argv[3], &cleared) != 0)) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS,
+                         "price and cleared kW must be non-negative numbers");
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "clear/%s/%lld", market, (long long)interval);
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "market %s interval %lld is already cleared", market,
+                           (long long)interval);
+    }
+    json_t *awards = json_object();
+    const char *p = (const char *)argv[4].p, *end = p + argv[4].len;
+    double sum = 0;
+    while (rv == 0 && awards != NULL && p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t n = (size_t)((comma ? comma : end) - p);
+        const char *eq = memchr(p, '=', n);
+        char org[LG_NAME_MAX + 1];
+        double kw;
+        struct lg_slice num = {(const uint8_t *)eq + 1,
+                               eq ? (size_t)(p + n - eq - 1) : 0};
+        if (eq == NULL || eq == p || (size_t)(eq - p) > LG_NAME_MAX ||
+            sc_arg_kw(&num, &kw) != 0) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS, "awards must be DERA=KW,...");
+            break;
+        }
+        memcpy(org, p, (size_t)(eq - p));
+        org[eq - p] = '\0';
+        sum += kw;
+        if (json_object_set_new(awards, org, json_real(kw)) != 0) {
+            rv = BASE_ENOMEM;
+        }
+        p += n + 1;
+    }
+    /* Awards add up to the cleared quantity (to a watt: they are rounded
+     * decimal text). */
+    if (rv == 0 && (sum > cleared + 1e-3 || sum < cleared - 1e-3)) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS,
+                         "awards add up to %.3f kW, not the cleared %.3f kW",
+                         sum, cleared);
+    }
+    if (rv != 0 || awards == NULL) {
+        json_decref(awards);
+        return rv ? rv : BASE_ENOMEM;
+    }
+    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o}", "market", market,
+                          "interval", (json_int_t)interval, "price", price,
+                          "cleared_kw", cleared, "awards", awards);
+    return put_json(ctx, key, o, "MarketCleared");
+}
+
+static int dispatch(struct lg_ctx *ctx, uint32_t argc,
+                    const struct lg_slice *argv)
+{
+    struct bid b;
+    int rv = one_uid(ctx, argc, argv, 2, "dispatch UID CHECKSUM", &b);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = own_bid(ctx, &b);
+    if (rv == 0 && strcmp(b.status, "accepted") != 0 &&
+        strcmp(b.status, "curtailed") != 0) {
+        rv = lg_ctx_fail(ctx, BASE_EPERM,
+                         "bid '%s' is %s: only a reviewed bid is dispatched",
+                         b.uid, b.status);
+    }
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "clear/%s/%lld", b.market, (long long)b.interval);
+    struct lg_slice v;
+    if (rv == 0 && lg_ctx_get(ctx, key, strlen(key), &v) != 0) {
+        rv = lg_ctx_fail(ctx, BASE_EPERM,
+                         "market %s interval %lld is not cleared yet", b.market,
+                         (long long)b.interval);
+    }
+    if (rv == 0) {
+        rv = checksum_arg(ctx, &argv[1], b.dispatch_checksum);
+    }
+    if (rv == 0) {
+        snprintf(b.status, sizeof b.status, "dispatched");
+        rv = store(ctx, &b, "BidDispatched");
+    }
+    bid_release(&b);
+    return rv;
+}
+
+static const struct sc_function functions[] = {
+    {"create", create, "dera"},     {"retrieve", retrieve, NULL},
+    {"modify", modify, "dso"},      {"accept", accept, "dso"},
+    {"withdraw", withdraw, "dera"}, {"clear", clear, "iso"},
+    {"dispatch", dispatch, "dera"},
+};
+
+const struct sc_contract sc_bids_contract = {
+    "bids", functions, sizeof functions / sizeof functions[0]};

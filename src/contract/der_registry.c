@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* The DER registry: aggregators register distributed energy resources, the
+ * DSO qualifies what each may offer (FERC Order 2222's registration and
+ * capability qualification). The bids contract reads it. */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "contract/contract.h"
+
+static int store(struct lg_ctx *ctx, const struct sc_der *d, const char *event)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:s}", "id", d->id,
+        "dera", d->dera, "owner", d->owner, "bus", d->bus, "phases", d->phases,
+        "tech", d->tech, "kw", d->kw, "kva", d->kva, "status", d->status,
+        "qualified_kw", d->qualified_kw, "reason", d->reason);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        return BASE_ENOMEM;
+    }
+    size_t n = strlen(s);
+    int rv = lg_ctx_put(ctx, d->id, strlen(d->id), s, n);
+    if (rv == 0) {
+        rv = lg_ctx_emit(ctx, event, s, n);
+    }
+    if (rv == 0) {
+        rv = lg_ctx_return(ctx, s, n);
+    }
+    free(s);
+    return rv;
+}
+
+static void copy_str(char *dst, size_t size, json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
+int sc_der_parse(const void *json, size_t len, struct sc_der *out)
+{
+    json_t *o = json_loadb(json, len, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return BASE_ECORRUPT;
+    }
+    memset(out, 0, sizeof *out);
+    copy_str(out->id, sizeof out->id, o, "id");
+    copy_str(out->dera, sizeof out->dera, o, "dera");
+    copy_str(out->owner, sizeof out->owner, o, "owner");
+    copy_str(out->bus, sizeof out->bus, o, "bus");
+    copy_str(out->phases, sizeof out->phases, o, "phases");
+    copy_str(out->tech, sizeof out->tech, o, "tech");
+    copy_str(out->status, sizeof out->status, o, "status");
+    copy_str(out->reason, sizeof out->reason, o, "reason");
+    out->kw = json_number_value(json_object_get(o, "kw"));
+    out->kva = json_number_value(json_object_get(o, "kva"));
+    out->qualified_kw = json_number_value(json_object_get(o, "qualified_kw"));
+    json_decref(o);
+    return out->id[0] ? 0 : BASE_ECORRUPT;
+}
+
+static int load(struct lg_ctx *ctx, const char *id, struct sc_der *d)
+{
+    struct lg_slice v;
+    int rv = lg_ctx_get(ctx, id, strlen(id), &v);
+    if (rv == BASE_ENOTFOUND) {
+        return lg_ctx_fail(ctx, rv, "DER '%s' is not registered", id);
+    }
+    if (rv == 0 && sc_der_parse(v.p, v.len, d) != 0) {
+        rv = lg_ctx_fail(ctx, BASE_ECORRUPT, "DER '%s' is corrupt", id);
+    }
+    return rv;
+}
+
+static int text_arg(struct lg_ctx *ctx, const struct lg_slice *a, char *out,
+                    size_t size, const char *what)
+{
+    if (a->len == 0 || sc_arg_str(a, out, size) != 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "%s must be 1..%zu bytes", what,
+                           size - 1);
+    }
+    return 0;
+}
+
+int sc_arg_kw(const struct lg_slice *a, double *out)
+{
+    char buf[40];
+    if (sc_arg_str(a, buf, sizeof buf) != 0 ||
+        base_parse_double(buf, out) != 0 || !isfinite(*out) || *out < 0 ||
+        *out > 1e9) {
+        return BASE_EARGS;
+    }
+    return 0;
+}
+
+static int register_fn(struct lg_ctx *ctx, uint32_t argc,
+                       const struct lg_slice *argv)
+{
+    if (argc != 7) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: register ID OWNER BUS PHASES TECH KW KVA");
+    }
+    struct sc_der d;
+    memset(&d, 0, sizeof d);
+    int rv = text_arg(ctx, &argv[0], d.id, sizeof d.id, "DER id");
+    if (rv == 0) {
+        rv = text_arg(ctx, &argv[1], d.owner, sizeof d.owner, "owner");
+    }
+    if (rv == 0) {
+        rv = text_arg(ctx, &argv[2], d.bus, sizeof d.bus, "bus");
+    }
+    if (rv == 0) {
+        rv = text_arg(ctx, &argv[3], d.phases, sizeof d.phases, "phases");
+    }
+    if (rv == 0) {
+        rv = text_arg(ctx, &argv[4], d.tech, sizeof d.tech, "technology");
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (strchr(d.id, ',') != NULL) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "DER id may not contain ','");
+    }
+    if (sc_arg_kw(&argv[5], &d.kw) != 0 || d.kw <= 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "KW must be a positive number");
+    }
+    if (sc_arg_kw(&argv[6], &d.kva) != 0 || d.kva < d.kw) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "KVA must be a number at least KW (%g)", d.kw);
+    }
+    /* A DER belongs to at most one aggregator: the id is the key, so a
+     * second registration, by anyone, is refused. */
+    struct sc_der old;
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, d.id, strlen(d.id), &v) == 0 &&
+        load(ctx, d.id, &old) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "DER '%s' is already registered by %s", d.id,
+                           old.dera);
+    }
+    snprintf(d.dera, sizeof d.dera, "%s", lg_ctx_caller(ctx)->org);
+    snprintf(d.status, sizeof d.status, "registered");
+    return store(ctx, &d, "DerRegistered");
+}
+
+static int one_id(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv, uint32_t want, const char *usage,
+                  struct sc_der *d)
+{
+    if (argc != want) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: %s", usage);
+    }
+    char id[SC_DER_ID_MAX + 1];
+    int rv = text_arg(ctx, &argv[0], id, sizeof id, "DER id");
+    return rv ? rv : load(ctx, id, d);
+}
+
+static int qualify(struct lg_ctx *ctx, uint32_t argc,
+                   const struct lg_slice *argv)
+{
+    struct sc_der d;
+    int rv = one_id(ctx, argc, argv, 2, "qualify ID QUALIFIED_KW", &d);
+    if (rv != 0) {
+        return rv;
+    }
+    double q;
+    if (sc_arg_kw(&argv[1], &q) != 0 || q <= 0 || q > d.kw) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "qualified kW must be in (0, %g], the DER's rating",
+                           d.kw);
+    }
+    d.qualified_kw = q;
+    d.reason[0] = '\0';
+    snprintf(d.status, sizeof d.status, "qualified");
+    return store(ctx, &d, "DerQualified");
+}
+
+static int refuse(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv)
+{
+    struct sc_der d;
+    int rv = one_id(ctx, argc, argv, 2, "refuse ID REASON", &d);
+    if (rv == 0) {
+        rv = text_arg(ctx, &argv[1], d.reason, sizeof d.reason, "reason");
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    d.qualified_kw = 0;
+    snprintf(d.status, sizeof d.status, "refused");
+    return store(ctx, &d, "DerRefused");
+}
+
+static int deregister(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    struct sc_der d;
+    int rv = one_id(ctx, argc, argv, 1, "deregister ID", &d);
+    if (rv != 0) {
+        return rv;
+    }
+    const char *org = lg_ctx_caller(ctx)->org;
+    if (strcmp(org, d.dera) != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "DER '%s' is registered by %s, not %s", d.id, d.dera,
+                           org);
+    }
+    rv = lg_ctx_del(ctx, d.id, strlen(d.id));
+    return rv ? rv : lg_ctx_emit(ctx, "DerDeregistered", d.id, strlen(d.id));
+}
+
+static int read_fn(struct lg_ctx *ctx, uint32_t argc,
+                   const struct lg_slice *argv)
+{
+    struct sc_der d;
+    int rv = one_id(ctx, argc, argv, 1, "read ID", &d);
+    struct lg_slice v;
+    if (rv == 0) {
+        rv = lg_ctx_get(ctx, d.id, strlen(d.id), &v);
+    }
+    return rv ? rv : lg_ctx_return(ctx, v.p, v.len);
+}
+
+static const struct sc_function functions[] = {
+    {"register", register_fn, "dera"}, {"qualify", qualify, "dso"},
+    {"refuse", refuse, "dso"},         {"deregister", deregister, "dera"},
+    {"read", read_fn, NULL},
+};
+
+const struct sc_contract sc_registry_contract = {
+    "registry", functions, sizeof functions / sizeof functions[0]};

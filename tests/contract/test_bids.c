@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the DER registry and bids contracts: registration and
+ * qualification, the bid store's role rules, status machine and its
+ * double-counting guard. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "consortium.h"
+#include "testlib.h"
+
+#define NOW   (1800000000ull * 1000000000ull)
+#define SUM_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SUM_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+struct fx {
+    char dir[256];
+    struct tc_consortium c;
+    struct lg_ledger *l;
+    struct lg_channel *ch;
+    struct base_buf tx;
+    uint64_t nonce;
+    struct lg_outcome o;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = base_calloc(1, sizeof *f);
+    tl_tmpdir(f->dir, "bids");
+    tc_init(&f->c, "energy");
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(lg_open(&f->l, f->dir, &f->c.exec, NULL, err), 0);
+    assert_int_equal(lg_channel_create(f->l, &f->c.cfg, &f->c.orderer, err), 0);
+    assert_int_equal(lg_channel_get(f->l, "energy", &f->ch), 0);
+    base_buf_init(&f->tx, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    lg_close(f->l);
+    tl_rmrf(f->dir);
+    base_buf_release(&f->tx);
+    base_free(f);
+    return 0;
+}
+
+/* Commit one call as @m; returns its result code (reason in f->o). */
+#define CALL(f, m, contract, fn, ...)                                          \
+    call((f), (m), (contract), (fn),                                           \
+         (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),  \
+         (const char *[]){__VA_ARGS__})
+
+static int call(struct fx *f, const struct tc_member *m, const char *contract,
+                const char *fn, int n, const char **argv)
+{
+    struct lg_slice args[LG_MAX_ARGS];
+    for (int i = 0; i < n; i++) {
+        args[i].p = (const uint8_t *)argv[i];
+        args[i].len = strlen(argv[i]);
+    }
+    struct lg_call c = {"energy", contract, fn, (uint32_t)n, args};
+    base_buf_reset(&f->tx);
+    assert_int_equal(
+        lg_tx_build(&f->tx, &c, &m->cert, &m->key, ++f->nonce, NULL), 0);
+    struct lg_item it = {f->tx.data, f->tx.len, false};
+    assert_int_equal(lg_commit(f->ch, &it, 1, NOW, &f->c.orderer, &f->o, NULL),
+                     0);
+    return f->o.code;
+}
+
+/* A field of a state record (JSON), as text, into @out. */
+static void field(struct fx *f, const char *contract, const char *key,
+                  const char *name, char *out, size_t size)
+{
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    assert_int_equal(lg_get(f->ch, contract, key, strlen(key), &v, NULL), 0);
+    json_t *o = json_loadb((const char *)v.data, v.len, 0, NULL);
+    assert_non_null(o);
+    json_t *x = json_object_get(o, name);
+    assert_non_null(x);
+    if (json_is_string(x)) {
+        snprintf(out, size, "%s", json_string_value(x));
+    } else {
+        snprintf(out, size, "%g", json_number_value(x));
+    }
+    json_decref(o);
+    base_buf_release(&v);
+}
+
+static void reason_has(struct fx *f, const char *part)
+{
+    if (strstr(f->o.reason, part) == NULL) {
+        fail_msg("reason '%s' lacks '%s'", f->o.reason, part);
+    }
+}
+
+/* DERA1 registers pv1..pv3 and the DSO qualifies pv1 and pv2. */
+static void fleet(struct fx *f)
+{
+    const struct tc_member *a = &f->c.dera;
+    assert_int_equal(CALL(f, a, "registry", "register", "pv1", "cust1", "671",
+                          "abc", "pv", "100", "110"),
+                     0);
+    assert_int_equal(CALL(f, a, "registry", "register", "pv2", "cust2", "675",
+                          "a", "pv", "50", "55"),
+                     0);
+    assert_int_equal(CALL(f, a, "registry", "register", "pv3", "cust3", "680",
+                          "b", "pv", "20", "20"),
+                     0);
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "qualify", "pv1", "90"), 0);
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "qualify", "pv2", "50"), 0);
+}
+
+static void test_registry(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    char s[256];
+    field(f, "registry", "pv1", "status", s, sizeof s);
+    assert_string_equal(s, "qualified");
+    field(f, "registry", "pv1", "dera", s, sizeof s);
+    assert_string_equal(s, "DERA1");
+    field(f, "registry", "pv1", "qualified_kw", s, sizeof s);
+    assert_string_equal(s, "90");
+    /* A DER belongs to at most one aggregator. */
+    assert_int_equal(CALL(f, &f->c.deraB, "registry", "register", "pv1", "x",
+                          "671", "a", "pv", "5", "5"),
+                     BASE_EEXIST);
+    reason_has(f, "already registered by DERA1");
+    /* Qualification is the DSO's, and bounded by the rating. */
+    assert_int_equal(CALL(f, &f->c.dera, "registry", "qualify", "pv3", "10"),
+                     BASE_EPERM);
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "qualify", "pv3", "21"),
+                     BASE_EARGS);
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "qualify", "nope", "1"),
+                     BASE_ENOTFOUND);
+    assert_int_equal(
+        CALL(f, &f->c.dso, "registry", "refuse", "pv3", "no telemetry"), 0);
+    field(f, "registry", "pv3", "status", s, sizeof s);
+    assert_string_equal(s, "refused");
+    /* Bad numbers. */
+    assert_int_equal(CALL(f, &f->c.dera, "registry", "register", "pv9", "o",
+                          "b", "a", "pv", "-1", "5"),
+                     BASE_EARGS);
+    assert_int_equal(CALL(f, &f->c.dera, "registry", "register", "pv9", "o",
+                          "b", "a", "pv", "10", "5"),
+                     BASE_EARGS);
+    /* Only the registering aggregator deregisters. */
+    assert_int_equal(CALL(f, &f->c.deraB, "registry", "deregister", "pv3"),
+                     BASE_EPERM);
+    assert_int_equal(CALL(f, &f->c.dera2, "registry", "deregister", "pv3"), 0);
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    assert_int_equal(lg_get(f->ch, "registry", "pv3", 3, &v, NULL),
+                     BASE_ENOTFOUND);
+    base_buf_release(&v);
+}
+
+static void test_bid_rules(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *a = &f->c.dera;
+    char s[256];
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1,pv2"), 0);
+    field(f, "bids", "bid/b1", "status", s, sizeof s);
+    assert_string_equal(s, "submitted");
+    field(f, "bids", "bid/b1", "n", s, sizeof s);
+    assert_string_equal(s, "2");
+    /* Unregistered, unqualified, refused. */
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b2", "rt", "11", SUM_A, "pv1,ghost"),
+        BASE_EPERM);
+    reason_has(f, "'ghost' is not registered");
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b2", "rt", "11", SUM_A, "pv3"),
+        BASE_EPERM);
+    reason_has(f, "not qualified");
+    /* Double counting: same DER, same market and interval, in another bid
+     * of the same aggregator, or inside one bid. */
+    assert_int_equal(
+        CALL(f, &f->c.dera2, "bids", "create", "b3", "rt", "10", SUM_A, "pv2"),
+        BASE_EEXIST);
+    reason_has(f, "double counting");
+    reason_has(f, "'b1'");
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b3", "rt", "12", SUM_A, "pv1,pv1"),
+        BASE_EEXIST);
+    /* ... or by another aggregator, which cannot bid a DER it does not
+     * aggregate. */
+    assert_int_equal(
+        CALL(f, &f->c.deraB, "bids", "create", "b4", "rt", "10", SUM_A, "pv1"),
+        BASE_EPERM);
+    reason_has(f, "registered by DERA1");
+    /* The failed creates wrote nothing: pv1 is free in interval 12. */
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b5", "rt", "12", SUM_A, "pv1"), 0);
+    /* Another market is another market. */
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b6", "da", "10", SUM_A, "pv1"), 0);
+    /* Roles: the DSO creates no bids, a DERA curtails none. */
+    assert_int_equal(
+        CALL(f, &f->c.dso, "bids", "create", "b7", "rt", "13", SUM_A, "pv1"),
+        BASE_EPERM);
+    assert_int_equal(CALL(f, a, "bids", "modify", "b1", SUM_B, "volts"),
+                     BASE_EPERM);
+    /* Bad arguments. */
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b8", "rt", "13", "ABC", "pv1"),
+        BASE_EARGS);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b8", "rt", "-1", SUM_A, "pv1"),
+        BASE_EARGS);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "14", SUM_A, "pv1"),
+        BASE_EEXIST);
+}
+
+static void test_bid_lifecycle(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *a = &f->c.dera;
+    char s[256];
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1,pv2"), 0);
+    /* Retrieval: owner, DSO and ISO; not a competitor. */
+    struct lg_slice arg = {(const uint8_t *)"b1", 2};
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    char reason[LG_REASON_MAX + 1];
+    const struct tc_member *readers[] = {&f->c.dera2, &f->c.dso, &f->c.iso};
+    for (size_t i = 0; i < 3; i++) {
+        base_buf_reset(&out);
+        assert_int_equal(lg_evaluate(f->ch, &readers[i]->cert, "bids",
+                                     "retrieve", 1, &arg, &out, reason),
+                         0);
+        assert_non_null(memmem(out.data, out.len, SUM_A, 64));
+    }
+    assert_int_equal(lg_evaluate(f->ch, &f->c.deraB.cert, "bids", "retrieve", 1,
+                                 &arg, &out, reason),
+                     BASE_EPERM);
+    base_buf_release(&out);
+    /* The DSO curtails: checksum, version and status move together. */
+    assert_int_equal(
+        CALL(f, &f->c.dso, "bids", "modify", "b1", SUM_B, "671 above 1.05"), 0);
+    field(f, "bids", "bid/b1", "checksum", s, sizeof s);
+    assert_string_equal(s, SUM_B);
+    field(f, "bids", "bid/b1", "version", s, sizeof s);
+    assert_string_equal(s, "2");
+    field(f, "bids", "bid/b1", "status", s, sizeof s);
+    assert_string_equal(s, "curtailed");
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "modify", "b1", SUM_B, ""),
+                     BASE_EARGS);
+    /* Too late to withdraw once reviewed. */
+    assert_int_equal(CALL(f, a, "bids", "withdraw", "b1"), BASE_EPERM);
+    /* Dispatch needs the clearing; awards must add up. */
+    assert_int_equal(CALL(f, a, "bids", "dispatch", "b1", SUM_A), BASE_EPERM);
+    reason_has(f, "not cleared");
+    assert_int_equal(CALL(f, &f->c.iso, "bids", "clear", "rt", "10", "31.5",
+                          "120", "DERA1=100"),
+                     BASE_EARGS);
+    reason_has(f, "add up");
+    assert_int_equal(
+        CALL(f, a, "bids", "clear", "rt", "10", "31.5", "100", "DERA1=100"),
+        BASE_EPERM);
+    assert_int_equal(CALL(f, &f->c.iso, "bids", "clear", "rt", "10", "31.5",
+                          "100", "DERA1=100"),
+                     0);
+    assert_int_equal(CALL(f, &f->c.iso, "bids", "clear", "rt", "10", "31.5",
+                          "100", "DERA1=100"),
+                     BASE_EEXIST);
+    assert_int_equal(CALL(f, &f->c.deraB, "bids", "dispatch", "b1", SUM_A),
+                     BASE_EPERM);
+    assert_int_equal(CALL(f, a, "bids", "dispatch", "b1", SUM_A), 0);
+    field(f, "bids", "bid/b1", "status", s, sizeof s);
+    assert_string_equal(s, "dispatched");
+    field(f, "bids", "clear/rt/10", "price", s, sizeof s);
+    assert_string_equal(s, "31.5");
+}
+
+static void test_withdraw_frees_ders(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *a = &f->c.dera;
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1,pv2"), 0);
+    assert_int_equal(CALL(f, &f->c.deraB, "bids", "withdraw", "b1"),
+                     BASE_EPERM);
+    assert_int_equal(CALL(f, a, "bids", "withdraw", "b1"), 0);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b2", "rt", "10", SUM_A, "pv2"), 0);
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "accept", "b2"), 0);
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "accept", "b2"), BASE_EPERM);
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "modify", "b1", SUM_B, "x"),
+                     BASE_EPERM);
+    reason_has(f, "withdrawn");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bid_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bid_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_withdraw_frees_ders, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
