@@ -6,7 +6,13 @@
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
-libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev"
+libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium"
+
+# Node.js and npm build the web pages (web/, docs/report.md); chromium above
+# runs their browser tests. NodeSource's nodejs package bundles npm and
+# conflicts with Debian's, so look for the commands, not the packages.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"

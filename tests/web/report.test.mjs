@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+// The market-day report in headless Chromium: renders sample data with
+// rp-render, opens the file offline and checks that every chart drew its
+// data, that nothing was fetched and nothing logged an error, that a hostile
+// string cannot escape the data, and that missing data leaves placeholders.
+//
+// usage: node report.test.mjs RP_RENDER
+// env:   GL_REPORT_SCREENSHOT=FILE.png  also save a full-page screenshot
+//        GL_CHROMIUM=PATH               browser (default /usr/bin/chromium)
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const source = resolve(here, "../..");
+// playwright-core comes from web/package-lock.json, installed by the build.
+const { chromium } = createRequire(join(source, "web/package.json"))("playwright-core");
+
+const render = process.argv[2];
+if (!render) {
+    console.error("usage: node report.test.mjs RP_RENDER");
+    process.exit(2);
+}
+const browserPath = process.env.GL_CHROMIUM || "/usr/bin/chromium";
+if (!existsSync(browserPath)) {
+    console.error(`${browserPath} not found: run scripts/deps.sh (Debian package chromium)`);
+    process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), "gl-report-test-"));
+function report(name, data) {
+    const json = join(work, `${name}.json`);
+    const html = join(work, `${name}.html`);
+    writeFileSync(json, typeof data === "string" ? data : JSON.stringify(data));
+    execFileSync(render, ["market", json, html], { stdio: "inherit" });
+    return pathToFileURL(html).href;
+}
+
+const sampleJson = join(work, "sample.json");
+execFileSync(process.execPath, [join(here, "market-sample.mjs"), sampleJson]);
+const sampleUrl = report("sample", execFileSync("cat", [sampleJson], { encoding: "utf8" }));
+
+const hostile = "</script><script>window.pwned = 1</script><!-- & \u2028 \"'";
+const hostileUrl = report("hostile", {
+    title: hostile, scenario: hostile,
+    summary: { dso_method: "</SCRIPT ><img src=x onerror=\"window.pwned = 2\">" },
+    dispatch: { time_s: [0, 60, 120], series: { [hostile]: [1, 2, 3] } },
+});
+const emptyUrl = report("empty", {});
+
+const userData = mkdtempSync(join(tmpdir(), "gl-chromium-"));
+const context = await chromium.launchPersistentContext(userData, {
+    executablePath: browserPath,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+    offline: true,
+});
+// The report must open offline: any request for something other than the
+// file itself is blocked and counted as a failure.
+const fetched = [];
+await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith("file:")) return route.continue();
+    fetched.push(url);
+    return route.abort();
+});
+
+async function open(url) {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("requestfailed", (r) => { if (!r.url().startsWith("file:")) fetched.push(r.url()); });
+    await page.goto(url, { waitUntil: "load" });
+    await page.waitForFunction(() => window.glReport && window.glReport.ready, null,
+        { timeout: 30000 });
+    return { page, errors };
+}
+
+let failed = 0;
+async function check(name, fn) {
+    try {
+        await fn();
+        console.log(`ok - ${name}`);
+    } catch (err) {
+        failed++;
+        console.log(`not ok - ${name}\n${err.stack || err}`);
+    }
+}
+
+try {
+    const { page, errors } = await open(sampleUrl);
+
+    await check("every chart drew its data", async () => {
+        const charts = await page.evaluate(() => {
+            // Saturated pixels inside the plot area: grid and axes are grey,
+            // data lines and bars are coloured.
+            function coloured(chart) {
+                const r = chart.currentDevicePixelRatio;
+                const a = chart.chartArea;
+                const img = chart.ctx.getImageData(a.left * r, a.top * r,
+                    (a.right - a.left) * r, (a.bottom - a.top) * r).data;
+                let n = 0;
+                for (let i = 0; i < img.length; i += 4) {
+                    const mx = Math.max(img[i], img[i + 1], img[i + 2]);
+                    const mn = Math.min(img[i], img[i + 1], img[i + 2]);
+                    if (img[i + 3] > 40 && mx - mn > 50) n++;
+                }
+                return n;
+            }
+            const out = {};
+            for (const [id, chart] of Object.entries(window.glReport.charts)) {
+                const data = chart.data.datasets
+                    .map((d, i) => ({ d, i })).filter(({ d }) => !d._ref);
+                const points = data.reduce((s, { d }) => s + d.data.length, 0);
+                const drawn = data.reduce((s, { i }) => s + chart.getDatasetMeta(i).data.length, 0);
+                const withData = coloured(chart);
+                // The same chart with only its reference lines: the
+                // difference is what the data drew.
+                data.forEach(({ i }) => chart.setDatasetVisibility(i, false));
+                chart.update();
+                const without = coloured(chart);
+                data.forEach(({ i }) => chart.setDatasetVisibility(i, true));
+                chart.update();
+                out[id] = { series: data.length, points, drawn, withData, without,
+                    canvas: chart.canvas.id };
+            }
+            return out;
+        });
+        console.log(JSON.stringify(charts));
+        assert.deepEqual(Object.keys(charts).sort(),
+            ["clearing", "dispatch", "intervals", "voltage"]);
+        assert.ok(charts.voltage.series >= 30, "one series per node");
+        assert.equal(charts.dispatch.series, 9);
+        assert.ok(charts.voltage.points >= 30 * 1440);
+        for (const [id, c] of Object.entries(charts)) {
+            assert.ok(c.drawn > 0, `${id}: no elements`);
+            assert.ok(c.withData - c.without > 500,
+                `${id}: data drew ${c.withData - c.without} coloured pixels`);
+        }
+    });
+
+    await check("tables and figures are filled", async () => {
+        const t = await page.evaluate(() => ({
+            figures: [...document.querySelectorAll("#figures .v")].map((e) => e.textContent),
+            counts: document.querySelectorAll("#ledger-counts td").length,
+            latency: document.querySelector("#ledger-latency").textContent,
+            clearing: document.getElementById("clearing-title").textContent,
+            empty: document.querySelectorAll(".empty").length,
+            title: document.title,
+        }));
+        assert.equal(t.figures.length, 10);
+        assert.ok(t.figures.includes("1.050 pu"), t.figures.join("|"));
+        assert.ok(t.figures.every((v) => v !== "–"), "a summary figure is missing");
+        assert.equal(t.counts, 10);
+        assert.match(t.latency, /0\.610/);
+        assert.equal(t.clearing, "ISO clearing of interval 48 (12:00)");
+        assert.equal(t.empty, 0);
+        assert.match(t.title, /^DER market day/);
+    });
+
+    await check("no console errors, nothing fetched", async () => {
+        assert.deepEqual(errors, []);
+        assert.deepEqual(fetched, []);
+    });
+
+    if (process.env.GL_REPORT_SCREENSHOT) {
+        await page.screenshot({ path: process.env.GL_REPORT_SCREENSHOT, fullPage: true });
+        console.log(`screenshot: ${process.env.GL_REPORT_SCREENSHOT}`);
+    }
+    await page.close();
+
+    await check("a hostile string stays data", async () => {
+        const { page: p, errors: e } = await open(hostileUrl);
+        const r = await p.evaluate(() => ({
+            pwned: window.pwned,
+            title: document.title,
+            h1: document.querySelector("h1").textContent,
+            parsed: JSON.parse(document.getElementById("gl-data").textContent).title,
+            label: window.glReport.charts.dispatch.data.datasets[0].label,
+            scripts: document.scripts.length,
+        }));
+        assert.equal(r.pwned, undefined);
+        assert.equal(r.title, hostile);
+        assert.equal(r.h1, hostile);
+        assert.equal(r.parsed, hostile);
+        assert.equal(r.label, hostile);
+        assert.equal(r.scripts, 3); // data, Chart.js, the page's code
+        assert.deepEqual(e, []);
+        await p.close();
+    });
+
+    await check("missing data leaves placeholders, not errors", async () => {
+        const { page: p, errors: e } = await open(emptyUrl);
+        const r = await p.evaluate(() => ({
+            charts: Object.keys(window.glReport.charts).length,
+            empty: document.querySelectorAll(".empty").length,
+            errors: window.glReport.errors,
+            figures: document.querySelectorAll("#figures .v").length,
+        }));
+        assert.deepEqual(r, { charts: 0, empty: 4, errors: [], figures: 10 });
+        assert.deepEqual(e, []);
+        await p.close();
+    });
+} finally {
+    await context.close();
+    rmSync(userData, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+}
+if (failed) {
+    console.log(`${failed} check(s) failed`);
+    process.exit(1);
+}
+console.log("all checks passed");
