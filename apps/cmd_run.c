@@ -26,6 +26,9 @@ static const char usage[] =
     "  bids.csv          interval,der,bid_kw,price,feasible_kw,awarded_kw\n"
     "  clearing.csv      interval,price,cleared_kw\n"
     "  curtailment.csv   interval,max_v_before_pu,max_v_after_pu,curtailed_kw\n"
+    "  report.html       the report: voltages, dispatch, curtailment, the\n"
+    "                    clearing of one interval, ledger statistics; one\n"
+    "                    file that opens offline\n"
     "  report-data.json  the data of the report\n"
     "  ledger/           the run's ledger ('gridledger verify DIR/ledger')\n"
     "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
@@ -109,6 +112,10 @@ static void print_summary(const struct sim_scenario *sc,
            s->min_v_feeder_pu, s->max_v_feeder_pu);
     printf("  %-34s %.1f kWh of %.1f kWh bid\n", "curtailed", s->curtailed_kwh,
            s->energy_bid_kwh);
+    printf("  %-34s %.1f kWh (%s method)\n", "curtailed by the other method",
+           s->curtailed_kwh_other,
+           sc->dso_method == MK_DSO_SENSITIVITY ? "proportional"
+                                                : "sensitivity");
     printf("  %-34s %.1f kWh cleared, %.1f kWh dispatched\n", "energy",
            s->energy_cleared_kwh, s->energy_dispatched_kwh);
     printf("  %-34s %llu (%llu invalid, %llu refused) in %llu blocks\n",

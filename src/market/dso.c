@@ -174,7 +174,35 @@ static int sensitivity(struct mk_dso *d, const char *const *names,
         }
     }
     base_free(s);
-    return rv;
+    if (rv != 0) {
+        return rv;
+    }
+    /* The linear steps overshoot where the voltage bends: give back to each
+     * curtailed DER, in turn, as much as still keeps every minute in
+     * limits (bisection on the amount taken). */
+    for (size_t i = 0; i < n; i++) {
+        double cut = kw[i] - out[i];
+        if (cut < 1.0) {
+            continue;
+        }
+        double base = out[i], lo = 0, hi = 1;
+        for (int it = 0; it < 6; it++) {
+            double mid = 0.5 * (lo + hi);
+            out[i] = base + cut * mid;
+            struct scan sc;
+            rv = scan(d, names, out, n, start, len, &sc);
+            if (rv != 0) {
+                return rv;
+            }
+            if (sc.vmax <= d->vmax - MARGIN) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        out[i] = floor((base + cut * lo) * 1000.0) / 1000.0;
+    }
+    return 0;
 }
 
 int mk_dso_review(struct mk_dso *d, const char *const *names,
@@ -202,9 +230,31 @@ int mk_dso_review(struct mk_dso *d, const char *const *names,
         out->vmin_after = before.vmin;
         return 0;
     }
-    rv = d->method == MK_DSO_SENSITIVITY
-             ? sensitivity(d, names, buses, kw, n, start, len, feasible)
-             : proportional(d, names, kw, n, start, len, feasible);
+    rv = proportional(d, names, kw, n, start, len, feasible);
+    if (rv == 0 && d->method == MK_DSO_SENSITIVITY) {
+        /* The greedy steps use sensitivities of one minute and node; over
+         * a whole interval, with phases coupled, they can lose to plain
+         * scaling. Both results are feasible: keep the one that curtails
+         * less. */
+        double *alt = base_calloc(n ? n : 1, sizeof *alt);
+        if (alt == NULL) {
+            return BASE_ENOMEM;
+        }
+        rv = sensitivity(d, names, buses, kw, n, start, len, alt);
+        struct scan chk;
+        if (rv == 0) {
+            rv = scan(d, names, alt, n, start, len, &chk);
+        }
+        double ca = 0, cp = 0;
+        for (size_t i = 0; i < n; i++) {
+            ca += kw[i] - alt[i];
+            cp += kw[i] - feasible[i];
+        }
+        if (rv == 0 && chk.vmax <= d->vmax - MARGIN * 0.5 && ca < cp) {
+            memcpy(feasible, alt, n * sizeof *alt);
+        }
+        base_free(alt);
+    }
     struct scan after;
     if (rv == 0) {
         rv = scan(d, names, feasible, n, start, len, &after);

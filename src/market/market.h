@@ -252,7 +252,8 @@ double mk_dera_allocate(const struct mk_bid *b, double award_kw, double *alloc);
 
 enum mk_dso_method {
     MK_DSO_PROPORTIONAL, /* scale every DER alike (paper 001) */
-    MK_DSO_SENSITIVITY,  /* curtail where dV/dP is largest: least energy */
+    MK_DSO_SENSITIVITY,  /* curtail where dV/dP is largest, greedily; kept
+                            only when it curtails less than scaling */
 };
 
 /** Sets the forecast loads of the DSO's model for minute @minute. */

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "report/report.h"
 #include "sim.h"
 
 #define MS      60000 /* one simulated minute in kernel time units (ms) */
@@ -68,6 +69,7 @@ struct ivder { /* one DER in one interval */
 struct ivrow { /* one interval */
     double vmax_before, vmax_after, vmin_before, vmin_after, curtailed_kw;
     double price, cleared_kw, bid_kw;
+    double curtailed_other_kw; /* by the DSO method not chosen */
     bool reviewed;
 };
 
@@ -637,6 +639,23 @@ static int dso_step(void *self, struct sim *s, int64_t t)
                       (long long)k, pf_errmsg(f->dso.model));
         }
     }
+    if (rv == 0 && r.curtailed_kw > 0) {
+        /* The other method on the same bids, for the comparison in the
+         * results; its curtailment is not applied. */
+        double other[SIM_MAX_DERS];
+        struct mk_review ro;
+        struct mk_dso alt = f->dso;
+        alt.method = f->dso.method == MK_DSO_SENSITIVITY ? MK_DSO_PROPORTIONAL
+                                                         : MK_DSO_SENSITIVITY;
+        rv = mk_dso_review(&alt, names, buses, kw, n, (int)k * sc->interval_min,
+                           sc->interval_min, other, &ro);
+        f->dso.solves = alt.solves;
+        d->rows[k].curtailed_other_kw = ro.curtailed_kw;
+        if (rv != 0) {
+            rv = fail(d, rv, "DSO power flow for interval %lld: %s",
+                      (long long)k, pf_errmsg(f->dso.model));
+        }
+    }
     if (rv == 0) {
         struct ivrow *row = &d->rows[k];
         row->vmax_before = r.vmax_before;
@@ -1167,6 +1186,7 @@ static void summarise(struct day *d)
     for (int k = 0; k < sc->intervals; k++) {
         const struct ivrow *r = &d->rows[k];
         s->curtailed_kwh += r->curtailed_kw * h;
+        s->curtailed_kwh_other += r->curtailed_other_kw * h;
         s->energy_bid_kwh += r->bid_kw * h;
         s->energy_cleared_kwh += r->cleared_kw * h;
         if (r->reviewed && r->vmax_before > s->max_v_before_pu) {
@@ -1223,6 +1243,16 @@ static json_t *summary_json(const struct day *d)
     json_object_set_new(o, "max_v_before_pu", json_real(s->max_v_before_pu));
     json_object_set_new(o, "max_v_after_pu", json_real(s->max_v_after_pu));
     json_object_set_new(o, "max_v_feeder_pu", json_real(s->max_v_feeder_pu));
+    json_object_set_new(o, "min_v_after_pu", json_real(s->min_v_feeder_pu));
+    json_object_set_new(o, "ledger_tx", json_integer((json_int_t)s->ledger_tx));
+    json_object_set_new(o, "ledger_blocks",
+                        json_integer((json_int_t)s->ledger_blocks));
+    json_object_set_new(o, "curtailed_kwh_other_method",
+                        json_real(s->curtailed_kwh_other));
+    json_object_set_new(o, "other_method",
+                        json_string(d->sc->dso_method == MK_DSO_SENSITIVITY
+                                        ? "proportional"
+                                        : "sensitivity"));
     json_object_set_new(o, "min_v_feeder_pu", json_real(s->min_v_feeder_pu));
     json_object_set_new(o, "energy_bid_kwh", json_real(s->energy_bid_kwh));
     json_object_set_new(o, "energy_cleared_kwh",
@@ -1426,6 +1456,22 @@ static int write_results(struct day *d, const char *dir)
     if (rv == 0) {
         json_t *rep = report_json(d, summary, ledger);
         rv = write_json(d, dir, "report-data.json", rep);
+        char *text =
+            rv == 0 ? json_dumps(rep, JSON_COMPACT | JSON_REAL_PRECISION(8))
+                    : NULL;
+        if (rv == 0 && text == NULL) {
+            rv = BASE_ENOMEM;
+        }
+        if (rv == 0) {
+            char path[PATH_MAX], err[BASE_ERRMSG_SIZE];
+            snprintf(path, sizeof path, "%s/report.html", dir);
+            rv = rp_write_html(path, RP_MARKET_DAY, NULL, text, strlen(text),
+                               err);
+            if (rv != 0) {
+                fail(d, rv, "%s", err);
+            }
+        }
+        free(text);
         json_decref(rep);
     }
     json_decref(summary);

@@ -156,6 +156,7 @@ struct sim_day_env {
 struct sim_day_summary {
     int intervals, ders, deras;
     double curtailed_kwh;
+    double curtailed_kwh_other; /* had the DSO used its other method */
     double max_v_before_pu, max_v_after_pu;  /* DSO's view of the bids */
     double max_v_feeder_pu, min_v_feeder_pu; /* what the feeder saw */
     double energy_bid_kwh, energy_cleared_kwh, energy_dispatched_kwh;
