@@ -35,7 +35,9 @@ static void bid_release(struct bid *b)
 static int put_json(struct lg_ctx *ctx, const char *key, json_t *o,
                     const char *event)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                    JSON_REAL_PRECISION(12))
+                : NULL;
     json_decref(o);
     if (s == NULL) {
         return BASE_ENOMEM;

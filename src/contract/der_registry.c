@@ -15,7 +15,9 @@ static int store(struct lg_ctx *ctx, const struct sc_der *d, const char *event)
         "dera", d->dera, "owner", d->owner, "bus", d->bus, "phases", d->phases,
         "tech", d->tech, "kw", d->kw, "kva", d->kva, "status", d->status,
         "qualified_kw", d->qualified_kw, "reason", d->reason);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                    JSON_REAL_PRECISION(12))
+                : NULL;
     json_decref(o);
     if (s == NULL) {
         return BASE_ENOMEM;
