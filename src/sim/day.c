@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,12 @@ struct day {
     struct sim_day_summary *sum;
     const char *der_names[SIM_MAX_DERS], *der_buses[SIM_MAX_DERS];
     const char *skip[SIM_MAX_SKIP];
+    /* Submissions nobody waits for (dispatch records). */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t in_flight;
+    int async_code;
+    char async_reason[LG_REASON_MAX + 1];
 };
 
 static double now_ms(void)
@@ -404,6 +411,52 @@ static int dera_step(void *self, struct sim *s, int64_t t)
     return rv;
 }
 
+static void async_done(void *arg, const struct mk_result *r)
+{
+    struct day *d = arg;
+    pthread_mutex_lock(&d->mu);
+    if (r->code != 0 && d->async_code == 0) {
+        d->async_code = r->code;
+        snprintf(d->async_reason, sizeof d->async_reason, "%s", r->reason);
+    }
+    d->in_flight--;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static int async_submit(struct day *d, struct mk_client *c,
+                        const char *contract, const char *fn, uint32_t n,
+                        const struct lg_slice *args)
+{
+    pthread_mutex_lock(&d->mu);
+    d->in_flight++;
+    pthread_mutex_unlock(&d->mu);
+    int rv = mk_submit_async(c, contract, fn, n, args, async_done, d);
+    if (rv != 0) {
+        pthread_mutex_lock(&d->mu);
+        d->in_flight--;
+        pthread_mutex_unlock(&d->mu);
+        return fail(d, rv, "%s: %s.%s not submitted: %s", c->identity, contract,
+                    fn, base_strerror(rv));
+    }
+    return 0;
+}
+
+/* Wait for every asynchronous submission; the first failure fails the run. */
+static int async_wait(struct day *d)
+{
+    pthread_mutex_lock(&d->mu);
+    while (d->in_flight > 0) {
+        pthread_cond_wait(&d->cv, &d->mu);
+    }
+    int rv = d->async_code;
+    pthread_mutex_unlock(&d->mu);
+    if (rv != 0) {
+        return fail(d, rv, "a ledger transaction failed: %s", d->async_reason);
+    }
+    return 0;
+}
+
 /* Retrieve a bid, timing it, and insist that it is intact. */
 static int retrieve(struct day *d, struct mk_client *c, const char *uid,
                     struct mk_bid_view *v)
@@ -498,12 +551,9 @@ static int dera_award(struct dera_fed *f, struct sim *s,
         base_hex_encode(sum, h.b, CR_HASH_SIZE);
         struct lg_slice args[2] = {{(const uint8_t *)f->uid, strlen(f->uid)},
                                    {(const uint8_t *)sum, 64}};
-        struct mk_result res;
-        rv = mk_submit(f->cli, "bids", "dispatch", 2, args, &res);
-        if (rv != 0) {
-            rv = fail(d, rv, "%s: dispatch of %s refused: %s", sc->deras[f->i],
-                      f->uid, res.reason);
-        }
+        /* Nothing in the day waits for this record: submit it and go on;
+         * the run collects the outcome before it ends. */
+        rv = async_submit(d, f->cli, "bids", "dispatch", 2, args);
     }
     for (size_t i = 0; rv == 0 && i < f->feasible.n; i++) {
         size_t j;
@@ -866,24 +916,17 @@ static int load_feeder(struct day *d, struct pf_model **out)
     return 0;
 }
 
-static int submit(struct day *d, struct mk_client *c, const char *contract,
-                  const char *fn, uint32_t n, const char **argv)
+static void slices(struct lg_slice *out, const char *const *argv, uint32_t n)
 {
-    struct lg_slice args[8];
     for (uint32_t i = 0; i < n; i++) {
-        args[i].p = (const uint8_t *)argv[i];
-        args[i].len = strlen(argv[i]);
+        out[i].p = (const uint8_t *)argv[i];
+        out[i].len = strlen(argv[i]);
     }
-    struct mk_result res;
-    int rv = mk_submit(c, contract, fn, n, args, &res);
-    if (rv != 0) {
-        return fail(d, rv, "%s %s.%s(%s) refused: %s", c->identity, contract,
-                    fn, n ? argv[0] : "", res.reason);
-    }
-    return 0;
 }
 
-/* Registration and qualification, before the first market interval. */
+/* Registration and qualification, before the first market interval: all
+ * registrations at once, then all qualifications (they need the DERs on
+ * chain), each batch ordered into a block or two. */
 static int register_ders(struct day *d)
 {
     const struct sim_scenario *sc = d->sc;
@@ -897,19 +940,25 @@ static int register_ders(struct day *d)
         const char *argv[] = {
             sd->der.id, sd->der.owner, sd->der.bus, sd->der.phases, "pv", kw,
             kva};
-        rv = submit(d, f->cli, "registry", "register", 7, argv);
+        struct lg_slice args[7];
+        slices(args, argv, 7);
+        rv = async_submit(d, f->cli, "registry", "register", 7, args);
     }
+    int wrv = async_wait(d);
+    rv = rv ? rv : wrv;
     for (size_t j = 0; rv == 0 && j < sc->nders; j++) {
         const struct sim_der *sd = &sc->ders[j];
         char q[32];
         snprintf(q, sizeof q, "%.3f", sd->qualified_kw);
         const char *qa[] = {sd->der.id, q};
         const char *ra[] = {sd->der.id, "not qualified by the DSO's study"};
-        rv = sd->qualified_kw > 0
-                 ? submit(d, d->dso.cli, "registry", "qualify", 2, qa)
-                 : submit(d, d->dso.cli, "registry", "refuse", 2, ra);
+        struct lg_slice args[2];
+        slices(args, sd->qualified_kw > 0 ? qa : ra, 2);
+        rv = async_submit(d, d->dso.cli, "registry",
+                          sd->qualified_kw > 0 ? "qualify" : "refuse", 2, args);
     }
-    return rv;
+    wrv = async_wait(d);
+    return rv ? rv : wrv;
 }
 
 static int clients(struct day *d)
@@ -1491,6 +1540,8 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
     d.env = env;
     d.errmsg = errmsg;
     d.sum = sum;
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
     int rv = setup(&d);
     if (rv == 0) {
         rv = register_ders(&d);
@@ -1499,6 +1550,8 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
         int64_t end = (int64_t)sc->intervals * d.period - 1;
         rv = sim_run(d.sim, end, NULL, NULL);
     }
+    int wrv = async_wait(&d); /* also after a failure: callbacks use d */
+    rv = rv ? rv : wrv;
     if (rv == 0) {
         sum->runtime_s = (now_ms() - t0) / 1e3;
         summarise(&d);
@@ -1512,5 +1565,7 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
         fail(&d, rv, "market day: %s", base_strerror(rv));
     }
     teardown(&d);
+    pthread_mutex_destroy(&d.mu);
+    pthread_cond_destroy(&d.cv);
     return rv;
 }
