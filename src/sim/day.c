@@ -1435,7 +1435,7 @@ static json_t *report_json(struct day *d, json_t *summary, json_t *ledger)
             continue;
         }
         char key[SC_TEXT_MAX + 8];
-        snprintf(key, sizeof key, "%s.%c", nd.bus, phase_letter(nd.node));
+        snprintf(key, sizeof key, "%s.%d", nd.bus, nd.node);
         json_object_set_new(vs, key,
                             series_json(d->volt, d->nnodes, i, minutes, every));
     }

@@ -21,6 +21,9 @@ const source = resolve(here, "../..");
 const { chromium } = createRequire(join(source, "web/package.json"))("playwright-core");
 
 const render = process.argv[2];
+// With the gridledger binary as a second argument, the report of a real
+// market day (the shipped scenario) is checked too.
+const gridledger = process.argv[3];
 if (!render) {
     console.error("usage: node report.test.mjs RP_RENDER");
     process.exit(2);
@@ -84,22 +87,10 @@ async function open(url) {
     return { page, errors };
 }
 
-let failed = 0;
-async function check(name, fn) {
-    try {
-        await fn();
-        console.log(`ok - ${name}`);
-    } catch (err) {
-        failed++;
-        console.log(`not ok - ${name}\n${err.stack || err}`);
-    }
-}
-
-try {
-    const { page, errors } = await open(sampleUrl);
-
-    await check("every chart drew its data", async () => {
-        const charts = await page.evaluate(() => {
+// What each chart of @page drew: series, points, and the coloured pixels
+// its data adds over its reference lines alone.
+async function measureCharts(page) {
+    return page.evaluate(() => {
             // Saturated pixels inside the plot area: grid and axes are grey,
             // data lines and bars are coloured.
             function coloured(chart) {
@@ -133,7 +124,25 @@ try {
                     canvas: chart.canvas.id };
             }
             return out;
-        });
+    });
+}
+
+let failed = 0;
+async function check(name, fn) {
+    try {
+        await fn();
+        console.log(`ok - ${name}`);
+    } catch (err) {
+        failed++;
+        console.log(`not ok - ${name}\n${err.stack || err}`);
+    }
+}
+
+try {
+    const { page, errors } = await open(sampleUrl);
+
+    await check("every chart drew its data", async () => {
+        const charts = await measureCharts(page);
         console.log(JSON.stringify(charts));
         assert.deepEqual(Object.keys(charts).sort(),
             ["clearing", "dispatch", "intervals", "voltage"]);
@@ -196,6 +205,31 @@ try {
         assert.deepEqual(e, []);
         await p.close();
     });
+
+    if (gridledger) {
+        await check("the market day's own report drew its data", async () => {
+            const out = join(work, "day");
+            execFileSync(gridledger, ["run", join(source, "scenarios/ieee13-der-market.json"),
+                "--out", out, "--quiet"], { stdio: "inherit" });
+            const { page: p, errors: e } = await open(pathToFileURL(join(out, "report.html")).href);
+            const charts = await measureCharts(p);
+            console.log(JSON.stringify(charts));
+            assert.equal(charts.dispatch.series, 9);
+            assert.ok(charts.voltage.series >= 30);
+            for (const [id, c] of Object.entries(charts)) {
+                assert.ok(c.drawn > 0, `${id}: no elements`);
+                assert.ok(c.withData - c.without > 500, `${id}: data drew too little`);
+            }
+            const figures = await p.evaluate(() =>
+                [...document.querySelectorAll("#figures .v")].map((x) => x.textContent));
+            assert.ok(figures.every((v) => v !== "–"), figures.join("|"));
+            assert.deepEqual(e, []);
+            if (process.env.GL_DAY_SCREENSHOT) {
+                await p.screenshot({ path: process.env.GL_DAY_SCREENSHOT, fullPage: true });
+            }
+            await p.close();
+        });
+    }
 
     await check("missing data leaves placeholders, not errors", async () => {
         const { page: p, errors: e } = await open(emptyUrl);
