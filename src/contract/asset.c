@@ -21,21 +21,7 @@ static int store(struct lg_ctx *ctx, const struct asset *a, const char *event)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "id", a->id, "owner", a->owner,
                           "value", a->value);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    if (s == NULL) {
-        return BASE_ENOMEM;
-    }
-    size_t n = strlen(s);
-    int rv = lg_ctx_put(ctx, a->id, strlen(a->id), s, n);
-    if (rv == 0) {
-        rv = lg_ctx_emit(ctx, event, s, n);
-    }
-    if (rv == 0) {
-        rv = lg_ctx_return(ctx, s, n);
-    }
-    free(s);
-    return rv;
+    return sc_put_json(ctx, a->id, o, event);
 }
 
 static int load(struct lg_ctx *ctx, const char *id, struct asset *a)

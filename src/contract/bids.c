@@ -32,28 +32,6 @@ static void bid_release(struct bid *b)
     b->ders = NULL;
 }
 
-static int put_json(struct lg_ctx *ctx, const char *key, json_t *o,
-                    const char *event)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                    JSON_REAL_PRECISION(12))
-                : NULL;
-    json_decref(o);
-    if (s == NULL) {
-        return BASE_ENOMEM;
-    }
-    size_t n = strlen(s);
-    int rv = lg_ctx_put(ctx, key, strlen(key), s, n);
-    if (rv == 0) {
-        rv = lg_ctx_emit(ctx, event, s, n);
-    }
-    if (rv == 0) {
-        rv = lg_ctx_return(ctx, s, n);
-    }
-    free(s);
-    return rv;
-}
-
 static int store(struct lg_ctx *ctx, const struct bid *b, const char *event)
 {
     char key[16 + UID_MAX];
@@ -65,7 +43,7 @@ static int store(struct lg_ctx *ctx, const struct bid *b, const char *event)
         "ders", b->ders, "checksum", b->checksum, "status", b->status,
         "version", (json_int_t)b->version, "reason", b->reason,
         "dispatch_checksum", b->dispatch_checksum);
-    return put_json(ctx, key, o, event);
+    return sc_put_json(ctx, key, o, event);
 }
 
 static void copy_str(char *dst, size_t size, json_t *o, const char *key)
@@ -477,7 +455,7 @@ static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
     json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o}", "market", market,
                           "interval", (json_int_t)interval, "price", price,
                           "cleared_kw", cleared, "awards", awards);
-    return put_json(ctx, key, o, "MarketCleared");
+    return sc_put_json(ctx, key, o, "MarketCleared");
 }
 
 static int dispatch(struct lg_ctx *ctx, uint32_t argc,

@@ -76,6 +76,14 @@ int sc_arg_i64(const struct lg_slice *a, int64_t *out) BASE_WUR;
 void sc_caller_id(const struct lg_ctx *ctx, char *out);
 /** True when the caller's role is one of the space-separated @roles. */
 bool sc_caller_has_role(const struct lg_ctx *ctx, const char *roles);
+struct json_t;
+/** Store @o as compact JSON (keys in insertion order, reals to 12 digits)
+ *  under @key, emit it as @event (NULL: no event) and return it to the
+ *  client: what a contract does with a record it keeps as JSON. Takes the
+ *  reference to @o (NULL: out of memory). Errors: those of lg_ctx_put,
+ *  BASE_ENOMEM. */
+int sc_put_json(struct lg_ctx *ctx, const char *key, struct json_t *o,
+                const char *event) BASE_WUR;
 /** SHA-256 of an off-chain record as 64 lowercase hex digits and a NUL, the
  *  form contracts keep on chain for records stored off it. */
 void sc_record_hash(char out[65], const void *data, size_t len);

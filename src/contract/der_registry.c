@@ -15,23 +15,7 @@ static int store(struct lg_ctx *ctx, const struct sc_der *d, const char *event)
         "dera", d->dera, "owner", d->owner, "bus", d->bus, "phases", d->phases,
         "tech", d->tech, "kw", d->kw, "kva", d->kva, "status", d->status,
         "qualified_kw", d->qualified_kw, "reason", d->reason);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                    JSON_REAL_PRECISION(12))
-                : NULL;
-    json_decref(o);
-    if (s == NULL) {
-        return BASE_ENOMEM;
-    }
-    size_t n = strlen(s);
-    int rv = lg_ctx_put(ctx, d->id, strlen(d->id), s, n);
-    if (rv == 0) {
-        rv = lg_ctx_emit(ctx, event, s, n);
-    }
-    if (rv == 0) {
-        rv = lg_ctx_return(ctx, s, n);
-    }
-    free(s);
-    return rv;
+    return sc_put_json(ctx, d->id, o, event);
 }
 
 static void copy_str(char *dst, size_t size, json_t *o, const char *key)

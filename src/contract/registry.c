@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The contract registry, the executor the ledger calls, and SDK helpers. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -164,4 +165,26 @@ void sc_record_hash(char out[65], const void *data, size_t len)
     struct cr_hash h;
     cr_sha256(&h, data, len);
     base_hex_encode(out, h.b, CR_HASH_SIZE);
+}
+
+int sc_put_json(struct lg_ctx *ctx, const char *key, struct json_t *o,
+                const char *event)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                    JSON_REAL_PRECISION(12))
+                : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        return BASE_ENOMEM;
+    }
+    size_t n = strlen(s);
+    int rv = lg_ctx_put(ctx, key, strlen(key), s, n);
+    if (rv == 0 && event != NULL) {
+        rv = lg_ctx_emit(ctx, event, s, n);
+    }
+    if (rv == 0) {
+        rv = lg_ctx_return(ctx, s, n);
+    }
+    free(s);
+    return rv;
 }
