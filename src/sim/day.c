@@ -105,6 +105,7 @@ struct day {
     struct sim_day_summary *sum;
     const char *der_names[SIM_MAX_DERS], *der_buses[SIM_MAX_DERS];
     const char *skip[SIM_MAX_SKIP];
+    struct sc_der registry[SIM_MAX_DERS]; /* as the DERAs read it back */
     /* Submissions nobody waits for (dispatch records). */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -344,16 +345,47 @@ static int dera_deliver_bid(struct dera_fed *f, const struct sim_msg *m)
 static bool dera_valid(struct dera_fed *f, const struct mk_entry *e)
 {
     struct day *d = f->d;
-    const struct sim_der *sd = der_by_id(d->sc, e->der, NULL);
-    bool ok = sd != NULL && strcmp(sd->dera, d->sc->deras[f->i]) == 0 &&
-              sd->qualified_kw > 0 && e->kw <= sd->qualified_kw + 1e-9 &&
-              e->kw > 0;
+    size_t j;
+    const struct sc_der *r = NULL;
+    if (der_by_id(d->sc, e->der, &j) != NULL) {
+        r = &d->registry[j];
+    }
+    bool ok = r != NULL && strcmp(r->dera, d->sc->deras[f->i]) == 0 &&
+              strcmp(r->status, "qualified") == 0 && e->kw > 0 &&
+              e->kw <= r->qualified_kw + 1e-9;
     if (!ok) {
         d->sum->refused_entries++;
         BASE_DEBUG("sim", "%s refuses %s's entry of %.3f kW",
                    d->sc->deras[f->i], e->der, e->kw);
     }
     return ok;
+}
+
+/* Each DERA reads back, from the ledger, what the DSO made of its DERs:
+ * the registry records are what it validates bids against. */
+static int read_registry(struct day *d)
+{
+    const struct sim_scenario *sc = d->sc;
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    int rv = 0;
+    for (size_t j = 0; rv == 0 && j < sc->nders; j++) {
+        struct dera_fed *f = &d->deras[d->ders[j].dera];
+        const char *id = sc->ders[j].der.id;
+        struct lg_slice arg = {(const uint8_t *)id, strlen(id)};
+        char reason[LG_REASON_MAX + 1];
+        base_buf_reset(&out);
+        rv = mk_evaluate(f->cli, "registry", "read", 1, &arg, &out, reason);
+        if (rv == 0) {
+            rv = sc_der_parse(out.data, out.len, &d->registry[j]);
+        }
+        if (rv != 0) {
+            rv = fail(d, rv, "%s cannot read DER %s from the registry: %s",
+                      sc->deras[f->i], id, reason);
+        }
+    }
+    base_buf_release(&out);
+    return rv;
 }
 
 static int dera_step(void *self, struct sim *s, int64_t t)
@@ -1532,40 +1564,49 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
                 const char *outdir, struct sim_day_summary *sum, char *errmsg)
 {
     double t0 = now_ms();
-    struct day d;
-    memset(&d, 0, sizeof d);
     memset(sum, 0, sizeof *sum);
+    /* Heap, not stack: the registry copy alone is a few hundred KiB. */
+    struct day *dp = base_calloc(1, sizeof *dp);
+    if (dp == NULL) {
+        snprintf(errmsg, BASE_ERRMSG_SIZE, "market day: out of memory");
+        return BASE_ENOMEM;
+    }
+    struct day *d = dp;
     errmsg[0] = '\0';
-    d.sc = sc;
-    d.env = env;
-    d.errmsg = errmsg;
-    d.sum = sum;
-    pthread_mutex_init(&d.mu, NULL);
-    pthread_cond_init(&d.cv, NULL);
-    int rv = setup(&d);
+    d->sc = sc;
+    d->env = env;
+    d->errmsg = errmsg;
+    d->sum = sum;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    int rv = setup(d);
     if (rv == 0) {
-        rv = register_ders(&d);
+        rv = register_ders(d);
     }
     if (rv == 0) {
-        int64_t end = (int64_t)sc->intervals * d.period - 1;
-        rv = sim_run(d.sim, end, NULL, NULL);
+        rv = read_registry(d);
     }
-    int wrv = async_wait(&d); /* also after a failure: callbacks use d */
+    if (rv == 0) {
+        int64_t end = (int64_t)sc->intervals * d->period - 1;
+        rv = sim_run(d->sim, end, NULL, NULL);
+    }
+    int wrv = async_wait(d); /* also after a failure: callbacks use d */
     rv = rv ? rv : wrv;
     if (rv == 0) {
         sum->runtime_s = (now_ms() - t0) / 1e3;
-        summarise(&d);
-        rv = write_csvs(&d, outdir);
+        summarise(d);
+        rv = write_csvs(d, outdir);
     }
     if (rv == 0) {
-        rv = write_results(&d, outdir);
+        rv = write_results(d, outdir);
         sum->runtime_s = (now_ms() - t0) / 1e3;
     }
     if (rv != 0) {
-        fail(&d, rv, "market day: %s", base_strerror(rv));
+        fail(d, rv, "market day: %s", base_strerror(rv));
     }
-    teardown(&d);
-    pthread_mutex_destroy(&d.mu);
-    pthread_cond_destroy(&d.cv);
+    teardown(d);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    base_free(dp);
     return rv;
 }

@@ -504,9 +504,26 @@ static void test_two_deras(void **state)
     for (size_t i = 0; i < n; i++) {
         a |= strstr(rows[i], ",pv675,") != NULL; /* DERA1's */
         b |= strstr(rows[i], ",pv680,") != NULL; /* DERA2's */
+        /* The DSO refused pv646: its DERA never bids it. */
+        assert_null(strstr(rows[i], ",pv646,"));
+        /* pv645 is qualified for 150 kW: nothing above reaches a bid. */
+        if (strstr(rows[i], ",pv645,") != NULL) {
+            double kw;
+            assert_int_equal(sscanf(strstr(rows[i], ",pv645,") + 7, "%lf", &kw),
+                             1);
+            assert_true(kw <= 150.0 + 1e-9);
+        }
     }
     assert_true(a && b);
     free_rows(rows, n);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/results.json", r.out);
+    json_t *o = json_load_file(path, 0, NULL);
+    assert_non_null(o);
+    /* The DERA refused the entries of both (pv645 forecasts up to 300 kW). */
+    assert_true(json_integer_value(json_object_get(json_object_get(o, "ledger"),
+                                                   "refused_entries")) > 10);
+    json_decref(o);
     tl_rmrf(r.dir);
 }
 
