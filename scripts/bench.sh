@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `make bench`: the benchmark programs whose figures docs/performance.md
+# reports, each with the command that docs/performance.md names. Figures
+# vary with the machine's load; nothing here asserts a timing.
+set -eu
+bin=${1:-build/gridledger}
+dir=$(dirname "$bin")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "ledger: durable signed creates (Caliper round)"
+"$bin" init "$tmp/L" >/dev/null
+"$bin" bench "$tmp/L" --workload create --tx 20000
+step "ledger: commit latency at 1,000 TPS offered"
+"$bin" bench "$tmp/L" --workload create --tx 5000 --rate 1000
+step "ledger: in-process reads"
+"$bin" bench "$tmp/L" --workload read --tx 500000
+
+step "power flow: load, re-solve, daily series"
+"$dir/pf-bench" feeders 5000
+
+step "market day: scenarios/ieee13-der-market.json"
+"$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
+    grep -E 'bid store|bid retrieval|power flows|run time'
