@@ -225,6 +225,28 @@ int lg_block_get(struct lg_channel *ch, uint64_t number, struct base_buf *out)
     return rv;
 }
 
+int lg_block_header(struct lg_channel *ch, uint64_t number,
+                    struct lg_header *h, struct cr_hash *hash)
+{
+    struct kv_txn *t;
+    int rv = begin_read(ch, &t);
+    if (rv != 0) {
+        return rv;
+    }
+    uint8_t key[8];
+    base_put_u64(key, number);
+    struct kv_val v;
+    rv = kv_get(t, ch->blocks, key, 8, &v);
+    if (rv == 0 && lg_header_decode(h, v.data, v.len) != 0) {
+        rv = BASE_ECORRUPT;
+    }
+    if (rv == 0 && hash != NULL) {
+        cr_sha256(hash, v.data, LG_HEADER_SIZE);
+    }
+    kv_txn_abort(t);
+    return rv;
+}
+
 int lg_block_find(struct lg_channel *ch, const struct cr_hash *hash,
                   uint64_t *number)
 {
