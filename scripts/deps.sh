@@ -6,7 +6,8 @@
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
-libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium"
+libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium \
+libraft-dev libuv1-dev"
 
 # Node.js and npm build the web pages (web/, docs/report.md); chromium above
 # runs their browser tests. NodeSource's nodejs package bundles npm and

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the files of order: the id set, the Raft log entry
+ * and snapshot encodings, and the ledger state machine ("core") that both
+ * the libuv node (raft.c) and the raft_fixture tests drive. */
+#ifndef GL_ORDER_INT_H
+#define GL_ORDER_INT_H
+
+#include <raft.h>
+
+#include "order/order.h"
+
+/* ---- a set of transaction ids ------------------------------------------ */
+
+/* Open addressing with linear probing and backward-shift deletion, sized
+ * once: ids in flight are bounded by max_pending. Not thread-safe. */
+struct ord__idset {
+    struct cr_hash *slots;
+    bool *used;
+    size_t cap;
+};
+
+int ord__idset_init(struct ord__idset *s, size_t max);
+void ord__idset_release(struct ord__idset *s);
+/** False if @h is already in the set (or the set is full). */
+bool ord__idset_add(struct ord__idset *s, const struct cr_hash *h);
+bool ord__idset_has(const struct ord__idset *s, const struct cr_hash *h);
+void ord__idset_del(struct ord__idset *s, const struct cr_hash *h);
+
+/* ---- Raft log entries --------------------------------------------------
+ * Every RAFT_COMMAND entry of the log (docs/cluster.md):
+ *   off  size  field
+ *   0    4     magic "GLRE"
+ *   4    1     version (1)
+ *   5    1     kind: 1 block, 2 anchor
+ *   6    2     zero
+ *   8    8     proposer: Raft id of the leader that appended it
+ *   16   8     term in which it was appended
+ *   24         payload
+ * Block payload: the signed block, exactly as ledger-format.md §5.
+ * Anchor payload: u8 channel length, channel name, u32 genesis length,
+ *   the channel's genesis block. A new leader appends one before cutting
+ *   blocks: once it is applied, every earlier entry is, and every node
+ *   checks that it serves the same channel from the same genesis (a node
+ *   that joins with an empty ledger takes the channel from it).
+ */
+#define ORD__ENTRY_HEADER 24
+
+enum ord__entry_kind { ORD__ENTRY_BLOCK = 1, ORD__ENTRY_ANCHOR = 2 };
+
+struct ord__entry {
+    unsigned kind;
+    uint64_t proposer;
+    uint64_t term;
+    struct lg_slice block;   /* kind 1, borrowed from the entry */
+    char channel[LG_NAME_MAX + 1]; /* kind 2 */
+    struct lg_slice genesis; /* kind 2, borrowed from the entry */
+};
+
+/** Errors: BASE_EPARSE. */
+int ord__entry_decode(struct ord__entry *e, const void *p, size_t len);
+/** Encode into new memory from raft_malloc (ownership moves to the caller,
+ *  then to raft_apply). Errors: BASE_ENOMEM, BASE_ETOOBIG. */
+int ord__entry_block(struct raft_buffer *out, uint64_t proposer,
+                     uint64_t term, const void *block, size_t len);
+int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer,
+                      uint64_t term, const char *channel, const void *genesis,
+                      size_t len);
+
+/* ---- snapshots ---------------------------------------------------------
+ * The chain of one channel (docs/cluster.md):
+ *   0    4     magic "GLRS"
+ *   4    1     version (1)
+ *   5    1     channel length C, then C bytes
+ *   .    8     height H (blocks, genesis included)
+ *   .    32    hash of block H-1
+ *   .    32    state hash after block H-1
+ *   .          H times: u32 length, then the block
+ */
+struct ord__snapshot {
+    char channel[LG_NAME_MAX + 1];
+    uint64_t height;
+    struct cr_hash tip;
+    struct cr_hash state;
+    struct base_rd blocks; /* positioned at block 0 */
+};
+
+/** Append the chain of @ch up to its tip to @out. Blocks never change once
+ *  stored, so reading the tip and then blocks 0..tip is one consistent
+ *  copy. Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
+int ord__snapshot_take(struct lg_channel *ch, struct base_buf *out);
+/** Errors: BASE_EPARSE (header). */
+int ord__snapshot_parse(struct ord__snapshot *s, const void *p, size_t len);
+/** The next block of @s, or an empty slice at the end / on damage. */
+struct lg_slice ord__snapshot_next(struct ord__snapshot *s);
+
+/* ---- the core: the ledger as Raft's state machine ---------------------- */
+
+/* An admitted transaction waiting to be cut into a block. */
+struct ord__item {
+    struct ord__item *next;
+    struct cr_hash id;
+    uint64_t origin;  /* node that took the submission */
+    uint64_t arrived; /* monotonic ns */
+    size_t len;
+    uint8_t bytes[];
+};
+
+/** Allocate an item holding a copy of @tx. NULL when out of memory. */
+struct ord__item *ord__item_new(const struct cr_hash *id, uint64_t origin,
+                                const void *tx, size_t len);
+
+/* One transaction of a block this node committed. */
+struct ord__done {
+    struct cr_hash id; /* zero for an envelope that does not decode */
+    uint64_t block;
+    uint32_t index;
+    int32_t code;
+    char reason[LG_REASON_MAX + 1];
+};
+
+struct ord__core_hooks {
+    void *arg;
+    /** A block is durable on this node (cut here or applied). */
+    void (*committed)(void *arg, const struct lg_header *h,
+                      const struct ord__done *txs, size_t n);
+    /** This node will not order @list after all (it lost the lead): the
+     *  nodes that took them resubmit. Ownership of the items moves. */
+    void (*dropped)(void *arg, struct ord__item *list);
+    /** Poll again at monotonic time @when (a batch deadline). */
+    void (*wake_at)(void *arg, uint64_t when);
+    /** This node became ready to cut blocks (its anchor applied). */
+    void (*ready)(void *arg);
+};
+
+struct ord__core {
+    struct raft *raft; /* set by the driver before raft_start */
+    struct raft_fsm fsm;
+    struct lg_ledger *l;
+    struct lg_channel *ch; /* NULL until a joining node receives it */
+    char channel[LG_NAME_MAX + 1];
+    struct cr_keypair orderer;
+    struct ord_options opt;
+    struct ord__core_hooks hooks;
+
+    /* Leading: the term led, whether its anchor is applied, the queue of
+     * admitted transactions and the block executed but not committed. */
+    raft_term led_term;
+    bool ready;
+    struct ord__idset inflight; /* ids in queue or pending */
+    struct ord__item *qhead, *qtail;
+    size_t qlen;
+    struct lg_pending *pending;
+    struct cr_hash pending_hash;
+    struct ord__item *pending_items;
+    void *pending_req; /* the raft_apply request, freed by its callback */
+
+    /* Snapshots being sent to raft: freed in snapshot_finalize. */
+    struct raft_buffer snap;
+
+    uint64_t blocks, refused, stale;
+    char last_refusal[BASE_ERRMSG_SIZE];
+    int failed; /* a BASE_E* code once the node cannot go on */
+    char error[BASE_ERRMSG_SIZE];
+};
+
+/** Prepare @c for ledger @l (borrowed) and channel @channel (which may be
+ *  missing when @may_join). @orderer and @opt are copied. Set c->raft
+ *  and give &c->fsm to raft_init (or raft_fixture_grow) afterwards.
+ *  Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key), BASE_ENOMEM. */
+int ord__core_init(struct ord__core *c, struct lg_ledger *l,
+                   const char *channel, bool may_join,
+                   const struct cr_keypair *orderer,
+                   const struct ord_options *opt,
+                   const struct ord__core_hooks *hooks, char *errmsg);
+/** Abort what is pending, drop the queue (through hooks->dropped) and
+ *  free the rest. Call once Raft is closed (its request callbacks have
+ *  fired), on the thread that drove it. */
+void ord__core_release(struct ord__core *c);
+/** Follow Raft after its events: take or lose the lead, append the
+ *  anchor, cut the next block when one is due. Call on the Raft thread. */
+void ord__core_poll(struct ord__core *c);
+/** Queue admitted @it (ownership moves on success) for the next block.
+ *  Errors: BASE_ENOTLEADER (not leading or not ready), BASE_EREPLAY (the
+ *  same id is queued or pending), BASE_EFULL. */
+int ord__core_push(struct ord__core *c, struct ord__item *it);
+/** True when this node leads and its anchor is applied. */
+bool ord__core_ready(const struct ord__core *c);
+
+/* RAFT_* codes stay inside order: one mapping each way. */
+int ord__from_raft(int rv);
+int ord__to_raft(int rv);
+
+#endif
