@@ -16,7 +16,7 @@
 
 #define TICK_MS           50
 #define DEF_ELECTION_MS   300
-#define DEF_HEARTBEAT_MS  50
+#define DEF_HEARTBEAT_MS  15
 #define DEF_SNAP_THRESH   4096
 #define DEF_SNAP_TRAILING 1024
 #define DEF_SUBMIT_NS     (30ull * 1000000000ull)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "cluster.h"
 #include "store/store.h"
@@ -50,6 +51,7 @@ static void submit_many(struct tcl *t, const char *prefix, int n,
             node++;
         }
         struct ord_result r;
+        uint64_t t0 = base_mono_ns();
         int rv = ord_raft_submit_wait(t->nodes[node % t->n].r, tx.data, tx.len,
                                       &r);
         if (rv != 0) {
@@ -57,6 +59,7 @@ static void submit_many(struct tcl *t, const char *prefix, int n,
                      base_errname(rv), r.reason);
         }
         assert_true(r.committed);
+        if (getenv("GL_LAT")) fprintf(stderr, "node %zu: %.1f ms\n", node % t->n + 1, (double)(base_mono_ns() - t0) / 1e6);
         node++;
     }
     base_buf_release(&tx);
