@@ -104,24 +104,32 @@ struct ord__item *ord__item_new(const struct cr_hash *id, uint64_t origin,
     return it;
 }
 
+/* libraft's disk log (uv_segment.c) needs every entry to be a multiple of
+ * 8 bytes long: a closed segment holding other lengths fails to load after
+ * a restart (canonical/raft issues 189 and 304). So each entry ends with
+ * 0..7 zero bytes whose count is in the header. */
 static uint8_t *entry_alloc(struct raft_buffer *out, unsigned kind,
                             uint64_t proposer, uint64_t term, size_t payload)
 {
     if (payload > ((size_t)1 << 30)) {
         return NULL;
     }
-    uint8_t *p = raft_malloc(ORD__ENTRY_HEADER + payload);
+    size_t len = ORD__ENTRY_HEADER + payload;
+    size_t pad = (8 - len % 8) % 8;
+    uint8_t *p = raft_malloc(len + pad);
     if (p == NULL) {
         return NULL;
     }
     memcpy(p, "GLRE", 4);
     p[4] = 1;
     p[5] = (uint8_t)kind;
-    p[6] = p[7] = 0;
+    p[6] = (uint8_t)pad;
+    p[7] = 0;
     base_put_u64(p + 8, proposer);
     base_put_u64(p + 16, term);
+    memset(p + len, 0, pad);
     out->base = p;
-    out->len = ORD__ENTRY_HEADER + payload;
+    out->len = len + pad;
     return p + ORD__ENTRY_HEADER;
 }
 
@@ -159,25 +167,29 @@ int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer,
 int ord__entry_decode(struct ord__entry *e, const void *p, size_t len)
 {
     memset(e, 0, sizeof *e);
-    struct base_rd r;
-    base_rd_init(&r, p, len);
-    const uint8_t *magic = base_rd_bytes(&r, 4);
-    uint8_t version = base_rd_u8(&r);
-    uint8_t kind = base_rd_u8(&r);
-    uint16_t zero = base_rd_u16(&r);
-    e->proposer = base_rd_u64(&r);
-    e->term = base_rd_u64(&r);
-    if (base_rd_error(&r) != 0 || memcmp(magic, "GLRE", 4) != 0 ||
-        version != 1 || zero != 0) {
+    const uint8_t *b = p;
+    if (len < ORD__ENTRY_HEADER || len % 8 != 0 || memcmp(b, "GLRE", 4) != 0 ||
+        b[4] != 1 || b[6] > 7 || b[7] != 0 ||
+        len - ORD__ENTRY_HEADER < b[6]) {
         return BASE_EPARSE;
     }
-    e->kind = kind;
-    if (kind == ORD__ENTRY_BLOCK) {
+    size_t pad = b[6];
+    for (size_t i = len - pad; i < len; i++) {
+        if (b[i] != 0) {
+            return BASE_EPARSE;
+        }
+    }
+    e->kind = b[5];
+    e->proposer = base_get_u64(b + 8);
+    e->term = base_get_u64(b + 16);
+    struct base_rd r;
+    base_rd_init(&r, b + ORD__ENTRY_HEADER, len - ORD__ENTRY_HEADER - pad);
+    if (e->kind == ORD__ENTRY_BLOCK) {
         e->block.len = base_rd_left(&r);
         e->block.p = base_rd_bytes(&r, e->block.len);
         return e->block.len > 0 ? 0 : BASE_EPARSE;
     }
-    if (kind != ORD__ENTRY_ANCHOR) {
+    if (e->kind != ORD__ENTRY_ANCHOR) {
         return BASE_EPARSE;
     }
     uint8_t cl = base_rd_u8(&r);

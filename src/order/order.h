@@ -217,6 +217,8 @@ struct ord_raft_options {
  * the blocks this node cuts while it leads; it must be the channel's
  * orderer key. Before starting, the tail of the block store is checked
  * (lg_check_tail); a damaged store refuses to start.
+ * SIGPIPE is ignored from then on (unless the program handles it), since
+ * libuv writes to sockets a peer may have closed.
  * On error nothing is left running and @errmsg says why.
  * Errors: BASE_EINVAL (bad arguments, wrong orderer key), BASE_ENOCHANNEL
  * (no such channel and not joining), BASE_ECORRUPT (block store or Raft

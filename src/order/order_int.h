@@ -32,10 +32,13 @@ void ord__idset_del(struct ord__idset *s, const struct cr_hash *h);
  *   0    4     magic "GLRE"
  *   4    1     version (1)
  *   5    1     kind: 1 block, 2 anchor
- *   6    2     zero
+ *   6    1     P: zero bytes padding the entry to a multiple of 8 (0..7)
+ *   7    1     zero
  *   8    8     proposer: Raft id of the leader that appended it
  *   16   8     term in which it was appended
- *   24         payload
+ *   24         payload, then P zero bytes
+ * (libraft's disk log loads back only entries whose length is a multiple
+ * of 8.)
  * Block payload: the signed block, exactly as ledger-format.md §5.
  * Anchor payload: u8 channel length, channel name, u32 genesis length,
  *   the channel's genesis block. A new leader appends one before cutting

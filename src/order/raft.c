@@ -4,6 +4,7 @@
  * tell each submitter when its block is durable on this node. */
 #include <pthread.h>
 #include <raft/uv.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -1261,6 +1262,13 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
         ord__idset_release(&r->core.inflight);
         free_node(r);
         return rv;
+    }
+    /* libuv writes to sockets with write(): a peer that went away would
+     * raise SIGPIPE and kill the process. Ignore it, unless the program
+     * installed a handler of its own. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        signal(SIGPIPE, SIG_IGN);
     }
     /* The loop and its handles, then Raft, all before the loop runs. */
     bool raft_inited = false;
