@@ -34,7 +34,7 @@
     X(ENOSPC, -24, "no space left")                                            \
     X(EPANIC, -25, "store refuses writes after a fatal error")                 \
     X(ENOCHANNEL, -26, "unknown channel")                                      \
-    X(EARGS, -27, "bad contract arguments")                                   \
+    X(EARGS, -27, "bad contract arguments")                                    \
     X(ENOTLEADER, -28, "not the cluster leader")
 
 enum base_err {

@@ -1278,8 +1278,7 @@ static int prepare(struct lg_pending *p, const struct lg_item *items,
             }
         }
         if (rv == 0) {
-            rv = base_buf_add(&p->block, p->br.results.data,
-                              p->br.results.len);
+            rv = base_buf_add(&p->block, p->br.results.data, p->br.results.len);
         }
     }
     if (rv == 0) {
@@ -1385,8 +1384,8 @@ int lg__block_check(const struct lg_channel *ch, const struct lg_block *b,
     } else if (memcmp(b->h.prev_hash.b, prev->b, CR_HASH_SIZE) != 0) {
         rv = base_errf(errmsg, BASE_ECORRUPT,
                        "block %llu: previous-hash link is broken", num);
-    } else if (cr_verify(b->sig, b->hash.b, CR_HASH_SIZE,
-                         ch->cfg.orderer_pk) != 0) {
+    } else if (cr_verify(b->sig, b->hash.b, CR_HASH_SIZE, ch->cfg.orderer_pk) !=
+               0) {
         rv = base_errf(errmsg, BASE_ECORRUPT,
                        "block %llu: orderer signature does not verify", num);
     } else if ((rv = tx_root(&root, b->txs, b->h.tx_count)) != 0) {

@@ -357,8 +357,7 @@ const struct lg_header *lg_pending_header(const struct lg_pending *p,
 const struct lg_outcome *lg_pending_outcomes(const struct lg_pending *p);
 /** Store the block durably, move the tip and tell the subscribers. Frees
  *  @p in every case. Errors: BASE_EIO, BASE_ENOSPC, BASE_EPANIC. */
-int lg_pending_commit(struct lg_pending *p,
-                      struct lg_header *header) BASE_WUR;
+int lg_pending_commit(struct lg_pending *p, struct lg_header *header) BASE_WUR;
 /** Drop the block; nothing was stored. Frees @p (NULL is fine). */
 void lg_pending_abort(struct lg_pending *p);
 
@@ -464,8 +463,8 @@ int lg_block_get(struct lg_channel *ch, uint64_t number,
  *  among others the state hash after that block, which any two nodes
  *  that applied the same chain agree on. Errors: BASE_ENOTFOUND,
  *  BASE_ECORRUPT (the stored block does not decode). */
-int lg_block_header(struct lg_channel *ch, uint64_t number,
-                    struct lg_header *h, struct cr_hash *hash) BASE_WUR;
+int lg_block_header(struct lg_channel *ch, uint64_t number, struct lg_header *h,
+                    struct cr_hash *hash) BASE_WUR;
 /** Number of the block whose hash is @hash. Errors: BASE_ENOTFOUND. */
 int lg_block_find(struct lg_channel *ch, const struct cr_hash *hash,
                   uint64_t *number) BASE_WUR;

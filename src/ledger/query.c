@@ -225,8 +225,8 @@ int lg_block_get(struct lg_channel *ch, uint64_t number, struct base_buf *out)
     return rv;
 }
 
-int lg_block_header(struct lg_channel *ch, uint64_t number,
-                    struct lg_header *h, struct cr_hash *hash)
+int lg_block_header(struct lg_channel *ch, uint64_t number, struct lg_header *h,
+                    struct cr_hash *hash)
 {
     struct kv_txn *t;
     int rv = begin_read(ch, &t);

@@ -220,8 +220,8 @@ int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg)
         rv = lg__block_check(ch, &b, 0, &zero, why);
         lg_block_release(&b);
         if (rv != 0) {
-            base_errf(errmsg, BASE_ECORRUPT, "channel %s: genesis %s",
-                      ch->name, why);
+            base_errf(errmsg, BASE_ECORRUPT, "channel %s: genesis %s", ch->name,
+                      why);
         }
     }
     uint64_t first = depth == 0 || depth >= height ? 1 : height - depth;
@@ -272,8 +272,7 @@ int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg)
     if (rv == 0) {
         struct lg_header h;
         rv = lg_block_header(ch, height - 1, &h, NULL);
-        if (rv == 0 &&
-            memcmp(h.state_hash.b, state.b, CR_HASH_SIZE) != 0) {
+        if (rv == 0 && memcmp(h.state_hash.b, state.b, CR_HASH_SIZE) != 0) {
             rv = base_errf(errmsg, BASE_ECORRUPT,
                            "channel %s: the recorded state hash is not "
                            "block %llu's",

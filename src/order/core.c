@@ -43,7 +43,8 @@ static void refuse(struct ord__core *c, bool stale, const char *msg)
                (unsigned long long)c->raft->id, msg);
 }
 
-/* ---- telling the driver what committed ------------------------------------ */
+/* ---- telling the driver what committed ------------------------------------
+ */
 
 static void report_pending(struct ord__core *c, const struct lg_header *h,
                            const struct lg_outcome *outs)
@@ -98,7 +99,8 @@ static void report_applied(struct ord__core *c, const uint8_t *bytes,
     lg_block_release(&b);
 }
 
-/* ---- leading -------------------------------------------------------------- */
+/* ---- leading --------------------------------------------------------------
+ */
 
 static void drop_items(struct ord__core *c, struct ord__item *list)
 {
@@ -167,8 +169,7 @@ static void anchor_cb(struct raft_apply *req, int status, void *result)
         raft_state(c->raft) == RAFT_LEADER) {
         c->ready = true;
         BASE_INFO(MOD, "node %llu leads term %llu",
-                  (unsigned long long)c->raft->id,
-                  (unsigned long long)a->term);
+                  (unsigned long long)c->raft->id, (unsigned long long)a->term);
         if (c->hooks.ready != NULL) {
             c->hooks.ready(c->hooks.arg);
         }
@@ -345,7 +346,8 @@ int ord__core_push(struct ord__core *c, struct ord__item *it)
     return 0;
 }
 
-/* ---- applying committed entries -------------------------------------------- */
+/* ---- applying committed entries --------------------------------------------
+ */
 
 static int apply_anchor(struct ord__core *c, const struct ord__entry *e)
 {
@@ -443,8 +445,7 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
     struct lg_header h;
     struct cr_hash hash;
     if (lg_header_decode(&h, e->block.p, e->block.len) != 0) {
-        snprintf(msg, sizeof msg, "entry from node %llu is not a block",
-                 from);
+        snprintf(msg, sizeof msg, "entry from node %llu is not a block", from);
         refuse(c, false, msg);
         return 0;
     }
@@ -488,8 +489,7 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
          * retries the entry; a store that refuses writes ends the node. */
         snprintf(msg, sizeof msg, "cannot apply block %llu: %s",
                  (unsigned long long)h.number, why);
-        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id,
-                   msg);
+        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id, msg);
         if (rv == BASE_EPANIC || rv == BASE_ENOSPC) {
             fail(c, rv, msg);
         }
@@ -517,7 +517,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
                                        : apply_block(c, &e);
 }
 
-/* ---- snapshots ------------------------------------------------------------ */
+/* ---- snapshots ------------------------------------------------------------
+ */
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                         unsigned *n_bufs)
@@ -650,8 +651,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (rv != 0) {
         /* Raft frees the buffer and may send the snapshot again; a node
          * holding another chain cannot go on. */
-        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id,
-                   msg);
+        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id, msg);
         if (rv == BASE_ECORRUPT || rv == BASE_EINVAL) {
             fail(c, rv, msg);
         }
@@ -663,7 +663,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     return 0;
 }
 
-/* ---- life cycle ----------------------------------------------------------- */
+/* ---- life cycle -----------------------------------------------------------
+ */
 
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
                    const char *channel, bool may_join,

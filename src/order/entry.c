@@ -133,8 +133,8 @@ static uint8_t *entry_alloc(struct raft_buffer *out, unsigned kind,
     return p + ORD__ENTRY_HEADER;
 }
 
-int ord__entry_block(struct raft_buffer *out, uint64_t proposer,
-                     uint64_t term, const void *block, size_t len)
+int ord__entry_block(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                     const void *block, size_t len)
 {
     uint8_t *p = entry_alloc(out, ORD__ENTRY_BLOCK, proposer, term, len);
     if (p == NULL) {
@@ -144,9 +144,8 @@ int ord__entry_block(struct raft_buffer *out, uint64_t proposer,
     return 0;
 }
 
-int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer,
-                      uint64_t term, const char *channel, const void *genesis,
-                      size_t len)
+int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                      const char *channel, const void *genesis, size_t len)
 {
     size_t cl = strlen(channel);
     if (cl == 0 || cl > LG_NAME_MAX || len > UINT32_MAX) {
@@ -169,8 +168,7 @@ int ord__entry_decode(struct ord__entry *e, const void *p, size_t len)
     memset(e, 0, sizeof *e);
     const uint8_t *b = p;
     if (len < ORD__ENTRY_HEADER || len % 8 != 0 || memcmp(b, "GLRE", 4) != 0 ||
-        b[4] != 1 || b[6] > 7 || b[7] != 0 ||
-        len - ORD__ENTRY_HEADER < b[6]) {
+        b[4] != 1 || b[6] > 7 || b[7] != 0 || len - ORD__ENTRY_HEADER < b[6]) {
         return BASE_EPARSE;
     }
     size_t pad = b[6];

@@ -186,21 +186,21 @@ struct ord_peer_ops {
 };
 
 struct ord_raft_options {
-    struct ord_options order;      /* batching and admission, as for solo */
-    unsigned election_timeout_ms;  /* 0: 300 (randomised to 300..600) */
-    unsigned heartbeat_timeout_ms; /* 0: 50 */
-    unsigned snapshot_threshold;   /* log entries (blocks) between
-                                      snapshots; 0: 4096 */
-    unsigned snapshot_trailing;    /* entries kept after a snapshot;
-                                      0: 1024 */
-    uint64_t submit_timeout;       /* ns a submission may wait for its
-                                      block; 0: 30 s */
-    uint64_t drain_timeout;        /* ns ord_raft_stop waits for submissions
-                                      in flight; 0: 5 s */
-    uint64_t check_depth;          /* blocks lg_check_tail checks at start;
-                                      0: 256 */
-    bool join;                     /* never bootstrap: wait to be added to
-                                      a running cluster (ord_raft_add) */
+    struct ord_options order;         /* batching and admission, as for solo */
+    unsigned election_timeout_ms;     /* 0: 300 (randomised to 300..600) */
+    unsigned heartbeat_timeout_ms;    /* 0: 50 */
+    unsigned snapshot_threshold;      /* log entries (blocks) between
+                                         snapshots; 0: 4096 */
+    unsigned snapshot_trailing;       /* entries kept after a snapshot;
+                                         0: 1024 */
+    uint64_t submit_timeout;          /* ns a submission may wait for its
+                                         block; 0: 30 s */
+    uint64_t drain_timeout;           /* ns ord_raft_stop waits for submissions
+                                         in flight; 0: 5 s */
+    uint64_t check_depth;             /* blocks lg_check_tail checks at start;
+                                         0: 256 */
+    bool join;                        /* never bootstrap: wait to be added to
+                                         a running cluster (ord_raft_add) */
     const struct ord_peer_ops *peers; /* NULL: followers refuse submissions
                                          with BASE_ENOTLEADER */
     void *peers_impl;
@@ -247,12 +247,7 @@ void ord_raft_stats(struct ord_raft *r, struct ord_stats *st);
 /** The node through the common interface (borrowed until stopped). */
 struct ord_orderer *ord_raft_orderer(struct ord_raft *r);
 
-enum ord_role {
-    ORD_UNAVAILABLE,
-    ORD_FOLLOWER,
-    ORD_CANDIDATE,
-    ORD_LEADER
-};
+enum ord_role { ORD_UNAVAILABLE, ORD_FOLLOWER, ORD_CANDIDATE, ORD_LEADER };
 
 /** What `gridledger status` shows for one node. */
 struct ord_raft_status {
@@ -270,10 +265,10 @@ struct ord_raft_status {
         char address[ORD_ADDRESS_MAX];
         bool voter;
     } members[ORD_MAX_MEMBERS];
-    bool has_channel;       /* false while a joining node waits for it */
-    uint64_t height;        /* this node's ledger: blocks, genesis included */
-    struct cr_hash tip;     /* hash of its last block */
-    struct cr_hash state;   /* state hash after its last block */
+    bool has_channel;        /* false while a joining node waits for it */
+    uint64_t height;         /* this node's ledger: blocks, genesis included */
+    struct cr_hash tip;      /* hash of its last block */
+    struct cr_hash state;    /* state hash after its last block */
     uint64_t blocks_refused; /* entries this node would not apply */
     uint64_t blocks_stale;   /* entries a deposed leader cut on an old tip */
     char last_refusal[BASE_ERRMSG_SIZE];

@@ -54,20 +54,19 @@ struct ord__entry {
     unsigned kind;
     uint64_t proposer;
     uint64_t term;
-    struct lg_slice block;   /* kind 1, borrowed from the entry */
+    struct lg_slice block;         /* kind 1, borrowed from the entry */
     char channel[LG_NAME_MAX + 1]; /* kind 2 */
-    struct lg_slice genesis; /* kind 2, borrowed from the entry */
+    struct lg_slice genesis;       /* kind 2, borrowed from the entry */
 };
 
 /** Errors: BASE_EPARSE. */
 int ord__entry_decode(struct ord__entry *e, const void *p, size_t len);
 /** Encode into new memory from raft_malloc (ownership moves to the caller,
  *  then to raft_apply). Errors: BASE_ENOMEM, BASE_ETOOBIG. */
-int ord__entry_block(struct raft_buffer *out, uint64_t proposer,
-                     uint64_t term, const void *block, size_t len);
-int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer,
-                      uint64_t term, const char *channel, const void *genesis,
-                      size_t len);
+int ord__entry_block(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                     const void *block, size_t len);
+int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                      const char *channel, const void *genesis, size_t len);
 
 /* ---- snapshots ---------------------------------------------------------
  * The chain of one channel (docs/cluster.md):

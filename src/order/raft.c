@@ -99,8 +99,8 @@ struct ord_raft {
     pthread_cond_t idle_cv;
     struct job *vhead, *vtail;
     struct msg *mhead, *mtail;
-    bool stopping; /* no new submissions */
-    bool closing;  /* the loop is to close */
+    bool stopping;  /* no new submissions */
+    bool closing;   /* the loop is to close */
     size_t pending; /* local submissions not finished */
     struct sub **buckets;
     size_t nbuckets;
@@ -444,8 +444,7 @@ static void add_cb(struct raft_change *req, int status)
     }
     /* Added as a spare; as a voter it first catches up (raft promotes it
      * only once its log is close to the leader's). */
-    int rv = raft_assign(&a->r->raft, &a->change, a->id, RAFT_VOTER,
-                         assign_cb);
+    int rv = raft_assign(&a->r->raft, &a->change, a->id, RAFT_VOTER, assign_cb);
     if (rv != 0) {
         add_done(a, ord__from_raft(rv), raft_errmsg(&a->r->raft));
     }
@@ -499,13 +498,13 @@ static void handle(struct ord_raft *r, struct msg *m)
     }
     case MSG_REMOTE: {
         struct ord__item *it = m->item;
-        int rv = r->loop_closed ? BASE_ENOTLEADER
-                                : ord__core_push(&r->core, it);
+        int rv =
+            r->loop_closed ? BASE_ENOTLEADER : ord__core_push(&r->core, it);
         if (rv != 0) {
-            const char *why =
-                rv == BASE_EREPLAY  ? "already waiting at the leader"
-                : rv == BASE_EFULL ? "the leader's queue is full"
-                                   : "this node does not lead";
+            const char *why = rv == BASE_EREPLAY
+                                  ? "already waiting at the leader"
+                              : rv == BASE_EFULL ? "the leader's queue is full"
+                                                 : "this node does not lead";
             peer_refuse(r, it->origin, &it->id, rv, why);
             base_free(it);
         }
@@ -1022,8 +1021,7 @@ static void vt_stop(struct ord_orderer *o)
     ord_raft_stop((struct ord_raft *)o);
 }
 
-static const struct ord_orderer_ops raft_ops = {vt_submit, vt_stats,
-                                                vt_stop};
+static const struct ord_orderer_ops raft_ops = {vt_submit, vt_stats, vt_stop};
 
 struct ord_orderer *ord_raft_orderer(struct ord_raft *r)
 {

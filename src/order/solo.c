@@ -252,8 +252,7 @@ static void vt_stop(struct ord_orderer *o)
     ord_solo_stop((struct ord_solo *)o);
 }
 
-static const struct ord_orderer_ops solo_ops = {vt_submit, vt_stats,
-                                                vt_stop};
+static const struct ord_orderer_ops solo_ops = {vt_submit, vt_stats, vt_stop};
 
 struct ord_orderer *ord_solo_orderer(struct ord_solo *s)
 {

@@ -674,8 +674,7 @@ static void test_prepare_commit_abort(void **state)
     assert_int_equal(height, 1);
     struct base_buf v;
     base_buf_init(&v, 0);
-    assert_int_equal(lg_get(f->ch, "asset", "p1", 2, &v, NULL),
-                     BASE_ENOTFOUND);
+    assert_int_equal(lg_get(f->ch, "asset", "p1", 2, &v, NULL), BASE_ENOTFOUND);
     /* Aborting leaves no trace; the same transaction commits afterwards
      * into a block identical to the one that was dropped. */
     struct lg_slice blk = lg_pending_block(p);

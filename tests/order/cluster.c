@@ -40,9 +40,8 @@ static void new_node(struct tcl *t, size_t i, bool genesis)
     char err[BASE_ERRMSG_SIZE];
     assert_int_equal(lg_open(&nd->l, nd->dir, &t->c.exec, NULL, err), 0);
     if (genesis) {
-        assert_int_equal(lg_channel_create(nd->l, &t->c.cfg, &t->c.orderer,
-                                           err),
-                         0);
+        assert_int_equal(
+            lg_channel_create(nd->l, &t->c.cfg, &t->c.orderer, err), 0);
     }
 }
 
@@ -75,8 +74,7 @@ int tcl_start(struct tcl *t, size_t i, bool join, char *errmsg)
     struct tcl_node *nd = &t->nodes[i];
     assert_null(nd->r);
     if (nd->l == NULL) {
-        assert_int_equal(lg_open(&nd->l, nd->dir, &t->c.exec, NULL, errmsg),
-                         0);
+        assert_int_equal(lg_open(&nd->l, nd->dir, &t->c.exec, NULL, errmsg), 0);
     }
     struct ord_raft_options o = t->opt;
     o.join = join;

@@ -72,8 +72,8 @@ static void add_server(struct fx *x, size_t i, bool genesis)
         assert_int_equal(
             lg_channel_create(x->l[i], &x->c.cfg, &x->c.orderer, err), 0);
     }
-    struct ord__core_hooks h = {&x->srv[i], on_committed, on_dropped,
-                                on_wake, NULL};
+    struct ord__core_hooks h = {&x->srv[i], on_committed, on_dropped, on_wake,
+                                NULL};
     struct ord_options o = {.max_block_tx = 100};
     assert_int_equal(ord__core_init(&x->core[i], x->l[i], "energy", !genesis,
                                     &x->c.orderer, &o, &h, err),
@@ -193,8 +193,7 @@ static void elect(struct fx *x, size_t i)
      * repeating in lockstep. */
     for (unsigned j = 0; j < x->n; j++) {
         struct raft *r = raft_fixture_get(&x->f, j);
-        raft_fixture_set_randomized_election_timeout(&x->f, j,
-                                                     1000 + 300 * j);
+        raft_fixture_set_randomized_election_timeout(&x->f, j, 1000 + 300 * j);
         if (j != i) {
             /* raft_fixture_elect left both followers at the same value. */
             r->follower_state.randomized_election_timeout = 1000 + 300 * j;
@@ -268,8 +267,7 @@ static void test_replicate(void **state)
     }
     /* The same id twice in line is refused; a follower does not order. */
     struct ord__item *it = make_item(x, "d", false);
-    struct ord__item *again =
-        ord__item_new(&it->id, 1, it->bytes, it->len);
+    struct ord__item *again = ord__item_new(&it->id, 1, it->bytes, it->len);
     assert_int_equal(ord__core_push(&x->core[0], it), 0);
     assert_int_equal(ord__core_push(&x->core[0], again), BASE_EREPLAY);
     assert_int_equal(ord__core_push(&x->core[1], again), BASE_ENOTLEADER);
@@ -325,8 +323,8 @@ static void append_raw(struct fx *x, size_t leader, const void *block,
 {
     struct raft_buffer buf;
     assert_int_equal(ord__entry_block(&buf, leader + 1,
-                                      x->core[leader].raft->current_term,
-                                      block, len),
+                                      x->core[leader].raft->current_term, block,
+                                      len),
                      0);
     struct raft_apply *req = base_calloc(1, sizeof *req);
     req->data = req;
@@ -495,13 +493,12 @@ static void test_snapshot_catch_up(void **state)
     x->n = N + 1;
     assert_int_equal(raft_start(x->core[N].raft), 0);
     x->change.data = x;
-    assert_int_equal(raft_add(x->core[0].raft, &x->change, N + 1, "4",
-                              change_done),
-                     0);
+    assert_int_equal(
+        raft_add(x->core[0].raft, &x->change, N + 1, "4", change_done), 0);
     step_for(x, 500);
     assert_int_equal(x->changes_done, 1);
-    assert_int_equal(raft_assign(x->core[0].raft, &x->change, N + 1,
-                                 RAFT_VOTER, change_done),
+    assert_int_equal(raft_assign(x->core[0].raft, &x->change, N + 1, RAFT_VOTER,
+                                 change_done),
                      0);
     assert_true(step_until_height(x, 15, 9, 10000));
     step_for(x, 1000);
@@ -582,8 +579,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forged_blocks_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_forged_signature, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_forged_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_block_skipped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_catch_up, setup,

@@ -51,8 +51,8 @@ static void submit_many(struct tcl *t, const char *prefix, int n,
             node++;
         }
         struct ord_result r;
-        int rv = ord_raft_submit_wait(t->nodes[node % t->n].r, tx.data, tx.len,
-                                      &r);
+        int rv =
+            ord_raft_submit_wait(t->nodes[node % t->n].r, tx.data, tx.len, &r);
         if (rv != 0) {
             fail_msg("tx %s on node %zu: %s (%s)", key, node % t->n + 1,
                      base_errname(rv), r.reason);
@@ -131,8 +131,7 @@ static void test_follower_restart(void **state)
     base_buf_init(&tx, 0);
     tcl_tx(&t, &tx, 999, "c");
     struct ord_result r;
-    assert_int_equal(ord_raft_submit_wait(t.nodes[down].r, tx.data, tx.len,
-                                          &r),
+    assert_int_equal(ord_raft_submit_wait(t.nodes[down].r, tx.data, tx.len, &r),
                      0);
     assert_true(has_tx(&t, down, &r.id));
     base_buf_release(&tx);
@@ -176,12 +175,11 @@ static void test_join_from_snapshot(void **state)
     assert_false(st.has_channel);
     /* Only the leader adds members. */
     size_t other = (leader + 1) % 3;
-    assert_int_equal(ord_raft_add(t.nodes[other].r, j + 1,
-                                  t.members[j].address, err),
-                     BASE_ENOTLEADER);
-    assert_int_equal(ord_raft_add(t.nodes[leader].r, j + 1,
-                                  t.members[j].address, err),
-                     0);
+    assert_int_equal(
+        ord_raft_add(t.nodes[other].r, j + 1, t.members[j].address, err),
+        BASE_ENOTLEADER);
+    assert_int_equal(
+        ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
     uint64_t h = tcl_height(&t, leader);
     assert_true(tcl_wait_height(&t, j, h, 20000));
     assert_true(has_snapshot(t.nodes[j].raft_dir));
@@ -221,8 +219,7 @@ static void test_lone_node_makes_no_progress(void **state)
     base_buf_init(&tx, 0);
     tcl_tx(&t, &tx, 50, "lonely");
     struct ord_result r;
-    assert_int_equal(ord_raft_submit_wait(t.nodes[lone].r, tx.data, tx.len,
-                                          &r),
+    assert_int_equal(ord_raft_submit_wait(t.nodes[lone].r, tx.data, tx.len, &r),
                      BASE_ETIMEDOUT);
     assert_false(r.committed);
     assert_int_equal(tcl_height(&t, lone), h);
@@ -444,9 +441,9 @@ static void test_errors(void **state)
     char err[BASE_ERRMSG_SIZE];
     struct ord_member m[4];
     size_t n;
-    assert_int_equal(ord_cluster_parse("1@127.0.0.1:7001,2@10.0.0.2:7002", m,
-                                       4, &n, err),
-                     0);
+    assert_int_equal(
+        ord_cluster_parse("1@127.0.0.1:7001,2@10.0.0.2:7002", m, 4, &n, err),
+        0);
     assert_int_equal(n, 2);
     assert_int_equal(m[1].id, 2);
     assert_string_equal(m[1].address, "10.0.0.2:7002");
@@ -504,8 +501,7 @@ static void test_errors(void **state)
     base_buf_init(&tx, 0);
     tcl_tx(&t, &tx, 1, "p");
     struct ord_result res;
-    assert_int_equal(ord_raft_submit_wait(t.nodes[f].r, tx.data, tx.len,
-                                          &res),
+    assert_int_equal(ord_raft_submit_wait(t.nodes[f].r, tx.data, tx.len, &res),
                      BASE_ENOTLEADER);
     assert_non_null(strstr(res.reason, "the leader is node"));
     /* Refusals on the leader, as solo gives them. */
