@@ -107,6 +107,7 @@ struct ord_raft {
     unsigned nverifiers;
     pthread_t *verifiers;
     struct lg_channel *_Atomic ch; /* published by the loop thread */
+    atomic_int failed;             /* likewise: core.failed */
 
     /* Loop thread only. */
     struct sub *fhead, *ftail;
@@ -348,6 +349,7 @@ static void refresh_status(struct ord_raft *r)
     raft_leader(&r->raft, &leader, &addr);
     struct lg_channel *ch = r->core.ch;
     atomic_store(&r->ch, ch);
+    atomic_store(&r->failed, r->core.failed);
     pthread_mutex_lock(&r->status_lock);
     st->id = r->id;
     switch (raft_state(&r->raft)) {
@@ -684,6 +686,15 @@ static void admit_local(struct ord_raft *r, struct sub *s)
     struct lg_channel *ch = atomic_load(&r->ch);
     char reason[LG_REASON_MAX + 1];
     struct lg_tx tx;
+    int failed = atomic_load(&r->failed);
+    if (failed != 0) {
+        pthread_mutex_lock(&r->status_lock);
+        snprintf(reason, sizeof reason, "this node cannot go on: %s",
+                 r->status.error);
+        pthread_mutex_unlock(&r->status_lock);
+        finish_code(r, s, failed, reason);
+        return;
+    }
     if (ch == NULL) {
         snprintf(reason, sizeof reason,
                  "this node has not received channel '%s' from the cluster "

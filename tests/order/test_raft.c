@@ -435,6 +435,55 @@ static void test_damaged_store_refuses_start(void **state)
     tcl_release(&t);
 }
 
+static void test_foreign_ledger_fails_clearly(void **state)
+{
+    (void)state;
+    struct tcl t;
+    struct ord_raft_options o = base_opt();
+    tcl_init(&t, 3, &o);
+    start_all(&t);
+    size_t leader = tcl_wait_leader(&t, 10000);
+    submit_many(&t, "g", 3, 1);
+    /* Node 4 holds channel "energy" too, but from another genesis block
+     * (another ledger altogether). */
+    size_t j = tcl_add_empty(&t);
+    struct lg_config other = t.c.cfg;
+    other.genesis_time += 1;
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(lg_channel_create(t.nodes[j].l, &other, &t.c.orderer, err),
+                     0);
+    assert_int_equal(tcl_start(&t, j, true, err), 0);
+    assert_int_equal(
+        ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
+    struct ord_raft_status st;
+    uint64_t end = base_mono_ns() + 10000000000ull;
+    do {
+        base_sleep_ns(10000000);
+        ord_raft_status(t.nodes[j].r, &st);
+    } while (!st.failed && base_mono_ns() < end);
+    assert_true(st.failed);
+    assert_non_null(strstr(st.error, "genesis block differs"));
+    assert_int_equal(st.height, 1);
+    /* It says so to whoever submits there, and applies nothing. */
+    struct base_buf tx;
+    base_buf_init(&tx, 0);
+    tcl_tx(&t, &tx, 77, "h");
+    struct ord_result r;
+    assert_int_equal(ord_raft_submit_wait(t.nodes[j].r, tx.data, tx.len, &r),
+                     BASE_ECORRUPT);
+    assert_non_null(strstr(r.reason, "genesis block differs"));
+    base_buf_release(&tx);
+    /* The three others are unaffected. */
+    submit_many(&t, "i", 2, 100);
+    uint64_t h = tcl_height(&t, leader);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(tcl_wait_height(&t, i, h, 10000));
+    }
+    tcl_assert_same(&t, 0, 1);
+    tcl_assert_same(&t, 0, 2);
+    tcl_release(&t);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -544,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_lone_node_makes_no_progress),
         cmocka_unit_test(test_leader_stopped_under_load),
         cmocka_unit_test(test_damaged_store_refuses_start),
+        cmocka_unit_test(test_foreign_ledger_fails_clearly),
         cmocka_unit_test(test_errors),
     };
     /* GL_TEST=name runs one test (while debugging). */
