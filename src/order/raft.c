@@ -169,12 +169,14 @@ static void finish(struct ord_raft *r, struct sub *s,
     } else {
         atomic_fetch_add(&r->refused, 1);
     }
-    s->cb(s->arg, res);
-    base_free(s);
+    /* Counters first, so a caller woken by the callback reads them
+     * settled. */
     pthread_mutex_lock(&r->lock);
     r->pending--;
     pthread_cond_broadcast(&r->idle_cv);
     pthread_mutex_unlock(&r->lock);
+    s->cb(s->arg, res);
+    base_free(s);
 }
 
 static void finish_code(struct ord_raft *r, struct sub *s, int code,

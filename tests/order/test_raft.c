@@ -209,7 +209,8 @@ static void test_lone_node_makes_no_progress(void **state)
     submit_many(&t, "x", 3, 1);
     /* Two nodes go away: the one left is a minority of one. */
     size_t lone = (leader + 2) % 3;
-    uint64_t h = tcl_height(&t, lone);
+    uint64_t h = tcl_height(&t, leader);
+    assert_true(tcl_wait_height(&t, lone, h, 10000));
     for (size_t i = 0; i < 3; i++) {
         if (i != lone) {
             tcl_stop(&t, i, true);
