@@ -1,17 +1,73 @@
 /* SPDX-License-Identifier: MIT */
 /* The ledger as Raft's state machine: the leader cuts and executes blocks,
- * every node applies committed entries, snapshots copy the chain. Runs on
- * the thread that drives Raft (a libuv loop, or a raft_fixture test). */
+ * every node applies committed entries, snapshots copy the chain. The Raft
+ * side runs on Raft's thread; the ledger side on a thread of its own (or
+ * inline, for raft_fixture tests). See struct ord__core. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "order/order_int.h"
 
 #define MOD "order"
 
+/* Committed entries the ledger side may lag behind before Raft's state
+ * machine calls wait for it: a bound on memory, never reached while the
+ * ledger keeps up. */
+#define MAX_BACKLOG 256
+
+enum in_kind {
+    IN_ENTRY,    /* a committed log entry (data) */
+    IN_ITEM,     /* an admitted transaction (item) */
+    IN_LEAD,     /* this node leads term (term), its anchor applied */
+    IN_LOSE,     /* it no longer leads */
+    IN_FAILED,   /* proposal (id) did not make it into the log */
+    IN_SNAPSHOT, /* copy the chain into (reply) */
+    IN_RESTORE,  /* bring the ledger to snapshot (data) */
+    IN_STOP
+};
+
+/* A call from the Raft side that waits for the ledger side's answer. */
+struct reply {
+    bool done;
+    int rv;
+    struct base_buf buf;
+};
+
+struct ord__in {
+    struct ord__in *next;
+    enum in_kind kind;
+    raft_term term;
+    uint64_t id;
+    struct ord__item *item;
+    struct reply *reply;
+    size_t len;
+    uint8_t *data; /* owned (IN_ENTRY); borrowed (IN_RESTORE) */
+};
+
+enum out_kind {
+    OUT_PROPOSE,   /* append block (buf) as proposal (id) in (term) */
+    OUT_COMMITTED, /* block (h) with its transactions (done, n) */
+    OUT_RETURNED   /* item (item) not ordered here, with (code) */
+};
+
+struct ord__out {
+    struct ord__out *next;
+    enum out_kind kind;
+    raft_term term;
+    uint64_t id;
+    struct raft_buffer buf;
+    struct lg_header h;
+    struct ord__done *done;
+    size_t n;
+    struct ord__item *item;
+    int code;
+};
+
 struct block_req {
     struct raft_apply req;
     struct ord__core *c;
+    uint64_t id;
 };
 
 struct anchor_req {
@@ -20,31 +76,209 @@ struct anchor_req {
     raft_term term;
 };
 
+static int process(struct ord__core *c, struct ord__in *m);
+
+/* ---- queues between the sides -------------------------------------------- */
+
+/* Hand @m to the ledger side. Inline, it is processed at once and its
+ * result returned; threaded, queued in order (0). */
+static int post_in(struct ord__core *c, struct ord__in *m)
+{
+    if (!c->threaded) {
+        return process(c, m);
+    }
+    pthread_mutex_lock(&c->lock);
+    m->next = NULL;
+    if (c->itail != NULL) {
+        c->itail->next = m;
+    } else {
+        c->ihead = m;
+    }
+    c->itail = m;
+    c->ilen++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static void post_out(struct ord__core *c, struct ord__out *o)
+{
+    pthread_mutex_lock(&c->lock);
+    o->next = NULL;
+    if (c->otail != NULL) {
+        c->otail->next = o;
+    } else {
+        c->ohead = o;
+    }
+    c->otail = o;
+    pthread_mutex_unlock(&c->lock);
+    if (c->threaded && c->hooks.wake != NULL) {
+        c->hooks.wake(c->hooks.arg);
+    }
+}
+
+static struct ord__in *in_new(enum in_kind kind)
+{
+    struct ord__in *m = base_calloc(1, sizeof *m);
+    if (m != NULL) {
+        m->kind = kind;
+    }
+    return m;
+}
+
+/* Send a message that must not be lost; retry on memory shortage, since
+ * the two sides would otherwise disagree on who leads. */
+static void post_in_must(struct ord__core *c, enum in_kind kind, raft_term term,
+                         uint64_t id)
+{
+    struct ord__in *m;
+    while ((m = in_new(kind)) == NULL) {
+        base_sleep_ns(1000000);
+    }
+    m->term = term;
+    m->id = id;
+    post_in(c, m);
+}
+
+/* Wait for the ledger side to answer @m (threaded), or run it here. */
+static int call_in(struct ord__core *c, struct ord__in *m, struct reply *r)
+{
+    m->reply = r;
+    if (!c->threaded) {
+        process(c, m);
+        return r->rv;
+    }
+    post_in(c, m);
+    pthread_mutex_lock(&c->lock);
+    while (!r->done) {
+        pthread_cond_wait(&c->cv, &c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r->rv;
+}
+
+static void answer(struct ord__core *c, struct reply *r, int rv)
+{
+    pthread_mutex_lock(&c->lock);
+    r->rv = rv;
+    r->done = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- status (ledger side writes, anyone reads) ------------------------------
+ */
+
 static void fail(struct ord__core *c, int code, const char *msg)
 {
-    if (c->failed == 0) {
+    pthread_mutex_lock(&c->lock);
+    bool first = c->failed == 0;
+    if (first) {
         c->failed = code;
         snprintf(c->error, sizeof c->error, "%s", msg);
-        BASE_ERROR(MOD, "node %llu cannot go on: %s",
-                   (unsigned long long)c->raft->id, msg);
     }
+    pthread_mutex_unlock(&c->lock);
+    if (first) {
+        BASE_ERROR(MOD, "node %llu cannot go on: %s", (unsigned long long)c->id,
+                   msg);
+    }
+}
+
+static int failed(struct ord__core *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int f = c->failed;
+    pthread_mutex_unlock(&c->lock);
+    return f;
 }
 
 static void refuse(struct ord__core *c, bool stale, const char *msg)
 {
+    pthread_mutex_lock(&c->lock);
     if (stale) {
         c->stale++;
-        BASE_INFO(MOD, "node %llu: %s", (unsigned long long)c->raft->id, msg);
-        return;
+    } else {
+        c->refused++;
+        snprintf(c->last_refusal, sizeof c->last_refusal, "%s", msg);
     }
-    c->refused++;
-    snprintf(c->last_refusal, sizeof c->last_refusal, "%s", msg);
-    BASE_ERROR(MOD, "node %llu refused a block: %s",
-               (unsigned long long)c->raft->id, msg);
+    pthread_mutex_unlock(&c->lock);
+    if (stale) {
+        BASE_INFO(MOD, "node %llu: %s", (unsigned long long)c->id, msg);
+    } else {
+        BASE_ERROR(MOD, "node %llu refused a block: %s",
+                   (unsigned long long)c->id, msg);
+    }
 }
 
-/* ---- telling the driver what committed ------------------------------------
+static void set_channel(struct ord__core *c, struct lg_channel *ch)
+{
+    pthread_mutex_lock(&c->lock);
+    c->ch = ch;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void count_block(struct ord__core *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->blocks++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void ord__core_stats(struct ord__core *c, struct ord__core_stats *st)
+{
+    pthread_mutex_lock(&c->lock);
+    st->ch = c->ch;
+    st->blocks = c->blocks;
+    st->refused = c->refused;
+    st->stale = c->stale;
+    memcpy(st->last_refusal, c->last_refusal, sizeof st->last_refusal);
+    st->failed = c->failed;
+    memcpy(st->error, c->error, sizeof st->error);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- ledger side: telling the Raft side what happened ----------------------
  */
+
+static void give_back(struct ord__core *c, struct ord__item *list, int code)
+{
+    while (list != NULL) {
+        struct ord__item *it = list;
+        list = it->next;
+        it->next = NULL;
+        if (code == BASE_ENOTLEADER) {
+            /* It was in line (or never got there: then this is a no-op,
+             * since nothing in line has its id while not leading). */
+            ord__idset_del(&c->inflight, &it->id);
+        }
+        struct ord__out *o = base_calloc(1, sizeof *o);
+        if (o == NULL) {
+            /* Whoever submitted it times out and learns nothing worse. */
+            base_free(it);
+            continue;
+        }
+        o->kind = OUT_RETURNED;
+        o->item = it;
+        o->code = code;
+        post_out(c, o);
+    }
+}
+
+static void report(struct ord__core *c, const struct lg_header *h,
+                   struct ord__done *d, size_t n)
+{
+    struct ord__out *o = base_calloc(1, sizeof *o);
+    if (o == NULL) {
+        /* Waiters then learn their outcome from the index on timeout. */
+        base_free(d);
+        return;
+    }
+    o->kind = OUT_COMMITTED;
+    o->h = *h;
+    o->done = d;
+    o->n = n;
+    post_out(c, o);
+}
 
 static void report_pending(struct ord__core *c, const struct lg_header *h,
                            const struct lg_outcome *outs)
@@ -52,9 +286,6 @@ static void report_pending(struct ord__core *c, const struct lg_header *h,
     size_t n = h->tx_count;
     struct ord__done *d = base_malloc(n * sizeof *d);
     if (d == NULL) {
-        /* Waiters then learn their outcome from the index on timeout. */
-        BASE_WARN(MOD, "no memory to report block %llu",
-                  (unsigned long long)h->number);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -64,8 +295,7 @@ static void report_pending(struct ord__core *c, const struct lg_header *h,
         d[i].code = outs[i].code;
         snprintf(d[i].reason, sizeof d[i].reason, "%s", outs[i].reason);
     }
-    c->hooks.committed(c->hooks.arg, h, d, n);
-    base_free(d);
+    report(c, h, d, n);
 }
 
 static void report_applied(struct ord__core *c, const uint8_t *bytes,
@@ -77,11 +307,7 @@ static void report_applied(struct ord__core *c, const uint8_t *bytes,
     }
     size_t n = b.h.tx_count;
     struct ord__done *d = base_calloc(n, sizeof *d);
-    if (d == NULL) {
-        lg_block_release(&b);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; d != NULL && i < n; i++) {
         struct lg_tx tx;
         if (lg_tx_decode(&tx, b.txs[i].p, b.txs[i].len) == 0) {
             d[i].id = tx.id;
@@ -94,150 +320,93 @@ static void report_applied(struct ord__core *c, const uint8_t *bytes,
         memcpy(d[i].reason, b.results[i].reason.p, rl);
         d[i].reason[rl] = '\0';
     }
-    c->hooks.committed(c->hooks.arg, &b.h, d, n);
-    base_free(d);
+    if (d != NULL) {
+        report(c, &b.h, d, n);
+    }
     lg_block_release(&b);
 }
 
-/* ---- leading --------------------------------------------------------------
+/* ---- ledger side: leading --------------------------------------------------
  */
 
-static void drop_items(struct ord__core *c, struct ord__item *list)
-{
-    for (struct ord__item *it = list; it != NULL; it = it->next) {
-        ord__idset_del(&c->inflight, &it->id);
-    }
-    if (list != NULL) {
-        c->hooks.dropped(c->hooks.arg, list);
-    }
-}
-
 /* Forget the block executed but not committed. Its entry may still be
- * committed by the next leader; then it comes back through apply and is
+ * committed by the next leader; then it comes back as an entry and is
  * re-executed like any other node's block. */
-static void abort_pending(struct ord__core *c, bool keep_items)
+static void abort_pending(struct ord__core *c)
 {
     if (c->pending == NULL) {
         return;
     }
     lg_pending_abort(c->pending);
     c->pending = NULL;
-    c->pending_req = NULL;
     struct ord__item *items = c->pending_items;
     c->pending_items = NULL;
-    if (keep_items && items != NULL) {
-        /* Still leading: put them back in front of the queue. */
+    if (c->l_term != 0 && items != NULL) {
+        /* Still leading: back to the front of the queue. */
         struct ord__item *last = items;
+        size_t n = 1;
         while (last->next != NULL) {
             last = last->next;
+            n++;
         }
         last->next = c->qhead;
         if (c->qhead == NULL) {
             c->qtail = last;
         }
         c->qhead = items;
-        for (struct ord__item *it = items; it != NULL; it = it->next) {
-            c->qlen++;
-        }
+        c->qlen += n;
     } else {
-        drop_items(c, items);
+        give_back(c, items, BASE_ENOTLEADER);
     }
 }
 
 static void lose_lead(struct ord__core *c)
 {
-    if (c->led_term != 0) {
+    if (c->l_term != 0) {
         BASE_INFO(MOD, "node %llu no longer leads (term %llu)",
-                  (unsigned long long)c->raft->id,
-                  (unsigned long long)c->led_term);
+                  (unsigned long long)c->id, (unsigned long long)c->l_term);
     }
-    c->led_term = 0;
-    c->ready = false;
-    abort_pending(c, false);
+    c->l_term = 0;
+    abort_pending(c);
     struct ord__item *q = c->qhead;
     c->qhead = c->qtail = NULL;
     c->qlen = 0;
-    drop_items(c, q);
+    give_back(c, q, BASE_ENOTLEADER);
 }
 
-static void anchor_cb(struct raft_apply *req, int status, void *result)
+static int enqueue(struct ord__core *c, struct ord__item *it)
 {
-    (void)result;
-    struct anchor_req *a = (struct anchor_req *)req;
-    struct ord__core *c = a->c;
-    if (status == 0 && c->led_term == a->term &&
-        raft_state(c->raft) == RAFT_LEADER) {
-        c->ready = true;
-        BASE_INFO(MOD, "node %llu leads term %llu",
-                  (unsigned long long)c->raft->id, (unsigned long long)a->term);
-        if (c->hooks.ready != NULL) {
-            c->hooks.ready(c->hooks.arg);
-        }
-    } else if (c->led_term == a->term) {
-        /* The anchor failed while still leading (a disk error, say):
-         * poll appends a new one. */
-        c->led_term = 0;
-    }
-    base_free(a);
-}
-
-static void send_anchor(struct ord__core *c, raft_term term)
-{
-    c->led_term = term;
-    c->ready = false;
-    if (c->ch == NULL) {
-        /* A leader must hold the channel to anchor it; a node that joined
-         * has it before it can win an election (it has the whole log). */
-        return;
-    }
-    struct base_buf g;
-    base_buf_init(&g, 0);
-    struct anchor_req *a = base_calloc(1, sizeof *a);
-    struct raft_buffer buf = {NULL, 0};
-    int rv = a == NULL ? BASE_ENOMEM : lg_block_get(c->ch, 0, &g);
-    if (rv == 0) {
-        rv = ord__entry_anchor(&buf, c->raft->id, term, c->channel, g.data,
-                               g.len);
-    }
-    if (rv == 0) {
-        a->c = c;
-        a->term = term;
-        rv = ord__from_raft(raft_apply(c->raft, &a->req, &buf, 1, anchor_cb));
-        if (rv != 0) {
-            raft_free(buf.base);
-        }
+    int rv = 0;
+    if (c->l_term == 0) {
+        rv = BASE_ENOTLEADER;
+    } else if (c->qlen >= c->opt.max_pending) {
+        rv = BASE_EFULL;
+    } else if (!ord__idset_add(&c->inflight, &it->id)) {
+        rv = BASE_EREPLAY;
     }
     if (rv != 0) {
-        base_free(a);
-        c->led_term = 0; /* try again at the next poll */
-        BASE_WARN(MOD, "node %llu: cannot append the anchor: %s",
-                  (unsigned long long)c->raft->id, base_strerror(rv));
+        return rv;
     }
-    base_buf_release(&g);
-}
-
-static void block_cb(struct raft_apply *req, int status, void *result)
-{
-    (void)result;
-    struct block_req *b = (struct block_req *)req;
-    struct ord__core *c = b->c;
-    if (status != 0 && c->pending_req == b) {
-        /* Not committed by this leader (leadership lost, shutdown): the
-         * block may still come back through apply. */
-        abort_pending(c, c->ready && raft_state(c->raft) == RAFT_LEADER);
+    it->next = NULL;
+    if (c->qtail != NULL) {
+        c->qtail->next = it;
+    } else {
+        c->qhead = it;
     }
-    base_free(b);
+    c->qtail = it;
+    c->qlen++;
+    return 0;
 }
 
 static void cut(struct ord__core *c)
 {
     size_t n = c->qlen < c->opt.max_block_tx ? c->qlen : c->opt.max_block_tx;
     struct lg_item *items = base_malloc(n * sizeof *items);
-    struct block_req *req = base_calloc(1, sizeof *req);
-    if (items == NULL || req == NULL) {
+    struct ord__out *o = base_calloc(1, sizeof *o);
+    if (items == NULL || o == NULL) {
         base_free(items);
-        base_free(req);
-        return; /* try again at the next poll */
+        base_free(o);
+        return; /* try again at the next message */
     }
     struct ord__item *head = c->qhead, *last = NULL, *it = head;
     for (size_t i = 0; i < n; i++) {
@@ -253,101 +422,90 @@ static void cut(struct ord__core *c)
     last->next = NULL;
 
     struct lg_pending *p = NULL;
-    struct raft_buffer buf = {NULL, 0};
     /* The leader's clock stamps the block; every node checks certificate
      * validity against this time, not its own. */
-    int rv = lg_prepare(c->ch, items, n, base_wall_ns(), &c->orderer, NULL, &p);
+    struct lg_channel *ch;
+    pthread_mutex_lock(&c->lock);
+    ch = c->ch;
+    pthread_mutex_unlock(&c->lock);
+    int rv = lg_prepare(ch, items, n, base_wall_ns(), &c->orderer, NULL, &p);
     if (rv == 0) {
         struct lg_slice blk = lg_pending_block(p);
-        rv = ord__entry_block(&buf, c->raft->id, c->led_term, blk.p, blk.len);
-    }
-    if (rv == 0) {
-        req->c = c;
-        c->pending = p;
-        c->pending_items = head;
-        c->pending_req = req;
-        lg_pending_header(p, &c->pending_hash);
-        rv = ord__from_raft(raft_apply(c->raft, &req->req, &buf, 1, block_cb));
-        if (rv != 0) {
-            raft_free(buf.base);
-            c->pending = NULL;
-            c->pending_items = NULL;
-            c->pending_req = NULL;
-        }
+        rv = ord__entry_block(&o->buf, c->id, c->l_term, blk.p, blk.len);
     }
     base_free(items);
-    if (rv == 0) {
+    if (rv != 0) {
+        base_free(o);
+        lg_pending_abort(p);
+        BASE_WARN(MOD, "node %llu: cannot cut a block: %s",
+                  (unsigned long long)c->id, base_strerror(rv));
+        if (rv == BASE_EPANIC) {
+            fail(c, rv, "the ledger store refuses writes after a fatal error");
+        }
+        /* Whoever submitted them resubmits (to the next leader if need
+         * be). */
+        give_back(c, head, BASE_ENOTLEADER);
         return;
     }
-    base_free(req);
-    lg_pending_abort(p);
-    BASE_WARN(MOD, "node %llu: cannot cut a block: %s",
-              (unsigned long long)c->raft->id, base_strerror(rv));
-    if (rv == BASE_EPANIC) {
-        fail(c, rv, "the ledger store refuses writes after a fatal error");
-    }
-    /* Whoever submitted them resubmits (to the next leader, if need be). */
-    drop_items(c, head);
+    c->pending = p;
+    c->pending_items = head;
+    c->pending_id++;
+    lg_pending_header(p, &c->pending_hash);
+    o->kind = OUT_PROPOSE;
+    o->term = c->l_term;
+    o->id = c->pending_id;
+    post_out(c, o);
 }
 
-static void maybe_cut(struct ord__core *c)
+/* Cut the next block if one is due; else the time it will be (0: none). */
+static uint64_t maybe_cut(struct ord__core *c)
 {
-    if (!c->ready || c->pending != NULL || c->qlen == 0 || c->failed) {
-        return;
+    if (c->l_term == 0 || c->pending != NULL || c->qlen == 0 || failed(c)) {
+        return 0;
     }
     if (c->opt.batch_timeout > 0 && c->qlen < c->opt.max_block_tx) {
         uint64_t deadline = c->qhead->arrived + c->opt.batch_timeout;
         if (base_mono_ns() < deadline) {
-            c->hooks.wake_at(c->hooks.arg, deadline);
-            return;
+            return deadline;
         }
     }
     cut(c);
-}
-
-void ord__core_poll(struct ord__core *c)
-{
-    if (raft_state(c->raft) == RAFT_LEADER && c->failed == 0) {
-        raft_term term = c->raft->current_term;
-        if (c->led_term != term) {
-            lose_lead(c);
-            send_anchor(c, term);
-        }
-        maybe_cut(c);
-    } else if (c->led_term != 0 || c->qlen > 0 || c->pending != NULL) {
-        lose_lead(c);
-    }
-}
-
-bool ord__core_ready(const struct ord__core *c)
-{
-    return c->ready && c->failed == 0 && raft_state(c->raft) == RAFT_LEADER;
-}
-
-int ord__core_push(struct ord__core *c, struct ord__item *it)
-{
-    if (!ord__core_ready(c)) {
-        return BASE_ENOTLEADER;
-    }
-    if (c->qlen >= c->opt.max_pending) {
-        return BASE_EFULL;
-    }
-    if (!ord__idset_add(&c->inflight, &it->id)) {
-        return BASE_EREPLAY;
-    }
-    it->next = NULL;
-    if (c->qtail != NULL) {
-        c->qtail->next = it;
-    } else {
-        c->qhead = it;
-    }
-    c->qtail = it;
-    c->qlen++;
     return 0;
 }
 
-/* ---- applying committed entries --------------------------------------------
+/* ---- ledger side: applying committed entries --------------------------------
  */
+
+static int adopt(struct ord__core *c, const uint8_t *genesis, size_t len,
+                 char *msg)
+{
+    struct lg_channel *ch;
+    int rv = lg_channel_join(c->l, genesis, len, msg);
+    if (rv == 0) {
+        rv = lg_channel_get(c->l, c->channel, &ch);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    set_channel(c, ch);
+    BASE_INFO(MOD, "node %llu joined channel %s from the cluster",
+              (unsigned long long)c->id, c->channel);
+    if (memcmp(lg_channel_config(ch)->orderer_pk, c->orderer.pk,
+               CR_PUBKEY_SIZE) != 0) {
+        return base_errf(msg, BASE_EINVAL,
+                         "this node's orderer key is not the channel's: it "
+                         "could not sign blocks");
+    }
+    return 0;
+}
+
+static struct lg_channel *channel(struct ord__core *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct lg_channel *ch = c->ch;
+    pthread_mutex_unlock(&c->lock);
+    return ch;
+}
 
 static int apply_anchor(struct ord__core *c, const struct ord__entry *e)
 {
@@ -357,41 +515,29 @@ static int apply_anchor(struct ord__core *c, const struct ord__entry *e)
                  "the cluster orders channel '%s', this node serves '%s'",
                  e->channel, c->channel);
         fail(c, BASE_EINVAL, msg);
-        return RAFT_INVALID;
+        return BASE_EINVAL;
     }
-    if (c->ch == NULL) {
-        int rv = lg_channel_join(c->l, e->genesis.p, e->genesis.len, msg);
-        if (rv == 0) {
-            rv = lg_channel_get(c->l, c->channel, &c->ch);
-        }
+    struct lg_channel *ch = channel(c);
+    if (ch == NULL) {
+        int rv = adopt(c, e->genesis.p, e->genesis.len, msg);
         if (rv != 0) {
             fail(c, rv, msg);
-            return ord__to_raft(rv);
         }
-        BASE_INFO(MOD, "node %llu joined channel %s from the cluster",
-                  (unsigned long long)c->raft->id, c->channel);
-        if (memcmp(lg_channel_config(c->ch)->orderer_pk, c->orderer.pk,
-                   CR_PUBKEY_SIZE) != 0) {
-            fail(c, BASE_EINVAL,
-                 "this node's orderer key is not the channel's: it could "
-                 "not sign blocks");
-            return RAFT_INVALID;
-        }
-        return 0;
+        return rv;
     }
     struct lg_header h;
     struct cr_hash mine, theirs;
-    if (lg_block_header(c->ch, 0, &h, &mine) != 0 ||
+    if (lg_block_header(ch, 0, &h, &mine) != 0 ||
         e->genesis.len < LG_HEADER_SIZE) {
         fail(c, BASE_ECORRUPT, "cannot read this node's genesis block");
-        return RAFT_CORRUPT;
+        return BASE_ECORRUPT;
     }
     cr_sha256(&theirs, e->genesis.p, LG_HEADER_SIZE);
     if (memcmp(mine.b, theirs.b, CR_HASH_SIZE) != 0) {
         fail(c, BASE_ECORRUPT,
              "this node's genesis block differs from the cluster's: it "
              "holds another ledger");
-        return RAFT_CORRUPT;
+        return BASE_ECORRUPT;
     }
     return 0;
 }
@@ -403,7 +549,6 @@ static int commit_pending(struct ord__core *c)
     struct ord__item *items = c->pending_items;
     c->pending = NULL;
     c->pending_items = NULL;
-    c->pending_req = NULL;
     struct lg_header h = *lg_pending_header(p, NULL);
     size_t n = h.tx_count;
     struct lg_outcome *outs = base_malloc(n * sizeof *outs);
@@ -423,9 +568,9 @@ static int commit_pending(struct ord__core *c)
         snprintf(msg, sizeof msg, "cannot store block %llu: %s",
                  (unsigned long long)h.number, base_strerror(rv));
         fail(c, rv, msg);
-        return ord__to_raft(rv);
+        return rv;
     }
-    c->blocks++;
+    count_block(c);
     if (outs != NULL) {
         report_pending(c, &h, outs);
         base_free(outs);
@@ -437,10 +582,11 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
 {
     char msg[BASE_ERRMSG_SIZE], why[BASE_ERRMSG_SIZE];
     unsigned long long from = (unsigned long long)e->proposer;
-    if (c->ch == NULL) {
+    struct lg_channel *ch = channel(c);
+    if (ch == NULL) {
         fail(c, BASE_ENOCHANNEL,
              "a block arrived before the channel's genesis block");
-        return RAFT_INVALID;
+        return BASE_ENOCHANNEL;
     }
     struct lg_header h;
     struct cr_hash hash;
@@ -456,13 +602,13 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
     }
     /* Another block comes first: the write lock must be free to apply it,
      * and what was pending was cut on a tip that is about to move. */
-    abort_pending(c, ord__core_ready(c));
+    abort_pending(c);
     uint64_t height;
-    lg_channel_tip(c->ch, &height, NULL, NULL);
+    lg_channel_tip(ch, &height, NULL, NULL);
     if (h.number < height) {
         struct lg_header mine;
         struct cr_hash mh;
-        if (lg_block_header(c->ch, h.number, &mine, &mh) == 0 &&
+        if (lg_block_header(ch, h.number, &mine, &mh) == 0 &&
             memcmp(mh.b, hash.b, CR_HASH_SIZE) == 0) {
             return 0; /* already applied: Raft replays after a restart */
         }
@@ -474,7 +620,7 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
         refuse(c, true, msg);
         return 0;
     }
-    int rv = lg_apply(c->ch, e->block.p, e->block.len, why);
+    int rv = lg_apply(ch, e->block.p, e->block.len, why);
     if (rv == BASE_ECORRUPT || rv == BASE_EPARSE) {
         /* Every honest node holds the same chain and runs the same
          * checks, so all of them refuse this block and go on with the
@@ -485,31 +631,27 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
         return 0;
     }
     if (rv != 0) {
-        /* This machine's trouble (memory, disk), not the block's: Raft
-         * retries the entry; a store that refuses writes ends the node. */
-        snprintf(msg, sizeof msg, "cannot apply block %llu: %s",
+        /* This machine's trouble (memory, disk), not the block's. Raft
+         * has moved on, so the node stops applying; a restart replays the
+         * log from its last snapshot. */
+        snprintf(msg, sizeof msg,
+                 "cannot apply block %llu: %s (restart the node)",
                  (unsigned long long)h.number, why);
-        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id, msg);
-        if (rv == BASE_EPANIC || rv == BASE_ENOSPC) {
-            fail(c, rv, msg);
-        }
-        return ord__to_raft(rv);
+        fail(c, rv, msg);
+        return rv;
     }
-    c->blocks++;
+    count_block(c);
     report_applied(c, e->block.p, e->block.len);
     return 0;
 }
 
-static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
-                     void **result)
+static int apply_entry(struct ord__core *c, const uint8_t *p, size_t len)
 {
-    struct ord__core *c = fsm->data;
-    *result = NULL;
-    if (c->failed != 0) {
-        return ord__to_raft(c->failed);
+    if (failed(c)) {
+        return failed(c);
     }
     struct ord__entry e;
-    if (ord__entry_decode(&e, buf->base, buf->len) != 0) {
+    if (ord__entry_decode(&e, p, len) != 0) {
         refuse(c, false, "a log entry is not a gridledger entry");
         return 0;
     }
@@ -517,27 +659,414 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
                                        : apply_block(c, &e);
 }
 
-/* ---- snapshots ------------------------------------------------------------
+/* ---- ledger side: snapshots
+ * -------------------------------------------------- */
+
+/* Bring the ledger to the snapshot's tip by re-executing the blocks this
+ * node lacks: a node never takes state it did not compute itself, so a
+ * snapshot from a faulty leader cannot plant forged state. */
+static int restore(struct ord__core *c, const struct ord__snapshot *snap,
+                   char *msg)
+{
+    struct ord__snapshot s = *snap;
+    if (strcmp(s.channel, c->channel) != 0) {
+        return base_errf(msg, BASE_EINVAL,
+                         "snapshot of channel '%s', this node serves '%s'",
+                         s.channel, c->channel);
+    }
+    struct lg_slice g = ord__snapshot_next(&s);
+    if (g.p == NULL) {
+        return base_errf(msg, BASE_ECORRUPT, "snapshot has no genesis block");
+    }
+    int rv;
+    struct lg_channel *ch = channel(c);
+    if (ch == NULL) {
+        rv = adopt(c, g.p, g.len, msg);
+        if (rv != 0) {
+            return rv;
+        }
+        ch = channel(c);
+    }
+    uint64_t height;
+    lg_channel_tip(ch, &height, NULL, NULL);
+    /* Blocks link by hash, so one equal block means an equal prefix: the
+     * last block both chains have must be the same block. */
+    uint64_t common = height < s.height ? height : s.height;
+    char why[BASE_ERRMSG_SIZE];
+    for (uint64_t n = 0; n < s.height; n++) {
+        struct lg_slice b = n == 0 ? g : ord__snapshot_next(&s);
+        if (b.p == NULL || b.len < LG_HEADER_SIZE) {
+            return base_errf(msg, BASE_ECORRUPT,
+                             "snapshot block %llu is missing",
+                             (unsigned long long)n);
+        }
+        if (n + 1 == common) {
+            struct lg_header h;
+            struct cr_hash mine, theirs;
+            cr_sha256(&theirs, b.p, LG_HEADER_SIZE);
+            rv = lg_block_header(ch, n, &h, &mine);
+            if (rv != 0 || memcmp(mine.b, theirs.b, CR_HASH_SIZE) != 0) {
+                return base_errf(msg, BASE_ECORRUPT,
+                                 "this node's block %llu differs from the "
+                                 "snapshot's: it holds another chain",
+                                 (unsigned long long)n);
+            }
+        }
+        if (n < height) {
+            continue;
+        }
+        rv = lg_apply(ch, b.p, b.len, why);
+        if (rv != 0) {
+            return base_errf(msg, rv, "snapshot refused: %s", why);
+        }
+        count_block(c);
+    }
+    struct cr_hash tip;
+    lg_channel_tip(ch, &height, &tip, NULL);
+    if (height == s.height && memcmp(tip.b, s.tip.b, CR_HASH_SIZE) != 0) {
+        return base_errf(msg, BASE_ECORRUPT,
+                         "snapshot's tip hash does not match its last block");
+    }
+    BASE_INFO(MOD, "node %llu restored a snapshot at height %llu",
+              (unsigned long long)c->id, (unsigned long long)s.height);
+    return 0;
+}
+
+static int do_restore(struct ord__core *c, const uint8_t *p, size_t len)
+{
+    lose_lead(c);
+    struct ord__snapshot s;
+    char msg[BASE_ERRMSG_SIZE];
+    int rv = ord__snapshot_parse(&s, p, len);
+    if (rv != 0) {
+        base_errf(msg, BASE_ECORRUPT, "snapshot does not decode");
+        rv = BASE_ECORRUPT;
+    } else {
+        rv = restore(c, &s, msg);
+    }
+    if (rv != 0) {
+        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->id, msg);
+        if (rv == BASE_ECORRUPT || rv == BASE_EINVAL) {
+            /* A node holding another chain cannot go on. */
+            fail(c, rv, msg);
+        }
+    }
+    return rv;
+}
+
+/* ---- ledger side: the loop -------------------------------------------------
  */
+
+static int process(struct ord__core *c, struct ord__in *m)
+{
+    int rv = 0;
+    switch (m->kind) {
+    case IN_ENTRY:
+        rv = apply_entry(c, m->data, m->len);
+        base_free(m->data);
+        break;
+    case IN_ITEM:
+        rv = enqueue(c, m->item);
+        if (rv != 0 && c->threaded) {
+            give_back(c, m->item, rv);
+        }
+        break;
+    case IN_LEAD:
+        if (c->l_term != m->term) {
+            lose_lead(c);
+            c->l_term = m->term;
+        }
+        break;
+    case IN_LOSE:
+        lose_lead(c);
+        break;
+    case IN_FAILED:
+        if (c->pending != NULL && c->pending_id == m->id) {
+            abort_pending(c);
+        }
+        break;
+    case IN_SNAPSHOT: {
+        struct lg_channel *ch = channel(c);
+        base_buf_init(&m->reply->buf, 0);
+        rv = ch == NULL ? BASE_ENOCHANNEL
+                        : ord__snapshot_take(ch, &m->reply->buf);
+        answer(c, m->reply, rv);
+        break;
+    }
+    case IN_RESTORE:
+        rv = do_restore(c, m->data, m->len);
+        answer(c, m->reply, rv);
+        break;
+    case IN_STOP:
+        lose_lead(c);
+        break;
+    }
+    base_free(m);
+    return rv;
+}
+
+static void *ledger_main(void *arg)
+{
+    struct ord__core *c = arg;
+    uint64_t due = 0;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (c->ihead == NULL && !c->stopping &&
+               (due == 0 || base_mono_ns() < due)) {
+            if (due == 0) {
+                pthread_cond_wait(&c->cv, &c->lock);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t wait = due - base_mono_ns();
+            uint64_t ns = (uint64_t)ts.tv_nsec +
+                          (wait < 1000000000u ? wait : 1000000000u);
+            ts.tv_sec += (time_t)(ns / 1000000000u);
+            ts.tv_nsec = (long)(ns % 1000000000u);
+            pthread_cond_timedwait(&c->cv, &c->lock, &ts);
+        }
+        struct ord__in *m = c->ihead;
+        c->ihead = c->itail = NULL;
+        c->ilen = 0;
+        bool stop = c->stopping;
+        pthread_cond_broadcast(&c->cv); /* room for a waiting apply */
+        pthread_mutex_unlock(&c->lock);
+        while (m != NULL) {
+            struct ord__in *next = m->next;
+            process(c, m);
+            m = next;
+        }
+        if (stop) {
+            lose_lead(c);
+            return NULL;
+        }
+        due = maybe_cut(c);
+        pthread_mutex_lock(&c->lock);
+    }
+}
+
+/* ---- Raft side ----------------------------------------------------------- */
+
+static void anchor_cb(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct anchor_req *a = (struct anchor_req *)req;
+    struct ord__core *c = a->c;
+    if (status == 0 && c->r_term == a->term &&
+        raft_state(c->raft) == RAFT_LEADER) {
+        /* Every entry before the anchor is applied (or queued to the
+         * ledger side ahead of this message): the ledger may cut. */
+        c->r_ready = true;
+        post_in_must(c, IN_LEAD, a->term, 0);
+        BASE_INFO(MOD, "node %llu leads term %llu",
+                  (unsigned long long)c->raft->id, (unsigned long long)a->term);
+        if (c->hooks.ready != NULL) {
+            c->hooks.ready(c->hooks.arg);
+        }
+    } else if (c->r_term == a->term) {
+        /* The anchor failed while still leading (a disk error, say): the
+         * next poll appends a new one. */
+        c->r_term = 0;
+    }
+    base_free(a);
+}
+
+static void send_anchor(struct ord__core *c, raft_term term)
+{
+    c->r_term = term;
+    c->r_ready = false;
+    struct lg_channel *ch = channel(c);
+    if (ch == NULL) {
+        /* A leader must hold the channel to anchor it; a node that joined
+         * has it before it can win an election (it has the whole log). */
+        return;
+    }
+    struct base_buf g;
+    base_buf_init(&g, 0);
+    struct anchor_req *a = base_calloc(1, sizeof *a);
+    struct raft_buffer buf = {NULL, 0};
+    int rv = a == NULL ? BASE_ENOMEM : lg_block_get(ch, 0, &g);
+    if (rv == 0) {
+        rv = ord__entry_anchor(&buf, c->raft->id, term, c->channel, g.data,
+                               g.len);
+    }
+    if (rv == 0) {
+        a->c = c;
+        a->term = term;
+        rv = ord__from_raft(raft_apply(c->raft, &a->req, &buf, 1, anchor_cb));
+        if (rv != 0) {
+            raft_free(buf.base);
+        }
+    }
+    if (rv != 0) {
+        base_free(a);
+        c->r_term = 0; /* try again at the next poll */
+        BASE_WARN(MOD, "node %llu: cannot append the anchor: %s",
+                  (unsigned long long)c->raft->id, base_strerror(rv));
+    }
+    base_buf_release(&g);
+}
+
+static void block_cb(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct block_req *b = (struct block_req *)req;
+    if (status != 0) {
+        /* Not committed by this leader (leadership lost, shutdown): the
+         * block may still come back as an entry. */
+        post_in_must(b->c, IN_FAILED, 0, b->id);
+    }
+    base_free(b);
+}
+
+static void propose(struct ord__core *c, struct ord__out *o)
+{
+    int rv = BASE_ENOTLEADER;
+    struct block_req *req = NULL;
+    if (c->r_ready && o->term == c->r_term &&
+        raft_state(c->raft) == RAFT_LEADER) {
+        req = base_calloc(1, sizeof *req);
+        rv = req == NULL ? BASE_ENOMEM : 0;
+    }
+    if (rv == 0) {
+        req->c = c;
+        req->id = o->id;
+        rv = ord__from_raft(
+            raft_apply(c->raft, &req->req, &o->buf, 1, block_cb));
+    }
+    if (rv != 0) {
+        base_free(req);
+        raft_free(o->buf.base);
+        post_in_must(c, IN_FAILED, 0, o->id);
+    }
+}
+
+/* Hand over what the ledger side said, in order. */
+static void drain_out(struct ord__core *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct ord__out *o = c->ohead;
+    c->ohead = c->otail = NULL;
+    pthread_mutex_unlock(&c->lock);
+    while (o != NULL) {
+        struct ord__out *next = o->next;
+        switch (o->kind) {
+        case OUT_PROPOSE:
+            propose(c, o);
+            break;
+        case OUT_COMMITTED:
+            c->hooks.committed(c->hooks.arg, &o->h, o->done, o->n);
+            base_free(o->done);
+            break;
+        case OUT_RETURNED:
+            c->hooks.returned(c->hooks.arg, o->item, o->code);
+            break;
+        }
+        base_free(o);
+        o = next;
+    }
+}
+
+void ord__core_poll(struct ord__core *c)
+{
+    bool leads = raft_state(c->raft) == RAFT_LEADER;
+    raft_term term = c->raft->current_term;
+    if (leads && c->r_term != term && !failed(c)) {
+        if (c->r_ready) {
+            post_in_must(c, IN_LOSE, 0, 0);
+        }
+        send_anchor(c, term);
+    } else if (!leads && c->r_term != 0) {
+        c->r_term = 0;
+        if (c->r_ready) {
+            c->r_ready = false;
+            post_in_must(c, IN_LOSE, 0, 0);
+        }
+    }
+    if (!c->threaded) {
+        maybe_cut(c);
+    }
+    drain_out(c);
+}
+
+bool ord__core_ready(const struct ord__core *c)
+{
+    return c->r_ready && raft_state(c->raft) == RAFT_LEADER;
+}
+
+int ord__core_push(struct ord__core *c, struct ord__item *it)
+{
+    if (!ord__core_ready(c)) {
+        return BASE_ENOTLEADER;
+    }
+    struct ord__in *m = in_new(IN_ITEM);
+    if (m == NULL) {
+        return BASE_ENOMEM;
+    }
+    m->item = it;
+    return post_in(c, m);
+}
+
+/* Raft's state machine calls, on the Raft thread. */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
+                     void **result)
+{
+    struct ord__core *c = fsm->data;
+    *result = NULL;
+    int f = failed(c);
+    if (f != 0) {
+        return ord__to_raft(f);
+    }
+    if (!c->threaded) {
+        return ord__to_raft(apply_entry(c, buf->base, buf->len));
+    }
+    struct ord__in *m = in_new(IN_ENTRY);
+    uint8_t *copy = m != NULL ? base_malloc(buf->len) : NULL;
+    if (copy == NULL) {
+        base_free(m);
+        return RAFT_NOMEM; /* Raft tries again later */
+    }
+    memcpy(copy, buf->base, buf->len);
+    m->data = copy;
+    m->len = buf->len;
+    /* The entry is the ledger side's to apply now; wait only when it is
+     * far behind, to bound memory. */
+    pthread_mutex_lock(&c->lock);
+    while (c->ilen >= MAX_BACKLOG && !c->stopping) {
+        pthread_cond_wait(&c->cv, &c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    post_in(c, m);
+    return 0;
+}
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                         unsigned *n_bufs)
 {
     struct ord__core *c = fsm->data;
-    if (c->ch == NULL || c->failed != 0 || c->snap.base != NULL) {
+    if (failed(c) || c->snap.base != NULL) {
         return RAFT_BUSY;
     }
-    struct base_buf b;
-    base_buf_init(&b, 0);
+    struct ord__in *m = in_new(IN_SNAPSHOT);
     struct raft_buffer *arr = base_malloc(sizeof *arr);
-    int rv = arr == NULL ? BASE_ENOMEM : ord__snapshot_take(c->ch, &b);
+    if (m == NULL || arr == NULL) {
+        base_free(m);
+        base_free(arr);
+        return RAFT_NOMEM;
+    }
+    /* Queued after every entry Raft has applied: the copy is the chain at
+     * exactly the snapshot's index. */
+    struct reply r = {false, 0, {NULL, 0, 0, 0}};
+    int rv = call_in(c, m, &r);
     if (rv != 0) {
         base_free(arr);
-        base_buf_release(&b);
+        base_buf_release(&r.buf);
         return ord__to_raft(rv);
     }
-    arr[0].len = b.len;
-    arr[0].base = base_buf_take(&b, &arr[0].len);
+    arr[0].len = r.buf.len;
+    arr[0].base = base_buf_take(&r.buf, &arr[0].len);
     c->snap = arr[0];
     *bufs = arr;
     *n_bufs = 1;
@@ -561,104 +1090,21 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm,
     return 0;
 }
 
-/* Bring the ledger to the snapshot's tip by re-executing the blocks this
- * node lacks: a node never takes state it did not compute itself, so a
- * snapshot from a faulty leader cannot plant forged state. */
-static int restore(struct ord__core *c, const struct ord__snapshot *snap,
-                   char *msg)
-{
-    struct ord__snapshot s = *snap;
-    if (strcmp(s.channel, c->channel) != 0) {
-        return base_errf(msg, BASE_EINVAL,
-                         "snapshot of channel '%s', this node serves '%s'",
-                         s.channel, c->channel);
-    }
-    struct lg_slice g = ord__snapshot_next(&s);
-    if (g.p == NULL) {
-        return base_errf(msg, BASE_ECORRUPT, "snapshot has no genesis block");
-    }
-    int rv;
-    if (c->ch == NULL) {
-        rv = lg_channel_join(c->l, g.p, g.len, msg);
-        if (rv == 0) {
-            rv = lg_channel_get(c->l, c->channel, &c->ch);
-        }
-        if (rv != 0) {
-            return rv;
-        }
-        if (memcmp(lg_channel_config(c->ch)->orderer_pk, c->orderer.pk,
-                   CR_PUBKEY_SIZE) != 0) {
-            return base_errf(msg, BASE_EINVAL,
-                             "this node's orderer key is not the channel's");
-        }
-    }
-    uint64_t height;
-    lg_channel_tip(c->ch, &height, NULL, NULL);
-    /* Blocks link by hash, so one equal block means an equal prefix: the
-     * last block both chains have must be the same block. */
-    uint64_t common = height < s.height ? height : s.height;
-    char why[BASE_ERRMSG_SIZE];
-    for (uint64_t n = 0; n < s.height; n++) {
-        struct lg_slice b = n == 0 ? g : ord__snapshot_next(&s);
-        if (b.p == NULL || b.len < LG_HEADER_SIZE) {
-            return base_errf(msg, BASE_ECORRUPT,
-                             "snapshot block %llu is missing",
-                             (unsigned long long)n);
-        }
-        if (n + 1 == common) {
-            struct lg_header h;
-            struct cr_hash mine, theirs;
-            cr_sha256(&theirs, b.p, LG_HEADER_SIZE);
-            rv = lg_block_header(c->ch, n, &h, &mine);
-            if (rv != 0 || memcmp(mine.b, theirs.b, CR_HASH_SIZE) != 0) {
-                return base_errf(msg, BASE_ECORRUPT,
-                                 "this node's block %llu differs from the "
-                                 "snapshot's: it holds another chain",
-                                 (unsigned long long)n);
-            }
-        }
-        if (n < height) {
-            continue;
-        }
-        rv = lg_apply(c->ch, b.p, b.len, why);
-        if (rv != 0) {
-            return base_errf(msg, rv, "snapshot refused: %s", why);
-        }
-        c->blocks++;
-    }
-    struct cr_hash tip;
-    lg_channel_tip(c->ch, &height, &tip, NULL);
-    if (height == s.height && memcmp(tip.b, s.tip.b, CR_HASH_SIZE) != 0) {
-        return base_errf(msg, BASE_ECORRUPT,
-                         "snapshot's tip hash does not match its last block");
-    }
-    return 0;
-}
-
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct ord__core *c = fsm->data;
-    abort_pending(c, false);
-    struct ord__snapshot s;
-    char msg[BASE_ERRMSG_SIZE];
-    int rv = ord__snapshot_parse(&s, buf->base, buf->len);
-    if (rv != 0) {
-        base_errf(msg, BASE_ECORRUPT, "snapshot does not decode");
-        rv = BASE_ECORRUPT;
-    } else {
-        rv = restore(c, &s, msg);
+    struct ord__in *m = in_new(IN_RESTORE);
+    if (m == NULL) {
+        return RAFT_NOMEM;
     }
+    m->data = buf->base;
+    m->len = buf->len;
+    struct reply r = {false, 0, {NULL, 0, 0, 0}};
+    int rv = call_in(c, m, &r);
     if (rv != 0) {
-        /* Raft frees the buffer and may send the snapshot again; a node
-         * holding another chain cannot go on. */
-        BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->raft->id, msg);
-        if (rv == BASE_ECORRUPT || rv == BASE_EINVAL) {
-            fail(c, rv, msg);
-        }
+        /* Raft frees the buffer and may send the snapshot again. */
         return ord__to_raft(rv);
     }
-    BASE_INFO(MOD, "node %llu restored a snapshot at height %llu",
-              (unsigned long long)c->raft->id, (unsigned long long)s.height);
     raft_free(buf->base);
     return 0;
 }
@@ -703,6 +1149,8 @@ int ord__core_init(struct ord__core *c, struct lg_ledger *l,
     if (ord__idset_init(&c->inflight, c->opt.max_pending) != 0) {
         return base_errf(errmsg, BASE_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
     c->fsm.version = 2;
     c->fsm.data = c;
     c->fsm.apply = fsm_apply;
@@ -712,8 +1160,59 @@ int ord__core_init(struct ord__core *c, struct lg_ledger *l,
     return 0;
 }
 
+int ord__core_start(struct ord__core *c, bool threaded)
+{
+    c->id = c->raft->id;
+    if (!threaded) {
+        return 0;
+    }
+    c->threaded = true;
+    if (pthread_create(&c->thread, NULL, ledger_main, c) != 0) {
+        c->threaded = false;
+        return BASE_EIO;
+    }
+    return 0;
+}
+
 void ord__core_release(struct ord__core *c)
 {
+    if (c->threaded) {
+        pthread_mutex_lock(&c->lock);
+        c->stopping = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+        c->threaded = false;
+    }
+    /* Whatever is still queued either way goes. */
+    struct ord__in *m = c->ihead;
+    c->ihead = c->itail = NULL;
+    while (m != NULL) {
+        struct ord__in *next = m->next;
+        if (m->kind == IN_ITEM) {
+            base_free(m->item);
+        } else if (m->kind == IN_ENTRY) {
+            base_free(m->data);
+        }
+        base_free(m);
+        m = next;
+    }
     lose_lead(c);
+    struct ord__out *o = c->ohead;
+    c->ohead = c->otail = NULL;
+    while (o != NULL) {
+        struct ord__out *next = o->next;
+        if (o->kind == OUT_PROPOSE) {
+            raft_free(o->buf.base);
+        } else if (o->kind == OUT_COMMITTED) {
+            base_free(o->done);
+        } else {
+            base_free(o->item);
+        }
+        base_free(o);
+        o = next;
+    }
     ord__idset_release(&c->inflight);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
 }

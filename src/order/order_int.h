@@ -5,6 +5,7 @@
 #ifndef GL_ORDER_INT_H
 #define GL_ORDER_INT_H
 
+#include <pthread.h>
 #include <raft.h>
 
 #include "order/order.h"
@@ -122,71 +123,113 @@ struct ord__done {
 
 struct ord__core_hooks {
     void *arg;
-    /** A block is durable on this node (cut here or applied). */
+    /** A block is durable on this node (cut here or applied). Called on
+     *  the Raft thread, from ord__core_poll. */
     void (*committed)(void *arg, const struct lg_header *h,
                       const struct ord__done *txs, size_t n);
-    /** This node will not order @list after all (it lost the lead): the
-     *  nodes that took them resubmit. Ownership of the items moves. */
-    void (*dropped)(void *arg, struct ord__item *list);
-    /** Poll again at monotonic time @when (a batch deadline). */
-    void (*wake_at)(void *arg, uint64_t when);
+    /** @it will not be ordered here after all (ownership moves): @code is
+     *  BASE_ENOTLEADER (the lead was lost; whoever took it resubmits),
+     *  BASE_EREPLAY (the same id is already in line) or BASE_EFULL. Called
+     *  on the Raft thread, from ord__core_poll. */
+    void (*returned)(void *arg, struct ord__item *it, int code);
     /** This node became ready to cut blocks (its anchor applied). */
     void (*ready)(void *arg);
+    /** From the ledger thread: call ord__core_poll soon on the Raft
+     *  thread. NULL when the core runs inline. */
+    void (*wake)(void *arg);
 };
 
+struct ord__in;  /* a message to the ledger side (core.c) */
+struct ord__out; /* a message to the Raft side (core.c) */
+
+/*
+ * The core has two sides. The Raft side runs on the thread that drives
+ * Raft (the libuv loop, or a raft_fixture test): it follows leadership,
+ * appends the anchor and the blocks the ledger side cut, and receives
+ * Raft's state machine calls. The ledger side does every ledger write:
+ * executing and storing blocks, checking and applying the leader's,
+ * snapshots. Threaded (ord__core_start), the ledger side has a thread of
+ * its own, so fsyncs and re-execution never hold up Raft's heartbeats and
+ * elections; the two sides talk through queues, in order. Inline (the
+ * fixture tests), the ledger side runs on the Raft thread, as calls.
+ */
 struct ord__core {
+    /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
     struct raft_fsm fsm;
-    struct lg_ledger *l;
+    raft_term r_term; /* term this node leads, 0: none */
+    bool r_ready;     /* its anchor is applied */
+    uint64_t proposals;
+    struct raft_buffer snap; /* handed to raft until snapshot_finalize */
+
+    /* Shared, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* ledger side: work; Raft side: replies */
+    struct ord__in *ihead, *itail;
+    size_t ilen;
+    struct ord__out *ohead, *otail;
+    bool threaded, stopping;
+    pthread_t thread;
     struct lg_channel *ch; /* NULL until a joining node receives it */
+    uint64_t blocks, refused, stale;
+    char last_refusal[BASE_ERRMSG_SIZE];
+    int failed; /* a BASE_E* code once the node cannot go on */
+    char error[BASE_ERRMSG_SIZE];
+
+    /* Ledger side. */
+    struct lg_ledger *l;
     char channel[LG_NAME_MAX + 1];
     struct cr_keypair orderer;
     struct ord_options opt;
     struct ord__core_hooks hooks;
-
-    /* Leading: the term led, whether its anchor is applied, the queue of
-     * admitted transactions and the block executed but not committed. */
-    raft_term led_term;
-    bool ready;
+    uint64_t id;                /* Raft id of this node */
+    raft_term l_term;           /* term led, as the ledger side learnt it */
     struct ord__idset inflight; /* ids in queue or pending */
     struct ord__item *qhead, *qtail;
     size_t qlen;
     struct lg_pending *pending;
     struct cr_hash pending_hash;
     struct ord__item *pending_items;
-    void *pending_req; /* the raft_apply request, freed by its callback */
-
-    /* Snapshots being sent to raft: freed in snapshot_finalize. */
-    struct raft_buffer snap;
-
-    uint64_t blocks, refused, stale;
-    char last_refusal[BASE_ERRMSG_SIZE];
-    int failed; /* a BASE_E* code once the node cannot go on */
-    char error[BASE_ERRMSG_SIZE];
+    uint64_t pending_id; /* proposal number of the pending block */
 };
 
 /** Prepare @c for ledger @l (borrowed) and channel @channel (which may be
- *  missing when @may_join). @orderer and @opt are copied. Set c->raft
- *  and give &c->fsm to raft_init (or raft_fixture_grow) afterwards.
+ *  missing when @may_join). @orderer and @opt are copied. Then set c->raft,
+ *  give &c->fsm to raft_init (or raft_fixture_grow) and call
+ *  ord__core_start before raft_start.
  *  Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key), BASE_ENOMEM. */
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
                    const char *channel, bool may_join,
                    const struct cr_keypair *orderer,
                    const struct ord_options *opt,
                    const struct ord__core_hooks *hooks, char *errmsg);
-/** Abort what is pending, drop the queue (through hooks->dropped) and
- *  free the rest. Call once Raft is closed (its request callbacks have
- *  fired), on the thread that drove it. */
+/** Start the ledger side, on a thread of its own when @threaded.
+ *  Errors: BASE_EIO (thread). */
+int ord__core_start(struct ord__core *c, bool threaded);
+/** Stop the ledger side (abort what is pending, drop the queue) and free
+ *  everything. Call once Raft is closed, on the Raft thread. */
 void ord__core_release(struct ord__core *c);
-/** Follow Raft after its events: take or lose the lead, append the
- *  anchor, cut the next block when one is due. Call on the Raft thread. */
+/** Follow Raft after its events: take or lose the lead, append the anchor
+ *  and the blocks the ledger side cut, report what it committed. Inline,
+ *  also cut the next block when one is due. Call on the Raft thread. */
 void ord__core_poll(struct ord__core *c);
-/** Queue admitted @it (ownership moves on success) for the next block.
- *  Errors: BASE_ENOTLEADER (not leading or not ready), BASE_EREPLAY (the
- *  same id is queued or pending), BASE_EFULL. */
+/** Queue admitted @it for the next block; ownership moves on success.
+ *  Inline, a refusal is returned; threaded, it comes back later through
+ *  hooks.returned. Errors: BASE_ENOTLEADER (not leading, or not ready),
+ *  BASE_EREPLAY (the same id is in line; inline only), BASE_EFULL. */
 int ord__core_push(struct ord__core *c, struct ord__item *it);
-/** True when this node leads and its anchor is applied. */
+/** True when this node leads and its anchor is applied (Raft thread). */
 bool ord__core_ready(const struct ord__core *c);
+
+/* What the status shows, copied under the lock. */
+struct ord__core_stats {
+    struct lg_channel *ch;
+    uint64_t blocks, refused, stale;
+    char last_refusal[BASE_ERRMSG_SIZE];
+    int failed;
+    char error[BASE_ERRMSG_SIZE];
+};
+void ord__core_stats(struct ord__core *c, struct ord__core_stats *st);
 
 /* RAFT_* codes stay inside order: one mapping each way. */
 int ord__from_raft(int rv);

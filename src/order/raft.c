@@ -87,7 +87,6 @@ struct ord_raft {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t tick;
-    uv_timer_t cut_timer;
     uv_check_t check;
     struct raft raft;
     struct raft_io io;
@@ -113,7 +112,6 @@ struct ord_raft {
     struct sub *fhead, *ftail;
     size_t unsent;
     uint64_t seen_leader, seen_term;
-    uint64_t cut_due; /* monotonic ns the cut timer is set for; 0: idle */
     bool loop_closed;
 
     pthread_mutex_t status_lock;
@@ -280,20 +278,13 @@ static void route(struct ord_raft *r, struct sub *s)
     raft_leader(&r->raft, &leader, &addr);
     uint64_t term = r->raft.current_term;
     if (ord__core_ready(&r->core)) {
+        /* Refusals by the ledger side come back through hook_returned. */
         struct ord__item *it = ord__item_new(&s->id, r->id, s->bytes, s->len);
         int rv = it == NULL ? BASE_ENOMEM : ord__core_push(&r->core, it);
         if (rv != 0) {
             base_free(it);
         }
-        if (rv == 0 || rv == BASE_EREPLAY) {
-            /* EREPLAY: the same transaction, submitted elsewhere too, is
-             * already in line; this waiter completes with it. */
-            set_sent(r, s, r->id, term);
-        } else if (rv == BASE_EFULL) {
-            complete_code(r, s, BASE_EFULL, "the leader's queue is full");
-        } else {
-            set_sent(r, s, 0, 0);
-        }
+        set_sent(r, s, rv == 0 ? r->id : 0, rv == 0 ? term : 0);
         return;
     }
     if (leader == 0 || leader == r->id) {
@@ -349,9 +340,11 @@ static void refresh_status(struct ord_raft *r)
     raft_id leader = 0;
     const char *addr = NULL;
     raft_leader(&r->raft, &leader, &addr);
-    struct lg_channel *ch = r->core.ch;
+    struct ord__core_stats cs;
+    ord__core_stats(&r->core, &cs);
+    struct lg_channel *ch = cs.ch;
     atomic_store(&r->ch, ch);
-    atomic_store(&r->failed, r->core.failed);
+    atomic_store(&r->failed, cs.failed);
     pthread_mutex_lock(&r->status_lock);
     st->id = r->id;
     switch (raft_state(&r->raft)) {
@@ -387,13 +380,12 @@ static void refresh_status(struct ord_raft *r)
     if (ch != NULL) {
         lg_channel_tip(ch, &st->height, &st->tip, &st->state);
     }
-    st->blocks_refused = r->core.refused;
-    st->blocks_stale = r->core.stale;
-    snprintf(st->last_refusal, sizeof st->last_refusal, "%s",
-             r->core.last_refusal);
-    r->blocks = r->core.blocks;
-    st->failed = r->core.failed != 0;
-    snprintf(st->error, sizeof st->error, "%s", r->core.error);
+    st->blocks_refused = cs.refused;
+    st->blocks_stale = cs.stale;
+    memcpy(st->last_refusal, cs.last_refusal, sizeof st->last_refusal);
+    r->blocks = cs.blocks;
+    st->failed = cs.failed != 0;
+    memcpy(st->error, cs.error, sizeof st->error);
     pthread_mutex_unlock(&r->status_lock);
 }
 
@@ -505,11 +497,8 @@ static void handle(struct ord_raft *r, struct msg *m)
         int rv =
             r->loop_closed ? BASE_ENOTLEADER : ord__core_push(&r->core, it);
         if (rv != 0) {
-            const char *why = rv == BASE_EREPLAY
-                                  ? "already waiting at the leader"
-                              : rv == BASE_EFULL ? "the leader's queue is full"
-                                                 : "this node does not lead";
-            peer_refuse(r, it->origin, &it->id, rv, why);
+            peer_refuse(r, it->origin, &it->id, BASE_ENOTLEADER,
+                        "this node does not lead");
             base_free(it);
         }
         break;
@@ -545,7 +534,6 @@ static void on_raft_closed(struct raft *raft)
     raft_uv_tcp_close(&r->transport);
     uv_close((uv_handle_t *)&r->wake, NULL);
     uv_close((uv_handle_t *)&r->tick, NULL);
-    uv_close((uv_handle_t *)&r->cut_timer, NULL);
     uv_close((uv_handle_t *)&r->check, NULL);
 }
 
@@ -559,7 +547,6 @@ static void close_loop(struct ord_raft *r)
                       "here; it may still commit on the cluster");
     }
     uv_timer_stop(&r->tick);
-    uv_timer_stop(&r->cut_timer);
     uv_check_stop(&r->check);
     raft_close(&r->raft, on_raft_closed);
 }
@@ -594,13 +581,6 @@ static void on_tick(uv_timer_t *t)
                       "not committed in time; it may still commit");
     }
     reroute(r, false);
-    after_events(r);
-}
-
-static void on_cut_timer(uv_timer_t *t)
-{
-    struct ord_raft *r = t->data;
-    r->cut_due = 0;
     after_events(r);
 }
 
@@ -642,37 +622,36 @@ static void hook_committed(void *arg, const struct lg_header *h,
     }
 }
 
-static void hook_dropped(void *arg, struct ord__item *list)
+static void hook_returned(void *arg, struct ord__item *it, int code)
 {
     struct ord_raft *r = arg;
-    while (list != NULL) {
-        struct ord__item *it = list;
-        list = it->next;
-        if (it->origin == r->id) {
-            pthread_mutex_lock(&r->lock);
-            struct sub *s = map_find(r, &it->id);
-            pthread_mutex_unlock(&r->lock);
-            if (s != NULL && s->linked) {
-                set_sent(r, s, 0, 0);
+    if (it->origin == r->id) {
+        pthread_mutex_lock(&r->lock);
+        struct sub *s = map_find(r, &it->id);
+        pthread_mutex_unlock(&r->lock);
+        if (s != NULL && s->linked) {
+            if (code == BASE_EFULL) {
+                complete_code(r, s, BASE_EFULL, "the leader's queue is full");
+            } else if (code == BASE_ENOTLEADER) {
+                set_sent(r, s, 0, 0); /* route again */
             }
-        } else {
-            peer_refuse(r, it->origin, &it->id, BASE_ENOTLEADER,
-                        "the leader stepped down before ordering it");
+            /* EREPLAY: the same transaction, submitted elsewhere too, is
+             * already in line; this waiter completes with it. */
         }
-        base_free(it);
+    } else {
+        const char *why = code == BASE_EREPLAY ? "already waiting at the leader"
+                          : code == BASE_EFULL ? "the leader's queue is full"
+                                               : "the leader stepped down "
+                                                 "before ordering it";
+        peer_refuse(r, it->origin, &it->id, code, why);
     }
+    base_free(it);
 }
 
-static void hook_wake_at(void *arg, uint64_t when)
+static void hook_wake(void *arg)
 {
     struct ord_raft *r = arg;
-    if (r->cut_due != 0 && r->cut_due <= when) {
-        return;
-    }
-    uint64_t now = base_mono_ns();
-    uint64_t ms = when > now ? (when - now + 999999) / 1000000 : 0;
-    r->cut_due = when;
-    uv_timer_start(&r->cut_timer, on_cut_timer, ms, 0);
+    uv_async_send(&r->wake);
 }
 
 static void hook_ready(void *arg)
@@ -1063,7 +1042,6 @@ static void unwind_loop(struct ord_raft *r, bool raft_inited)
     } else {
         uv_close((uv_handle_t *)&r->wake, NULL);
         uv_close((uv_handle_t *)&r->tick, NULL);
-        uv_close((uv_handle_t *)&r->cut_timer, NULL);
         uv_close((uv_handle_t *)&r->check, NULL);
     }
     uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -1173,6 +1151,12 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     *raft_inited = true;
     r->raft.data = r;
     r->core.raft = &r->raft;
+    /* The ledger side runs before Raft loads its log: restoring a
+     * snapshot at start is its work. */
+    rv = ord__core_start(&r->core, true);
+    if (rv != 0) {
+        return base_errf(errmsg, rv, "cannot start the ledger thread");
+    }
     raft_set_election_timeout(&r->raft, r->opt.election_timeout_ms);
     raft_set_heartbeat_timeout(&r->raft, r->opt.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&r->raft, r->opt.snapshot_threshold);
@@ -1199,8 +1183,10 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     }
     rv = raft_start(&r->raft);
     if (rv != 0) {
-        if (r->core.failed != 0) {
-            return base_errf(errmsg, r->core.failed, "%s", r->core.error);
+        struct ord__core_stats cs;
+        ord__core_stats(&r->core, &cs);
+        if (cs.failed != 0) {
+            return base_errf(errmsg, cs.failed, "%s", cs.error);
         }
         return base_errf(errmsg, ord__from_raft(rv), "raft start in %s: %s",
                          raft_dir, raft_errmsg(&r->raft));
@@ -1252,10 +1238,11 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
         free_node(r);
         return base_errf(errmsg, BASE_ENOMEM, "out of memory");
     }
-    struct ord__core_hooks hooks = {r, hook_committed, hook_dropped,
-                                    hook_wake_at, hook_ready};
+    struct ord__core_hooks hooks = {r, hook_committed, hook_returned,
+                                    hook_ready, hook_wake};
     rv = ord__core_init(&r->core, l, channel, r->opt.join, orderer,
                         &r->opt.order, &hooks, errmsg);
+    bool core_ok = rv == 0;
     if (rv == 0 && r->core.ch != NULL) {
         char why[BASE_ERRMSG_SIZE];
         rv = lg_check_tail(r->core.ch, r->opt.check_depth, why);
@@ -1270,7 +1257,9 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
         rv = base_errf(errmsg, BASE_EIO, "cannot create %s", raft_dir);
     }
     if (rv != 0) {
-        ord__idset_release(&r->core.inflight);
+        if (core_ok) {
+            ord__core_release(&r->core);
+        }
         free_node(r);
         return rv;
     }
@@ -1284,25 +1273,23 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     /* The loop and its handles, then Raft, all before the loop runs. */
     bool raft_inited = false;
     if (uv_loop_init(&r->loop) != 0) {
-        ord__idset_release(&r->core.inflight);
+        ord__core_release(&r->core);
         free_node(r);
         return base_errf(errmsg, BASE_EIO, "cannot create an event loop");
     }
     uv_async_init(&r->loop, &r->wake, on_wake);
     uv_timer_init(&r->loop, &r->tick);
-    uv_timer_init(&r->loop, &r->cut_timer);
     uv_check_init(&r->loop, &r->check);
-    r->wake.data = r->tick.data = r->cut_timer.data = r->check.data = r;
+    r->wake.data = r->tick.data = r->check.data = r;
     rv = start_raft(r, raft_dir, &raft_inited, errmsg);
     if (rv != 0) {
         if (!raft_inited) {
-            ord__idset_release(&r->core.inflight);
+            ord__core_release(&r->core);
         }
         unwind_loop(r, raft_inited);
         free_node(r);
         return rv;
     }
-    atomic_store(&r->ch, r->core.ch);
     refresh_status(r);
     uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
     uv_check_start(&r->check, on_check);

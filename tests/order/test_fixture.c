@@ -46,21 +46,11 @@ static void on_committed(void *arg, const struct lg_header *h,
     v->committed += (int)n;
 }
 
-static void on_dropped(void *arg, struct ord__item *list)
+static void on_returned(void *arg, struct ord__item *it, int code)
 {
     struct srv *v = arg;
-    while (list != NULL) {
-        struct ord__item *next = list->next;
-        v->dropped++;
-        base_free(list);
-        list = next;
-    }
-}
-
-static void on_wake(void *arg, uint64_t when)
-{
-    (void)arg;
-    (void)when;
+    v->dropped += code == BASE_ENOTLEADER;
+    base_free(it);
 }
 
 static void add_server(struct fx *x, size_t i, bool genesis)
@@ -72,7 +62,7 @@ static void add_server(struct fx *x, size_t i, bool genesis)
         assert_int_equal(
             lg_channel_create(x->l[i], &x->c.cfg, &x->c.orderer, err), 0);
     }
-    struct ord__core_hooks h = {&x->srv[i], on_committed, on_dropped, on_wake,
+    struct ord__core_hooks h = {&x->srv[i], on_committed, on_returned, NULL,
                                 NULL};
     struct ord_options o = {.max_block_tx = 100};
     assert_int_equal(ord__core_init(&x->core[i], x->l[i], "energy", !genesis,
@@ -80,6 +70,8 @@ static void add_server(struct fx *x, size_t i, bool genesis)
                      0);
     assert_int_equal(raft_fixture_grow(&x->f, &x->core[i].fsm), 0);
     x->core[i].raft = raft_fixture_get(&x->f, (unsigned)i);
+    /* Inline: the ledger side runs in the test's thread, deterministic. */
+    assert_int_equal(ord__core_start(&x->core[i], false), 0);
 }
 
 static int setup(void **state)
