@@ -25,3 +25,8 @@ step "power flow: load, re-solve, daily series"
 step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
+
+step "raft cluster: three nodes in one process (throughput, latency, failover)"
+"$dir/raft-bench" --tx 20000
+"$dir/raft-bench" --tx 5000 --rate 1000
+"$dir/raft-bench" --tx 6000 --rate 1000 --failover
