@@ -214,8 +214,10 @@ static int make_nodes(struct bench *b, const char *root)
     char err[BASE_ERRMSG_SIZE];
     for (size_t i = 0; i < b->nnodes; i++) {
         struct node *nd = &b->nodes[i];
-        snprintf(nd->dir, sizeof nd->dir, "%s/node%zu", root, i + 1);
-        snprintf(nd->raft_dir, sizeof nd->raft_dir, "%s/raft", nd->dir);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/node%zu", root, i + 1);
+        memcpy(nd->dir, dir, sizeof dir);
+        snprintf(nd->raft_dir, sizeof nd->raft_dir, "%s/raft", dir);
         b->members[i].id = i + 1;
         snprintf(b->members[i].address, sizeof b->members[i].address,
                  "127.0.0.1:%u", free_port());

@@ -21,6 +21,10 @@ static struct ord_raft_options base_opt(void)
     memset(&o, 0, sizeof o);
     o.order.verifiers = 1;
     o.drain_timeout = 2000000000ull;
+    /* CI runs tests side by side (and under ASan, slowly): a longer
+     * election timeout than the default keeps a starved heartbeat from
+     * moving the leader in the middle of a check. */
+    o.election_timeout_ms = 1000;
     return o;
 }
 
