@@ -1096,27 +1096,16 @@ static void set_defaults(struct ord_raft_options *o)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         b->verifiers = (unsigned)(cores > 0 ? cores : 1);
     }
-    if (o->election_timeout_ms == 0) {
-        o->election_timeout_ms = DEF_ELECTION_MS;
-    }
-    if (o->heartbeat_timeout_ms == 0) {
-        o->heartbeat_timeout_ms = DEF_HEARTBEAT_MS;
-    }
-    if (o->snapshot_threshold == 0) {
-        o->snapshot_threshold = DEF_SNAP_THRESH;
-    }
-    if (o->snapshot_trailing == 0) {
-        o->snapshot_trailing = DEF_SNAP_TRAILING;
-    }
-    if (o->submit_timeout == 0) {
-        o->submit_timeout = DEF_SUBMIT_NS;
-    }
-    if (o->drain_timeout == 0) {
-        o->drain_timeout = DEF_DRAIN_NS;
-    }
-    if (o->check_depth == 0) {
-        o->check_depth = DEF_CHECK_DEPTH;
-    }
+    /* Zero selects the value docs/cluster.md explains. */
+#define DEFAULT(field, value) o->field = o->field != 0 ? o->field : (value)
+    DEFAULT(election_timeout_ms, DEF_ELECTION_MS);
+    DEFAULT(heartbeat_timeout_ms, DEF_HEARTBEAT_MS);
+    DEFAULT(snapshot_threshold, DEF_SNAP_THRESH);
+    DEFAULT(snapshot_trailing, DEF_SNAP_TRAILING);
+    DEFAULT(submit_timeout, DEF_SUBMIT_NS);
+    DEFAULT(drain_timeout, DEF_DRAIN_NS);
+    DEFAULT(check_depth, DEF_CHECK_DEPTH);
+#undef DEFAULT
 }
 
 /* Raft's part of start: the libuv I/O and transport, the server, its

@@ -39,6 +39,25 @@ static void start_all(struct tcl *t)
     }
 }
 
+/* Three nodes with options @o, all started; returns the leader. */
+static size_t cluster3(struct tcl *t, const struct ord_raft_options *o)
+{
+    tcl_init(t, 3, o);
+    start_all(t);
+    return tcl_wait_leader(t, 10000);
+}
+
+/* Wait until nodes 0..2 reach the leader's height; assert they agree. */
+static void converge(struct tcl *t, size_t leader)
+{
+    uint64_t h = tcl_height(t, leader);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(tcl_wait_height(t, i, h, 20000));
+    }
+    tcl_assert_same(t, 0, 1);
+    tcl_assert_same(t, 0, 2);
+}
+
 /* Submit @n creates, keys PREFIX0.., round-robin over the running nodes;
  * assert each commits valid. */
 static void submit_many(struct tcl *t, const char *prefix, int n,
@@ -72,18 +91,11 @@ static void test_replicate(void **state)
     (void)state;
     struct tcl t;
     struct ord_raft_options o = base_opt();
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     /* Submissions on every node, followers forwarding to the leader. */
     submit_many(&t, "k", 30, 1);
-    uint64_t h = tcl_height(&t, leader);
-    assert_true(h >= 2);
-    for (size_t i = 0; i < 3; i++) {
-        assert_true(tcl_wait_height(&t, i, h, 10000));
-    }
-    tcl_assert_same(&t, 0, 1);
-    tcl_assert_same(&t, 0, 2);
+    assert_true(tcl_height(&t, leader) >= 2);
+    converge(&t, leader);
     /* Every node serves reads of every committed key. */
     struct base_buf v;
     base_buf_init(&v, 0);
@@ -116,9 +128,7 @@ static void test_follower_restart(void **state)
     (void)state;
     struct tcl t;
     struct ord_raft_options o = base_opt();
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     submit_many(&t, "a", 6, 1);
     /* A follower goes down (its process would exit: ledger closed too);
      * the other two go on without it. */
@@ -165,9 +175,7 @@ static void test_join_from_snapshot(void **state)
      * the early log and needs the snapshot. */
     o.snapshot_threshold = 8;
     o.snapshot_trailing = 2;
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     submit_many(&t, "s", 24, 1);
     assert_true(has_snapshot(t.nodes[leader].raft_dir));
     /* Node 4: an empty ledger directory, no channel, no Raft log. */
@@ -207,9 +215,7 @@ static void test_lone_node_makes_no_progress(void **state)
     struct tcl t;
     struct ord_raft_options o = base_opt();
     o.submit_timeout = 1500000000ull; /* 1.5 s */
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     submit_many(&t, "x", 3, 1);
     /* Two nodes go away: the one left is a minority of one. */
     size_t lone = (leader + 2) % 3;
@@ -321,9 +327,7 @@ static void test_leader_stopped_under_load(void **state)
     o.submit_timeout = 20000000000ull;
     o.drain_timeout = 1; /* stop at once: what is in flight is cut off */
     o.order.batch_timeout = 2000000;
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     struct load ld;
     memset(&ld, 0, sizeof ld);
     ld.t = &t;
@@ -362,10 +366,7 @@ static void test_leader_stopped_under_load(void **state)
      * transaction is in every ledger and the three agree. */
     char err[BASE_ERRMSG_SIZE];
     assert_int_equal(tcl_start(&t, leader, false, err), 0);
-    uint64_t h = tcl_height(&t, next);
-    for (size_t i = 0; i < 3; i++) {
-        assert_true(tcl_wait_height(&t, i, h, 20000));
-    }
+    converge(&t, next);
     for (size_t i = 0; i < 3; i++) {
         for (size_t k = 0; k < ld.nacked; k++) {
             if (!has_tx(&t, i, &ld.acked[k])) {
@@ -374,8 +375,6 @@ static void test_leader_stopped_under_load(void **state)
             }
         }
     }
-    tcl_assert_same(&t, 0, 1);
-    tcl_assert_same(&t, 0, 2);
     fprintf(stderr, "%zu acknowledged, %d not\n", ld.nacked,
             atomic_load(&ld.failed));
     pthread_rwlock_destroy(&ld.lock);
@@ -413,9 +412,7 @@ static void test_damaged_store_refuses_start(void **state)
     (void)state;
     struct tcl t;
     struct ord_raft_options o = base_opt();
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     submit_many(&t, "d", 4, 1);
     size_t f = (leader + 1) % 3;
     uint64_t h = tcl_height(&t, leader);
@@ -445,9 +442,7 @@ static void test_foreign_ledger_fails_clearly(void **state)
     (void)state;
     struct tcl t;
     struct ord_raft_options o = base_opt();
-    tcl_init(&t, 3, &o);
-    start_all(&t);
-    size_t leader = tcl_wait_leader(&t, 10000);
+    size_t leader = cluster3(&t, &o);
     submit_many(&t, "g", 3, 1);
     /* Node 4 holds channel "energy" too, but from another genesis block
      * (another ledger altogether). */
@@ -480,12 +475,7 @@ static void test_foreign_ledger_fails_clearly(void **state)
     base_buf_release(&tx);
     /* The three others are unaffected. */
     submit_many(&t, "i", 2, 100);
-    uint64_t h = tcl_height(&t, leader);
-    for (size_t i = 0; i < 3; i++) {
-        assert_true(tcl_wait_height(&t, i, h, 10000));
-    }
-    tcl_assert_same(&t, 0, 1);
-    tcl_assert_same(&t, 0, 2);
+    converge(&t, leader);
     tcl_release(&t);
 }
 
