@@ -1232,10 +1232,20 @@ static void pending_free(struct lg_pending *p)
     base_free(p);
 }
 
-/* Execute @n items on top of the tip, sign the block and encode it into
+/* The tip a block is prepared on: block @height follows @tip and @state.
+ * @parent, when not NULL, is the pending block's open transaction: the new
+ * one is nested in it. */
+struct tip_of {
+    uint64_t height;
+    struct cr_hash tip, state;
+    struct kv_txn *parent;
+};
+
+/* Execute @n items on top of @at, sign the block and encode it into
  * p->block, leaving the write transaction open. */
-static int prepare(struct lg_pending *p, const struct lg_item *items,
-                   uint64_t ts_ns, const struct cr_keypair *orderer)
+static int prepare(struct lg_pending *p, const struct tip_of *at,
+                   const struct lg_item *items, uint64_t ts_ns,
+                   const struct cr_keypair *orderer)
 {
     struct lg_channel *ch = p->ch;
     size_t n = p->n;
@@ -1252,21 +1262,19 @@ static int prepare(struct lg_pending *p, const struct lg_item *items,
         adm[i] = items[i].admitted;
     }
     struct lg_header *h = &p->h;
-    uint64_t height;
-    struct cr_hash tip, state;
-    lg_channel_tip(ch, &height, &tip, &state);
-    p->br.number = height;
-    int rv = kv_txn_begin(ch->l->env, true, &p->br.txn);
+    p->br.number = at->height;
+    int rv = at->parent != NULL ? kv_txn_begin_child(at->parent, &p->br.txn)
+                                : kv_txn_begin(ch->l->env, true, &p->br.txn);
     if (rv == 0) {
         rv = execute(&p->br, txs, adm, n);
     }
     if (rv == 0) {
-        h->number = height;
-        h->prev_hash = tip;
+        h->number = at->height;
+        h->prev_hash = at->tip;
         h->timestamp = ts_ns;
         h->tx_count = (uint32_t)n;
         cr_sha256(&h->results_hash, p->br.results.data, p->br.results.len);
-        next_state_hash(&h->state_hash, &state, &p->br.writes);
+        next_state_hash(&h->state_hash, &at->state, &p->br.writes);
         rv = tx_root(&h->tx_root, txs, n);
     }
     if (rv == 0) {
@@ -1297,9 +1305,10 @@ static int prepare(struct lg_pending *p, const struct lg_item *items,
     return rv;
 }
 
-int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
-               uint64_t ts_ns, const struct cr_keypair *orderer,
-               struct lg_outcome *out, struct lg_pending **pending)
+static int pending_new(struct lg_channel *ch, const struct tip_of *at,
+                       const struct lg_item *items, size_t n, uint64_t ts_ns,
+                       const struct cr_keypair *orderer,
+                       struct lg_pending **pending)
 {
     if (n == 0 || n > LG_BLOCK_MAX_TX || ch->l->read_only) {
         return BASE_EINVAL;
@@ -1316,16 +1325,51 @@ int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
     p->outs = outs;
     run_init(&p->br, ch, ts_ns, outs);
     base_buf_init(&p->block, 0);
-    int rv = prepare(p, items, ts_ns, orderer);
+    int rv = prepare(p, at, items, ts_ns, orderer);
     if (rv != 0) {
         pending_free(p);
         return rv;
     }
+    *pending = p;
+    return 0;
+}
+
+int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
+               uint64_t ts_ns, const struct cr_keypair *orderer,
+               struct lg_outcome *out, struct lg_pending **pending)
+{
+    struct tip_of at = {0};
+    lg_channel_tip(ch, &at.height, &at.tip, &at.state);
+    struct lg_pending *p;
+    int rv = pending_new(ch, &at, items, n, ts_ns, orderer, &p);
+    if (rv != 0) {
+        return rv;
+    }
     if (out != NULL) {
-        memcpy(out, outs, n * sizeof *out);
+        memcpy(out, p->outs, n * sizeof *out);
     }
     *pending = p;
     return 0;
+}
+
+int lg_prepare_after(struct lg_pending *prev, const struct lg_item *items,
+                     size_t n, uint64_t ts_ns, const struct cr_keypair *orderer,
+                     struct base_buf *block, struct cr_hash *hash)
+{
+    struct tip_of at = {prev->h.number + 1, prev->hash, prev->h.state_hash,
+                        prev->br.txn};
+    struct lg_pending *p;
+    int rv = pending_new(prev->ch, &at, items, n, ts_ns, orderer, &p);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = base_buf_add(block, p->block.data, p->block.len);
+    if (rv == 0 && hash != NULL) {
+        *hash = p->hash;
+    }
+    /* Aborting the nested transaction leaves @prev as it was. */
+    pending_free(p);
+    return rv;
 }
 
 struct lg_slice lg_pending_block(const struct lg_pending *p)

@@ -348,6 +348,17 @@ struct lg_pending;
 int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
                uint64_t ts_ns, const struct cr_keypair *orderer,
                struct lg_outcome *out, struct lg_pending **pending) BASE_WUR;
+/** Execute @n transactions as the block after pending block @prev, which
+ *  stays pending and unchanged: the work is done in a transaction nested
+ *  in @prev's and dropped. The encoded, signed block is appended to
+ *  @block and its hash written to @hash (may be NULL). Once @prev is
+ *  committed, lg_prepare() with the same transactions and @ts_ns makes
+ *  exactly this block again, so an orderer can have it agreed on while
+ *  @prev still is. Call on @prev's thread.
+ *  Errors: those of lg_commit. */
+int lg_prepare_after(struct lg_pending *prev, const struct lg_item *items,
+                     size_t n, uint64_t ts_ns, const struct cr_keypair *orderer,
+                     struct base_buf *block, struct cr_hash *hash) BASE_WUR;
 /** The encoded, signed block (borrowed until commit or abort). */
 struct lg_slice lg_pending_block(const struct lg_pending *p);
 /** Its header (borrowed likewise); its hash to @hash (may be NULL). */

@@ -77,6 +77,7 @@ struct anchor_req {
 };
 
 static int process(struct ord__core *c, struct ord__in *m);
+static struct lg_channel *channel_of(struct ord__core *c);
 
 /* ---- queues between the sides -------------------------------------------- */
 
@@ -329,11 +330,47 @@ static void report_applied(struct ord__core *c, const uint8_t *bytes,
 /* ---- ledger side: leading --------------------------------------------------
  */
 
-/* Forget the block executed but not committed. Its entry may still be
- * committed by the next leader; then it comes back as an entry and is
- * re-executed like any other node's block. */
+/* Put @items back at the front of the queue if still leading, else give
+ * them back to whoever took them. */
+static void requeue(struct ord__core *c, struct ord__item *items)
+{
+    if (items == NULL) {
+        return;
+    }
+    if (c->l_term == 0) {
+        give_back(c, items, BASE_ENOTLEADER);
+        return;
+    }
+    struct ord__item *last = items;
+    size_t n = 1;
+    while (last->next != NULL) {
+        last = last->next;
+        n++;
+    }
+    last->next = c->qhead;
+    if (c->qhead == NULL) {
+        c->qtail = last;
+    }
+    c->qhead = items;
+    c->qlen += n;
+}
+
+/* Forget the proposed next block (its entry, if Raft commits it anyway,
+ * comes back and is re-executed like any other). */
+static void drop_next(struct ord__core *c)
+{
+    struct ord__item *items = c->next.items;
+    c->next.items = NULL;
+    requeue(c, items);
+}
+
+/* Forget the block executed but not committed, and the one proposed after
+ * it. Their entries may still be committed by the next leader; then they
+ * come back as entries and are re-executed like any other node's block. */
 static void abort_pending(struct ord__core *c)
 {
+    /* The next block goes back behind the pending one's transactions. */
+    drop_next(c);
     if (c->pending == NULL) {
         return;
     }
@@ -341,23 +378,7 @@ static void abort_pending(struct ord__core *c)
     c->pending = NULL;
     struct ord__item *items = c->pending_items;
     c->pending_items = NULL;
-    if (c->l_term != 0 && items != NULL) {
-        /* Still leading: back to the front of the queue. */
-        struct ord__item *last = items;
-        size_t n = 1;
-        while (last->next != NULL) {
-            last = last->next;
-            n++;
-        }
-        last->next = c->qhead;
-        if (c->qhead == NULL) {
-            c->qtail = last;
-        }
-        c->qhead = items;
-        c->qlen += n;
-    } else {
-        give_back(c, items, BASE_ENOTLEADER);
-    }
+    requeue(c, items);
 }
 
 static void lose_lead(struct ord__core *c)
@@ -398,19 +419,18 @@ static int enqueue(struct ord__core *c, struct ord__item *it)
     return 0;
 }
 
-static void cut(struct ord__core *c)
+/* Take up to max_block_tx items off the queue, as lg_items. */
+static struct ord__item *take(struct ord__core *c, struct lg_item **items,
+                              size_t *n)
 {
-    size_t n = c->qlen < c->opt.max_block_tx ? c->qlen : c->opt.max_block_tx;
-    struct lg_item *items = base_malloc(n * sizeof *items);
-    struct ord__out *o = base_calloc(1, sizeof *o);
-    if (items == NULL || o == NULL) {
-        base_free(items);
-        base_free(o);
-        return; /* try again at the next message */
+    *n = c->qlen < c->opt.max_block_tx ? c->qlen : c->opt.max_block_tx;
+    *items = base_malloc(*n * sizeof **items);
+    if (*items == NULL) {
+        return NULL;
     }
     struct ord__item *head = c->qhead, *last = NULL, *it = head;
-    for (size_t i = 0; i < n; i++) {
-        items[i] = (struct lg_item){it->bytes, it->len, true};
+    for (size_t i = 0; i < *n; i++) {
+        (*items)[i] = (struct lg_item){it->bytes, it->len, true};
         last = it;
         it = it->next;
     }
@@ -418,49 +438,93 @@ static void cut(struct ord__core *c)
     if (it == NULL) {
         c->qtail = NULL;
     }
-    c->qlen -= n;
+    c->qlen -= *n;
     last->next = NULL;
+    return head;
+}
 
-    struct lg_pending *p = NULL;
-    /* The leader's clock stamps the block; every node checks certificate
-     * validity against this time, not its own. */
-    struct lg_channel *ch;
-    pthread_mutex_lock(&c->lock);
-    ch = c->ch;
-    pthread_mutex_unlock(&c->lock);
-    int rv = lg_prepare(ch, items, n, base_wall_ns(), &c->orderer, NULL, &p);
-    if (rv == 0) {
-        struct lg_slice blk = lg_pending_block(p);
-        rv = ord__entry_block(&o->buf, c->id, c->l_term, blk.p, blk.len);
+static bool propose_out(struct ord__core *c, const void *block, size_t len,
+                        uint64_t id)
+{
+    struct ord__out *o = base_calloc(1, sizeof *o);
+    if (o == NULL ||
+        ord__entry_block(&o->buf, c->id, c->l_term, block, len) != 0) {
+        base_free(o);
+        return false;
+    }
+    o->kind = OUT_PROPOSE;
+    o->term = c->l_term;
+    o->id = id;
+    post_out(c, o);
+    return true;
+}
+
+static void cut_failed(struct ord__core *c, int rv, struct ord__item *items)
+{
+    BASE_WARN(MOD, "node %llu: cannot cut a block: %s",
+              (unsigned long long)c->id, base_strerror(rv));
+    if (rv == BASE_EPANIC) {
+        fail(c, rv, "the ledger store refuses writes after a fatal error");
+    }
+    /* Whoever submitted them resubmits (to the next leader if need be). */
+    give_back(c, items, BASE_ENOTLEADER);
+}
+
+/* The leader's clock stamps a block; every node checks certificate
+ * validity against this time, not its own. */
+static void cut(struct ord__core *c)
+{
+    struct lg_item *items;
+    size_t n;
+    struct ord__item *head = take(c, &items, &n);
+    if (head == NULL) {
+        return; /* out of memory: try again at the next message */
+    }
+    uint64_t ts = base_wall_ns();
+    int rv;
+    if (c->pending == NULL) {
+        struct lg_pending *p = NULL;
+        rv = lg_prepare(channel_of(c), items, n, ts, &c->orderer, NULL, &p);
+        struct lg_slice blk =
+            rv == 0 ? lg_pending_block(p) : (struct lg_slice){NULL, 0};
+        if (rv == 0 && !propose_out(c, blk.p, blk.len, c->proposals + 1)) {
+            rv = BASE_ENOMEM;
+        }
+        if (rv == 0) {
+            c->pending = p;
+            c->pending_items = head;
+            c->pending_id = ++c->proposals;
+            lg_pending_header(p, &c->pending_hash);
+        } else {
+            lg_pending_abort(p);
+        }
+    } else {
+        /* Pipelined: while the pending block is being agreed on, the next
+         * one goes into the log too. */
+        struct base_buf blk;
+        base_buf_init(&blk, 0);
+        rv = lg_prepare_after(c->pending, items, n, ts, &c->orderer, &blk,
+                              &c->next.hash);
+        if (rv == 0 && !propose_out(c, blk.data, blk.len, c->proposals + 1)) {
+            rv = BASE_ENOMEM;
+        }
+        if (rv == 0) {
+            c->next.items = head;
+            c->next.ts = ts;
+            c->next.id = ++c->proposals;
+        }
+        base_buf_release(&blk);
     }
     base_free(items);
     if (rv != 0) {
-        base_free(o);
-        lg_pending_abort(p);
-        BASE_WARN(MOD, "node %llu: cannot cut a block: %s",
-                  (unsigned long long)c->id, base_strerror(rv));
-        if (rv == BASE_EPANIC) {
-            fail(c, rv, "the ledger store refuses writes after a fatal error");
-        }
-        /* Whoever submitted them resubmits (to the next leader if need
-         * be). */
-        give_back(c, head, BASE_ENOTLEADER);
-        return;
+        cut_failed(c, rv, head);
     }
-    c->pending = p;
-    c->pending_items = head;
-    c->pending_id++;
-    lg_pending_header(p, &c->pending_hash);
-    o->kind = OUT_PROPOSE;
-    o->term = c->l_term;
-    o->id = c->pending_id;
-    post_out(c, o);
 }
 
 /* Cut the next block if one is due; else the time it will be (0: none). */
 static uint64_t maybe_cut(struct ord__core *c)
 {
-    if (c->l_term == 0 || c->pending != NULL || c->qlen == 0 || failed(c)) {
+    if (c->l_term == 0 || c->next.items != NULL || c->qlen == 0 || failed(c)) {
         return 0;
     }
     if (c->opt.batch_timeout > 0 && c->qlen < c->opt.max_block_tx) {
@@ -499,7 +563,7 @@ static int adopt(struct ord__core *c, const uint8_t *genesis, size_t len,
     return 0;
 }
 
-static struct lg_channel *channel(struct ord__core *c)
+static struct lg_channel *channel_of(struct ord__core *c)
 {
     pthread_mutex_lock(&c->lock);
     struct lg_channel *ch = c->ch;
@@ -517,7 +581,7 @@ static int apply_anchor(struct ord__core *c, const struct ord__entry *e)
         fail(c, BASE_EINVAL, msg);
         return BASE_EINVAL;
     }
-    struct lg_channel *ch = channel(c);
+    struct lg_channel *ch = channel_of(c);
     if (ch == NULL) {
         int rv = adopt(c, e->genesis.p, e->genesis.len, msg);
         if (rv != 0) {
@@ -540,6 +604,58 @@ static int apply_anchor(struct ord__core *c, const struct ord__entry *e)
         return BASE_ECORRUPT;
     }
     return 0;
+}
+
+/* The pending block is stored: execute the proposed next one again, for
+ * real this time. Same transactions, same time, same state: the same
+ * block, whose entry Raft is committing or has. Should that fail, its
+ * entry is applied like any other node's block when it arrives. */
+static void promote_next(struct ord__core *c)
+{
+    struct ord__item *items = c->next.items;
+    if (items == NULL) {
+        return;
+    }
+    c->next.items = NULL;
+    size_t n = 0;
+    for (struct ord__item *it = items; it != NULL; it = it->next) {
+        n++;
+    }
+    struct lg_item *li = base_malloc(n * sizeof *li);
+    struct lg_pending *p = NULL;
+    int rv = li == NULL ? BASE_ENOMEM : 0;
+    size_t i = 0;
+    for (struct ord__item *it = items; rv == 0 && it != NULL; it = it->next) {
+        li[i++] = (struct lg_item){it->bytes, it->len, true};
+    }
+    if (rv == 0) {
+        rv =
+            lg_prepare(channel_of(c), li, n, c->next.ts, &c->orderer, NULL, &p);
+    }
+    base_free(li);
+    struct cr_hash h;
+    if (rv == 0) {
+        lg_pending_header(p, &h);
+        rv = memcmp(h.b, c->next.hash.b, CR_HASH_SIZE) == 0 ? 0 : BASE_ECORRUPT;
+    }
+    if (rv != 0) {
+        BASE_WARN(MOD,
+                  "node %llu: the proposed next block could not be made "
+                  "again (%s); it will be applied as it arrives",
+                  (unsigned long long)c->id, base_strerror(rv));
+        lg_pending_abort(p);
+        for (struct ord__item *it = items; it != NULL;) {
+            struct ord__item *next = it->next;
+            ord__idset_del(&c->inflight, &it->id);
+            base_free(it);
+            it = next;
+        }
+        return;
+    }
+    c->pending = p;
+    c->pending_items = items;
+    c->pending_id = c->next.id;
+    c->pending_hash = h;
 }
 
 /* Store the block this node executed when it cut it. */
@@ -575,6 +691,7 @@ static int commit_pending(struct ord__core *c)
         report_pending(c, &h, outs);
         base_free(outs);
     }
+    promote_next(c);
     return 0;
 }
 
@@ -582,7 +699,7 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
 {
     char msg[BASE_ERRMSG_SIZE], why[BASE_ERRMSG_SIZE];
     unsigned long long from = (unsigned long long)e->proposer;
-    struct lg_channel *ch = channel(c);
+    struct lg_channel *ch = channel_of(c);
     if (ch == NULL) {
         fail(c, BASE_ENOCHANNEL,
              "a block arrived before the channel's genesis block");
@@ -679,13 +796,13 @@ static int restore(struct ord__core *c, const struct ord__snapshot *snap,
         return base_errf(msg, BASE_ECORRUPT, "snapshot has no genesis block");
     }
     int rv;
-    struct lg_channel *ch = channel(c);
+    struct lg_channel *ch = channel_of(c);
     if (ch == NULL) {
         rv = adopt(c, g.p, g.len, msg);
         if (rv != 0) {
             return rv;
         }
-        ch = channel(c);
+        ch = channel_of(c);
     }
     uint64_t height;
     lg_channel_tip(ch, &height, NULL, NULL);
@@ -783,10 +900,12 @@ static int process(struct ord__core *c, struct ord__in *m)
     case IN_FAILED:
         if (c->pending != NULL && c->pending_id == m->id) {
             abort_pending(c);
+        } else if (c->next.items != NULL && c->next.id == m->id) {
+            drop_next(c);
         }
         break;
     case IN_SNAPSHOT: {
-        struct lg_channel *ch = channel(c);
+        struct lg_channel *ch = channel_of(c);
         base_buf_init(&m->reply->buf, 0);
         rv = ch == NULL ? BASE_ENOCHANNEL
                         : ord__snapshot_take(ch, &m->reply->buf);
@@ -876,7 +995,7 @@ static void send_anchor(struct ord__core *c, raft_term term)
 {
     c->r_term = term;
     c->r_ready = false;
-    struct lg_channel *ch = channel(c);
+    struct lg_channel *ch = channel_of(c);
     if (ch == NULL) {
         /* A leader must hold the channel to anchor it; a node that joined
          * has it before it can win an election (it has the whole log). */

@@ -157,9 +157,8 @@ struct ord__core {
     /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
     struct raft_fsm fsm;
-    raft_term r_term; /* term this node leads, 0: none */
-    bool r_ready;     /* its anchor is applied */
-    uint64_t proposals;
+    raft_term r_term;        /* term this node leads, 0: none */
+    bool r_ready;            /* its anchor is applied */
     struct raft_buffer snap; /* handed to raft until snapshot_finalize */
 
     /* Shared, under lock. */
@@ -191,6 +190,16 @@ struct ord__core {
     struct cr_hash pending_hash;
     struct ord__item *pending_items;
     uint64_t pending_id; /* proposal number of the pending block */
+    /* The block after the pending one, proposed while that one is being
+     * agreed on (executed in a nested transaction and dropped); executed
+     * again, cheaply, once the pending block is stored. */
+    struct {
+        struct ord__item *items; /* NULL: none */
+        uint64_t ts;
+        struct cr_hash hash;
+        uint64_t id;
+    } next;
+    uint64_t proposals; /* proposal numbers handed out */
 };
 
 /** Prepare @c for ledger @l (borrowed) and channel @channel (which may be

@@ -706,6 +706,53 @@ static void test_prepare_commit_abort(void **state)
     base_buf_release(&v);
 }
 
+static void test_prepare_after(void **state)
+{
+    struct fx *f = *state;
+    struct base_buf t1, t2, spec;
+    base_buf_init(&t1, 0);
+    base_buf_init(&t2, 0);
+    base_buf_init(&spec, 0);
+    tc_tx(&t1, &f->c.dera, "energy", "asset", "create", 1, 2, "s1", "5");
+    /* The second block reads what the first wrote: an update of s1. */
+    tc_tx(&t2, &f->c.dera, "energy", "asset", "update", 2, 2, "s1", "6");
+    struct lg_item i1 = {t1.data, t1.len, false};
+    struct lg_item i2 = {t2.data, t2.len, false};
+    struct lg_pending *p;
+    assert_int_equal(lg_prepare(f->ch, &i1, 1, NOW, &f->c.orderer, NULL, &p),
+                     0);
+    struct cr_hash h1, h2;
+    lg_pending_header(p, &h1);
+    assert_int_equal(
+        lg_prepare_after(p, &i2, 1, NOW + 1, &f->c.orderer, &spec, &h2), 0);
+    struct lg_block b;
+    assert_int_equal(lg_block_decode(&b, spec.data, spec.len), 0);
+    assert_int_equal(b.h.number, 2);
+    assert_memory_equal(b.h.prev_hash.b, h1.b, 32);
+    assert_int_equal(b.results[0].code, 0); /* it saw s1 */
+    lg_block_release(&b);
+    /* The first is untouched by it and commits as it was. */
+    struct cr_hash again;
+    lg_pending_header(p, &again);
+    assert_memory_equal(again.b, h1.b, 32);
+    assert_int_equal(lg_pending_commit(p, NULL), 0);
+    /* Then the same transactions and time give exactly that block. */
+    assert_int_equal(
+        lg_prepare(f->ch, &i2, 1, NOW + 1, &f->c.orderer, NULL, &p), 0);
+    struct lg_slice blk = lg_pending_block(p);
+    assert_int_equal(blk.len, spec.len);
+    assert_memory_equal(blk.p, spec.data, spec.len);
+    assert_int_equal(lg_pending_commit(p, NULL), 0);
+    struct cr_hash tip;
+    uint64_t height;
+    lg_channel_tip(f->ch, &height, &tip, NULL);
+    assert_int_equal(height, 3);
+    assert_memory_equal(tip.b, h2.b, 32);
+    base_buf_release(&t1);
+    base_buf_release(&t2);
+    base_buf_release(&spec);
+}
+
 static void test_join_and_check_tail(void **state)
 {
     struct fx *f = *state;
@@ -815,6 +862,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_join_and_check_tail, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_after, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,56 @@ static void test_replicate(void **state)
     assert_true(step_until_height(x, 7, 4, 2000));
 }
 
+static void test_pipelined_blocks(void **state)
+{
+    struct fx *x = *state;
+    elect(x, 0);
+    /* While block 1 is being agreed on, block 2 is proposed too. */
+    push(x, 0, "p1");
+    poll_all(x);
+    assert_non_null(x->core[0].pending);
+    push(x, 0, "p2");
+    poll_all(x);
+    assert_non_null(x->core[0].next.items);
+    /* A third waits: one block in flight beyond the pending one. */
+    push(x, 0, "p3");
+    poll_all(x);
+    assert_int_equal(x->core[0].qlen, 1);
+    assert_true(step_until_height(x, 7, 4, 3000));
+    for (size_t i = 0; i < N; i++) {
+        assert_true(has_key(x, i, "p2"));
+        assert_true(has_key(x, i, "p3"));
+        assert_int_equal(x->core[i].refused, 0);
+        assert_int_equal(x->srv[i].committed, 3);
+    }
+    assert_same(x, 0, 1);
+    assert_same(x, 0, 2);
+    /* Lost with both in flight: both go back to their submitters. */
+    for (unsigned j = 1; j < N; j++) {
+        raft_fixture_disconnect(&x->f, 0, j);
+        raft_fixture_disconnect(&x->f, j, 0);
+    }
+    push(x, 0, "q1");
+    poll_all(x);
+    push(x, 0, "q2");
+    poll_all(x);
+    assert_non_null(x->core[0].next.items);
+    step_for(x, 3000);
+    assert_null(x->core[0].pending);
+    assert_null(x->core[0].next.items);
+    assert_int_equal(x->srv[0].dropped, 2);
+    for (unsigned j = 1; j < N; j++) {
+        raft_fixture_reconnect(&x->f, 0, j);
+        raft_fixture_reconnect(&x->f, j, 0);
+    }
+    size_t lead = ord__core_ready(&x->core[1]) ? 1 : 2;
+    push(x, lead, "r");
+    assert_true(step_until_height(x, 7, 5, 5000));
+    assert_false(has_key(x, 0, "q1"));
+    assert_same(x, 0, 1);
+    assert_same(x, 0, 2);
+}
+
 static void test_minority_partition(void **state)
 {
     struct fx *x = *state;
@@ -567,6 +617,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_minority_partition, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forged_blocks_refused, setup,
