@@ -905,10 +905,20 @@ static int process(struct ord__core *c, struct ord__in *m)
         }
         break;
     case IN_SNAPSHOT: {
+        /* Every entry Raft applied is in the ledger now: the chain up to
+         * here is the snapshot. Threaded, its copy is made off this
+         * thread (snapshot_async); inline, here. */
         struct lg_channel *ch = channel_of(c);
         base_buf_init(&m->reply->buf, 0);
-        rv = ch == NULL ? BASE_ENOCHANNEL
-                        : ord__snapshot_take(ch, &m->reply->buf);
+        uint64_t height = 0;
+        rv = ch == NULL ? BASE_ENOCHANNEL : 0;
+        if (rv == 0) {
+            lg_channel_tip(ch, &height, NULL, NULL);
+            c->snap_height = height;
+        }
+        if (rv == 0 && !c->threaded) {
+            rv = ord__snapshot_take(ch, height, &m->reply->buf);
+        }
         answer(c, m->reply, rv);
         break;
     }
@@ -1165,7 +1175,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                         unsigned *n_bufs)
 {
     struct ord__core *c = fsm->data;
-    if (failed(c) || c->snap.base != NULL) {
+    if (failed(c) || c->snapping) {
         return RAFT_BUSY;
     }
     struct ord__in *m = in_new(IN_SNAPSHOT);
@@ -1184,9 +1194,43 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
         base_buf_release(&r.buf);
         return ord__to_raft(rv);
     }
+    if (c->threaded) {
+        /* snapshot_async copies the chain up to the recorded height. */
+        base_free(arr);
+        base_buf_release(&r.buf);
+        c->snapping = true;
+        *bufs = NULL;
+        *n_bufs = 0;
+        return 0;
+    }
     arr[0].len = r.buf.len;
     arr[0].base = base_buf_take(&r.buf, &arr[0].len);
-    c->snap = arr[0];
+    c->snapping = true;
+    *bufs = arr;
+    *n_bufs = 1;
+    return 0;
+}
+
+/* On a worker thread of libraft's: copying the chain, which grows with
+ * the ledger, holds up neither Raft nor the ledger thread. */
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                              unsigned *n_bufs)
+{
+    struct ord__core *c = fsm->data;
+    struct lg_channel *ch = channel_of(c);
+    struct raft_buffer *arr = base_malloc(sizeof *arr);
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    int rv = ch == NULL || arr == NULL
+                 ? BASE_ENOMEM
+                 : ord__snapshot_take(ch, c->snap_height, &b);
+    if (rv != 0) {
+        base_free(arr);
+        base_buf_release(&b);
+        return ord__to_raft(rv);
+    }
+    arr[0].len = b.len;
+    arr[0].base = base_buf_take(&b, &arr[0].len);
     *bufs = arr;
     *n_bufs = 1;
     return 0;
@@ -1204,8 +1248,7 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm,
     }
     *bufs = NULL;
     *n_bufs = 0;
-    c->snap.base = NULL;
-    c->snap.len = 0;
+    c->snapping = false;
     return 0;
 }
 
@@ -1232,7 +1275,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
  */
 
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
-                   const char *channel, bool may_join,
+                   const char *channel, bool may_join, bool threaded,
                    const struct cr_keypair *orderer,
                    const struct ord_options *opt,
                    const struct ord__core_hooks *hooks, char *errmsg)
@@ -1270,39 +1313,39 @@ int ord__core_init(struct ord__core *c, struct lg_ledger *l,
     }
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
-    c->fsm.version = 2;
+    c->threaded = threaded;
+    c->fsm.version = threaded ? 3 : 2;
     c->fsm.data = c;
     c->fsm.apply = fsm_apply;
     c->fsm.snapshot = fsm_snapshot;
     c->fsm.snapshot_finalize = fsm_snapshot_finalize;
     c->fsm.restore = fsm_restore;
+    c->fsm.snapshot_async = threaded ? fsm_snapshot_async : NULL;
     return 0;
 }
 
-int ord__core_start(struct ord__core *c, bool threaded)
+int ord__core_start(struct ord__core *c)
 {
     c->id = c->raft->id;
-    if (!threaded) {
-        return 0;
-    }
-    c->threaded = true;
-    if (pthread_create(&c->thread, NULL, ledger_main, c) != 0) {
+    if (c->threaded && pthread_create(&c->thread, NULL, ledger_main, c) != 0) {
         c->threaded = false;
         return BASE_EIO;
     }
+    c->started = c->threaded;
     return 0;
 }
 
 void ord__core_release(struct ord__core *c)
 {
-    if (c->threaded) {
+    if (c->started) {
         pthread_mutex_lock(&c->lock);
         c->stopping = true;
         pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->lock);
         pthread_join(c->thread, NULL);
-        c->threaded = false;
+        c->started = false;
     }
+    c->threaded = false;
     /* Whatever is still queued either way goes. */
     struct ord__in *m = c->ihead;
     c->ihead = c->itail = NULL;

@@ -206,11 +206,17 @@ int ord__entry_decode(struct ord__entry *e, const void *p, size_t len)
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-int ord__snapshot_take(struct lg_channel *ch, struct base_buf *out)
+int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
+                       struct base_buf *out)
 {
-    uint64_t height;
-    struct cr_hash tip, state;
-    lg_channel_tip(ch, &height, &tip, &state);
+    struct lg_header last;
+    struct cr_hash tip;
+    int trv =
+        height > 0 ? lg_block_header(ch, height - 1, &last, &tip) : BASE_EINVAL;
+    if (trv != 0) {
+        return trv == BASE_ENOTFOUND ? BASE_ECORRUPT : trv;
+    }
+    struct cr_hash state = last.state_hash;
     const char *name = lg_channel_name(ch);
     size_t cl = strlen(name);
     int rv = base_buf_add(out, "GLRS\x01", 5);

@@ -87,10 +87,12 @@ struct ord__snapshot {
     struct base_rd blocks; /* positioned at block 0 */
 };
 
-/** Append the chain of @ch up to its tip to @out. Blocks never change once
- *  stored, so reading the tip and then blocks 0..tip is one consistent
- *  copy. Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
-int ord__snapshot_take(struct lg_channel *ch, struct base_buf *out);
+/** Append blocks 0..@height-1 of @ch to @out. Blocks never change once
+ *  stored, so any thread may copy a height the ledger has reached, while
+ *  the ledger moves on: it is one consistent copy.
+ *  Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
+int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
+                       struct base_buf *out);
 /** Errors: BASE_EPARSE (header). */
 int ord__snapshot_parse(struct ord__snapshot *s, const void *p, size_t len);
 /** The next block of @s, or an empty slice at the end / on damage. */
@@ -157,9 +159,10 @@ struct ord__core {
     /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
     struct raft_fsm fsm;
-    raft_term r_term;        /* term this node leads, 0: none */
-    bool r_ready;            /* its anchor is applied */
-    struct raft_buffer snap; /* handed to raft until snapshot_finalize */
+    raft_term r_term;     /* term this node leads, 0: none */
+    bool r_ready;         /* its anchor is applied */
+    bool snapping;        /* a snapshot is being taken */
+    uint64_t snap_height; /* what snapshot_async copies */
 
     /* Shared, under lock. */
     pthread_mutex_t lock;
@@ -167,7 +170,7 @@ struct ord__core {
     struct ord__in *ihead, *itail;
     size_t ilen;
     struct ord__out *ohead, *otail;
-    bool threaded, stopping;
+    bool threaded, started, stopping;
     pthread_t thread;
     struct lg_channel *ch; /* NULL until a joining node receives it */
     uint64_t blocks, refused, stale;
@@ -205,16 +208,19 @@ struct ord__core {
 /** Prepare @c for ledger @l (borrowed) and channel @channel (which may be
  *  missing when @may_join). @orderer and @opt are copied. Then set c->raft,
  *  give &c->fsm to raft_init (or raft_fixture_grow) and call
- *  ord__core_start before raft_start.
- *  Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key), BASE_ENOMEM. */
+ *  ord__core_start before raft_start. @threaded: the ledger side gets a
+ *  thread, and snapshots are copied off the Raft thread (libraft's
+ *  asynchronous snapshots, which need raft_io version 2); else everything
+ *  runs inline. Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key),
+ *  BASE_ENOMEM. */
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
-                   const char *channel, bool may_join,
+                   const char *channel, bool may_join, bool threaded,
                    const struct cr_keypair *orderer,
                    const struct ord_options *opt,
                    const struct ord__core_hooks *hooks, char *errmsg);
-/** Start the ledger side, on a thread of its own when @threaded.
+/** Start the ledger side (its thread, when threaded).
  *  Errors: BASE_EIO (thread). */
-int ord__core_start(struct ord__core *c, bool threaded);
+int ord__core_start(struct ord__core *c);
 /** Stop the ledger side (abort what is pending, drop the queue) and free
  *  everything. Call once Raft is closed, on the Raft thread. */
 void ord__core_release(struct ord__core *c);

@@ -1125,6 +1125,12 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         raft_uv_tcp_close(&r->transport);
         return ord__from_raft(rv);
     }
+    /* libraft 0.15's raft_uv fills in async_work, the one field version 2
+     * of raft_io adds, but still says version 1; asynchronous snapshots
+     * (the chain is copied off the Raft thread) need it to say 2. */
+    if (r->io.async_work != NULL && r->io.version < 2) {
+        r->io.version = 2;
+    }
     /* Blocks and signatures do not compress: save the CPU. */
     raft_uv_set_snapshot_compression(&r->io, false);
     /* A restarted peer is found again within a tick, not a second. */
@@ -1142,7 +1148,7 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     r->core.raft = &r->raft;
     /* The ledger side runs before Raft loads its log: restoring a
      * snapshot at start is its work. */
-    rv = ord__core_start(&r->core, true);
+    rv = ord__core_start(&r->core);
     if (rv != 0) {
         return base_errf(errmsg, rv, "cannot start the ledger thread");
     }
@@ -1229,7 +1235,7 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     }
     struct ord__core_hooks hooks = {r, hook_committed, hook_returned,
                                     hook_ready, hook_wake};
-    rv = ord__core_init(&r->core, l, channel, r->opt.join, orderer,
+    rv = ord__core_init(&r->core, l, channel, r->opt.join, true, orderer,
                         &r->opt.order, &hooks, errmsg);
     bool core_ok = rv == 0;
     if (rv == 0 && r->core.ch != NULL) {

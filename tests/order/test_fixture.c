@@ -66,12 +66,12 @@ static void add_server(struct fx *x, size_t i, bool genesis)
                                 NULL};
     struct ord_options o = {.max_block_tx = 100};
     assert_int_equal(ord__core_init(&x->core[i], x->l[i], "energy", !genesis,
-                                    &x->c.orderer, &o, &h, err),
+                                    false, &x->c.orderer, &o, &h, err),
                      0);
     assert_int_equal(raft_fixture_grow(&x->f, &x->core[i].fsm), 0);
     x->core[i].raft = raft_fixture_get(&x->f, (unsigned)i);
     /* Inline: the ledger side runs in the test's thread, deterministic. */
-    assert_int_equal(ord__core_start(&x->core[i], false), 0);
+    assert_int_equal(ord__core_start(&x->core[i]), 0);
 }
 
 static int setup(void **state)
@@ -595,7 +595,7 @@ static void test_codecs(void **state)
     assert_int_equal(lg_channel_get(x->l[0], "energy", &ch), 0);
     struct base_buf s;
     base_buf_init(&s, 0);
-    assert_int_equal(ord__snapshot_take(ch, &s), 0);
+    assert_int_equal(ord__snapshot_take(ch, 1, &s), 0);
     struct ord__snapshot snap;
     assert_int_equal(ord__snapshot_parse(&snap, s.data, s.len), 0);
     assert_int_equal(snap.height, 1);
