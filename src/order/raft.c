@@ -247,9 +247,15 @@ static void set_sent(struct ord_raft *r, struct sub *s, uint64_t to,
 
 /* ---- the loop thread ---------------------------------------------------- */
 
-static void post(struct ord_raft *r, struct msg *m)
+/* Hand @m to the loop thread. Once the node is closing, the loop may be
+ * gone: then false, and @m stays the caller's. */
+static bool post_msg(struct ord_raft *r, struct msg *m)
 {
     pthread_mutex_lock(&r->lock);
+    if (r->closing) {
+        pthread_mutex_unlock(&r->lock);
+        return false;
+    }
     m->next = NULL;
     if (r->mtail != NULL) {
         r->mtail->next = m;
@@ -259,6 +265,24 @@ static void post(struct ord_raft *r, struct msg *m)
     r->mtail = m;
     pthread_mutex_unlock(&r->lock);
     uv_async_send(&r->wake);
+    return true;
+}
+
+/* Messages whose loss only costs a retry or a timeout. */
+static void post(struct ord_raft *r, struct msg *m)
+{
+    if (!post_msg(r, m)) {
+        if (m->kind == MSG_LOCAL) {
+            pthread_mutex_lock(&r->lock);
+            map_remove(r, &m->sub->id);
+            pthread_mutex_unlock(&r->lock);
+            finish_code(r, m->sub, BASE_ECLOSED,
+                        "the node stopped before ordering it");
+        } else if (m->kind == MSG_REMOTE) {
+            base_free(m->item);
+        }
+        base_free(m);
+    }
 }
 
 static void peer_refuse(struct ord_raft *r, uint64_t to,
@@ -934,7 +958,10 @@ int ord_raft_add(struct ord_raft *r, uint64_t id, const char *address,
     pthread_cond_init(&a->cv, NULL);
     m->kind = MSG_ADD;
     m->add = a;
-    post(r, m);
+    if (!post_msg(r, m)) {
+        base_free(m);
+        add_done(a, BASE_ECLOSED, "the node is stopping");
+    }
     /* Raft calls back exactly once, also when the node stops. */
     pthread_mutex_lock(&a->lock);
     while (!a->done) {
