@@ -103,13 +103,19 @@ static int wait_leader(struct proc *p, int not, unsigned ms)
     return -1;
 }
 
+static size_t total_acked(struct proc *p)
+{
+    return count_acked(&p[0]) + count_acked(&p[1]) + count_acked(&p[2]);
+}
+
+/* Wait until the nodes together acknowledged @n (whoever leads). */
 static void wait_acked(struct proc *p, size_t n, unsigned ms)
 {
     uint64_t end = base_mono_ns() + (uint64_t)ms * 1000000u;
-    while (count_acked(p) < n && base_mono_ns() < end) {
+    while (total_acked(p) < n && base_mono_ns() < end) {
         base_sleep_ns(10000000);
     }
-    assert_true(count_acked(p) >= n);
+    assert_true(total_acked(p) >= n);
 }
 
 static void check_acked(struct lg_channel *ch, const struct proc *p,
@@ -154,8 +160,10 @@ static void test_kill_leader(void **state)
     for (int i = 0; i < 3; i++) {
         spawn(&p[i], (uint64_t)i + 1, cluster);
     }
+    wait_leader(p, -1, 15000);
+    wait_acked(p, 300, 30000);
     int leader = wait_leader(p, -1, 15000);
-    wait_acked(&p[leader], 300, 30000);
+    size_t before = total_acked(p);
     /* kill -9 under load: no stop, no flush. */
     uint64_t t0 = base_mono_ns();
     assert_int_equal(kill(p[leader].pid, SIGKILL), 0);
@@ -164,7 +172,7 @@ static void test_kill_leader(void **state)
     int next = wait_leader(p, leader, 15000);
     fprintf(stderr, "node %d killed; node %d leads after %.0f ms\n", leader + 1,
             next + 1, (double)(base_mono_ns() - t0) / 1e6);
-    wait_acked(&p[next], 300, 30000);
+    wait_acked(p, before + 300, 30000);
     /* The killed node restarts from its disk and catches up. */
     spawn(&p[leader], (uint64_t)leader + 1, cluster);
     for (int i = 0; i < 3; i++) {
