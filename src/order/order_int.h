@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <raft.h>
+#include <raft/uv.h>
 
 #include "order/order.h"
 
@@ -245,6 +246,17 @@ struct ord__core_stats {
     char error[BASE_ERRMSG_SIZE];
 };
 void ord__core_stats(struct ord__core *c, struct ord__core_stats *st);
+
+/* libraft's TCP transport leaves Nagle's algorithm on: a small reply held
+ * back until the peer's delayed ACK costs a Raft round 40 ms. This wraps
+ * @tcp (initialised by raft_uv_tcp_init, still the caller's to close)
+ * into @out, which turns TCP_NODELAY on for every connection it makes or
+ * accepts; give @out to raft_uv_init. */
+int ord__nodelay_wrap(struct raft_uv_transport *out,
+                      struct raft_uv_transport *tcp);
+/** Free the wrapper of a transport that was never closed (start failed
+ *  before libraft took it over). Errors of the wrap: BASE_ENOMEM. */
+void ord__nodelay_free(struct raft_uv_transport *out);
 
 /* RAFT_* codes stay inside order: one mapping each way. */
 int ord__from_raft(int rv);

@@ -90,7 +90,8 @@ struct ord_raft {
     uv_check_t check;
     struct raft raft;
     struct raft_io io;
-    struct raft_uv_transport transport;
+    struct raft_uv_transport transport; /* what raft_uv uses: nodelay.c */
+    struct raft_uv_transport tcp;       /* libraft's TCP transport */
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -555,7 +556,7 @@ static void on_raft_closed(struct raft *raft)
     struct ord_raft *r = raft->data;
     ord__core_release(&r->core);
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
+    raft_uv_tcp_close(&r->tcp);
     uv_close((uv_handle_t *)&r->wake, NULL);
     uv_close((uv_handle_t *)&r->tick, NULL);
     uv_close((uv_handle_t *)&r->check, NULL);
@@ -1140,7 +1141,11 @@ static void set_defaults(struct ord_raft_options *o)
 static int start_raft(struct ord_raft *r, const char *raft_dir,
                       bool *raft_inited, char *errmsg)
 {
-    int rv = raft_uv_tcp_init(&r->transport, &r->loop);
+    int rv = raft_uv_tcp_init(&r->tcp, &r->loop);
+    if (rv == 0 && ord__nodelay_wrap(&r->transport, &r->tcp) != 0) {
+        raft_uv_tcp_close(&r->tcp);
+        return base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    }
     if (rv != 0) {
         return base_errf(errmsg, ord__from_raft(rv), "raft transport: %s",
                          raft_strerror(rv));
@@ -1149,7 +1154,8 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     if (rv != 0) {
         base_errf(errmsg, ord__from_raft(rv), "raft log in %s: %s", raft_dir,
                   r->io.errmsg[0] ? r->io.errmsg : raft_strerror(rv));
-        raft_uv_tcp_close(&r->transport);
+        ord__nodelay_free(&r->transport);
+        raft_uv_tcp_close(&r->tcp);
         return ord__from_raft(rv);
     }
     /* libraft 0.15's raft_uv fills in async_work, the one field version 2
@@ -1167,7 +1173,8 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         base_errf(errmsg, ord__from_raft(rv), "raft: %s",
                   raft_errmsg(&r->raft));
         raft_uv_close(&r->io);
-        raft_uv_tcp_close(&r->transport);
+        ord__nodelay_free(&r->transport);
+        raft_uv_tcp_close(&r->tcp);
         return ord__from_raft(rv);
     }
     *raft_inited = true;
