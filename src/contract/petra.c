@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: MIT */
+/* The petra contract (paper 004): energy and financial assets held by
+ * anonymous addresses, offers to sell (asks) and buy (bids) energy, and
+ * their acceptance with partial overlap of time intervals and power. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract/contract.h"
+
+#define ID_MAX    23
+#define ADDR_LEN  64           /* hex of an Ed25519 public key */
+#define POWER_MAX 1000000000LL /* 1 GW */
+#define TIME_MAX  1000000000LL /* intervals */
+#define PRICE_MAX 1000000000000LL
+#define FUNDS_MAX 1000000000000000LL
+#define LIST_MAX  1000
+
+struct asset {
+    char id[ID_MAX + 1];
+    char owner[ADDR_LEN + 1];
+    int64_t power, start, end;
+    char offer[ID_MAX + 1]; /* the open offer that locks it, or "" */
+};
+
+struct offer {
+    char id[ID_MAX + 1];
+    char kind[4]; /* "ask" or "bid" */
+    char asset[ID_MAX + 1];
+    char poster[ADDR_LEN + 1];
+    int64_t price, power, start, end;
+    int64_t locked;  /* a bid's funds held until accepted or rescinded */
+    char status[12]; /* open, accepted, rescinded */
+};
+
+/* ---- amounts -------------------------------------------------------------
+ * Price in micro-units per kWh, power in W, time in intervals of
+ * SC_PETRA_INTERVAL_S seconds: amount = price * W * n * s / 3.6e6 micro-units,
+ * rounded down, refused when it does not fit in 63 bits. */
+
+static int amount_of(int64_t price, int64_t watts, int64_t n, int64_t *out)
+{
+    int64_t a;
+    if (__builtin_mul_overflow(price, watts, &a) ||
+        __builtin_mul_overflow(a, n, &a) ||
+        __builtin_mul_overflow(a, (int64_t)SC_PETRA_INTERVAL_S, &a)) {
+        return BASE_ETOOBIG;
+    }
+    *out = a / 3600000;
+    return 0;
+}
+
+int sc_petra_amount(int64_t price, int64_t watts, int64_t intervals,
+                    int64_t *out)
+{
+    if (price < 0 || watts < 0 || intervals < 0) {
+        return BASE_EINVAL;
+    }
+    return amount_of(price, watts, intervals, out);
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static int int_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                   const char *what, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (sc_arg_i64(a, out) != 0 || *out < lo || *out > hi) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "%s must be an integer in [%lld, %lld]", what,
+                           (long long)lo, (long long)hi);
+    }
+    return 0;
+}
+
+static int id_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                  const char *what, char out[ID_MAX + 1])
+{
+    if (a->len == 0 || sc_arg_str(a, out, ID_MAX + 1) != 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "%s id must be 1..%d bytes", what,
+                           ID_MAX);
+    }
+    return 0;
+}
+
+static bool is_addr(const char *s)
+{
+    if (strlen(s) != ADDR_LEN) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int addr_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                    char out[ADDR_LEN + 1])
+{
+    if (sc_arg_str(a, out, ADDR_LEN + 1) != 0 || !is_addr(out)) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "an address is 64 lowercase hex digits (an "
+                           "Ed25519 public key)");
+    }
+    return 0;
+}
+
+/* The caller's anonymous address: the public key of its certificate. */
+static void caller_addr(const struct lg_ctx *ctx, char out[ADDR_LEN + 1])
+{
+    base_hex_encode(out, lg_ctx_caller(ctx)->pk, CR_PUBKEY_SIZE);
+}
+
+/* ---- state ----------------------------------------------------------------
+ * asset/ID    {"id","owner","power","start","end","offer"}
+ * offer/ID    {"id","kind","asset","poster","price","power","start","end",
+ *              "locked","status", and once accepted "trade"}
+ * open/ID     the same as offer/ID while the offer is open
+ * bal/ADDR    the address's free balance, decimal
+ * dep/SEQ     a deposit (SEQ zero-padded to 12 digits)
+ * n/asset, n/offer, n/dep    counters */
+
+static int put_json(struct lg_ctx *ctx, const char *key, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        return BASE_ENOMEM;
+    }
+    int rv = lg_ctx_put(ctx, key, strlen(key), s, strlen(s));
+    free(s);
+    return rv;
+}
+
+static json_t *get_json(struct lg_ctx *ctx, const char *key)
+{
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) != 0) {
+        return NULL;
+    }
+    return json_loadb((const char *)v.p, v.len, 0, NULL);
+}
+
+static int64_t get_int(json_t *o, const char *k)
+{
+    return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static void get_str(json_t *o, const char *k, char *out, size_t size)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    snprintf(out, size, "%s", s ? s : "");
+}
+
+/* Next value of counter @name, as "PREFIX<n>" in @out. */
+static int next_id(struct lg_ctx *ctx, const char *name, const char *prefix,
+                   char out[ID_MAX + 1], int64_t *seq)
+{
+    char key[16], num[24] = "0";
+    snprintf(key, sizeof key, "n/%s", name);
+    struct lg_slice v;
+    int64_t n = 0;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) == 0 && v.len < sizeof num) {
+        memcpy(num, v.p, v.len);
+        num[v.len] = '\0';
+        if (base_parse_i64(num, &n) != 0) {
+            return lg_ctx_fail(ctx, BASE_ECORRUPT, "counter %s is corrupt",
+                               key);
+        }
+    }
+    n++;
+    int len = snprintf(num, sizeof num, "%lld", (long long)n);
+    snprintf(out, ID_MAX + 1, "%s%lld", prefix, (long long)n);
+    if (seq != NULL) {
+        *seq = n;
+    }
+    return lg_ctx_put(ctx, key, strlen(key), num, (size_t)len);
+}
+
+static int asset_store(struct lg_ctx *ctx, const struct asset *a)
+{
+    char key[8 + ID_MAX];
+    snprintf(key, sizeof key, "asset/%s", a->id);
+    return put_json(ctx, key,
+                    json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "id", a->id,
+                              "owner", a->owner, "power", (json_int_t)a->power,
+                              "start", (json_int_t)a->start, "end",
+                              (json_int_t)a->end, "offer", a->offer));
+}
+
+static int asset_load(struct lg_ctx *ctx, const char *id, struct asset *a)
+{
+    char key[8 + ID_MAX];
+    snprintf(key, sizeof key, "asset/%s", id);
+    json_t *o = get_json(ctx, key);
+    if (o == NULL) {
+        return lg_ctx_fail(ctx, BASE_ENOTFOUND, "asset '%s' does not exist",
+                           id);
+    }
+    memset(a, 0, sizeof *a);
+    snprintf(a->id, sizeof a->id, "%s", id);
+    get_str(o, "owner", a->owner, sizeof a->owner);
+    get_str(o, "offer", a->offer, sizeof a->offer);
+    a->power = get_int(o, "power");
+    a->start = get_int(o, "start");
+    a->end = get_int(o, "end");
+    json_decref(o);
+    return 0;
+}
+
+static int asset_delete(struct lg_ctx *ctx, const char *id)
+{
+    char key[8 + ID_MAX];
+    snprintf(key, sizeof key, "asset/%s", id);
+    return lg_ctx_del(ctx, key, strlen(key));
+}
+
+/* A new asset for @owner; its id goes to @out (may be NULL). */
+static int asset_new(struct lg_ctx *ctx, const char *owner, int64_t power,
+                     int64_t start, int64_t end, char *out)
+{
+    struct asset a;
+    memset(&a, 0, sizeof a);
+    int rv = next_id(ctx, "asset", "A", a.id, NULL);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(a.owner, sizeof a.owner, "%s", owner);
+    a.power = power;
+    a.start = start;
+    a.end = end;
+    if (out != NULL) {
+        snprintf(out, ID_MAX + 1, "%s", a.id);
+    }
+    return asset_store(ctx, &a);
+}
+
+static json_t *asset_json(const struct asset *a)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:I}", "id", a->id, "owner",
+                     a->owner, "power", (json_int_t)a->power, "start",
+                     (json_int_t)a->start, "end", (json_int_t)a->end);
+}
+
+static json_t *offer_json(const struct offer *f)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "id",
+                     f->id, "kind", f->kind, "asset", f->asset, "poster",
+                     f->poster, "price", (json_int_t)f->price, "power",
+                     (json_int_t)f->power, "start", (json_int_t)f->start, "end",
+                     (json_int_t)f->end, "locked", (json_int_t)f->locked,
+                     "status", f->status);
+}
+
+/* Store the offer under offer/ID, and under open/ID while it is open. */
+static int offer_store(struct lg_ctx *ctx, const struct offer *f, json_t *o)
+{
+    char key[8 + ID_MAX], open[8 + ID_MAX];
+    snprintf(key, sizeof key, "offer/%s", f->id);
+    snprintf(open, sizeof open, "open/%s", f->id);
+    bool is_open = strcmp(f->status, "open") == 0;
+    int rv = is_open ? put_json(ctx, open, json_incref(o))
+                     : lg_ctx_del(ctx, open, strlen(open));
+    if (rv == 0) {
+        return put_json(ctx, key, o);
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int offer_load(struct lg_ctx *ctx, const char *id, struct offer *f)
+{
+    char key[8 + ID_MAX];
+    snprintf(key, sizeof key, "offer/%s", id);
+    json_t *o = get_json(ctx, key);
+    if (o == NULL) {
+        return lg_ctx_fail(ctx, BASE_ENOTFOUND, "offer '%s' does not exist",
+                           id);
+    }
+    memset(f, 0, sizeof *f);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    get_str(o, "kind", f->kind, sizeof f->kind);
+    get_str(o, "asset", f->asset, sizeof f->asset);
+    get_str(o, "poster", f->poster, sizeof f->poster);
+    get_str(o, "status", f->status, sizeof f->status);
+    f->price = get_int(o, "price");
+    f->power = get_int(o, "power");
+    f->start = get_int(o, "start");
+    f->end = get_int(o, "end");
+    f->locked = get_int(o, "locked");
+    json_decref(o);
+    return 0;
+}
+
+static int balance_get(struct lg_ctx *ctx, const char *addr, int64_t *out)
+{
+    char key[8 + ADDR_LEN], num[24];
+    snprintf(key, sizeof key, "bal/%s", addr);
+    struct lg_slice v;
+    *out = 0;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) != 0) {
+        return 0;
+    }
+    if (v.len >= sizeof num) {
+        return lg_ctx_fail(ctx, BASE_ECORRUPT, "balance of %s is corrupt",
+                           addr);
+    }
+    memcpy(num, v.p, v.len);
+    num[v.len] = '\0';
+    if (base_parse_i64(num, out) != 0) {
+        return lg_ctx_fail(ctx, BASE_ECORRUPT, "balance of %s is corrupt",
+                           addr);
+    }
+    return 0;
+}
+
+/* Add @delta (may be negative) to the balance of @addr, which must not go
+ * below zero or above FUNDS_MAX. */
+static int balance_add(struct lg_ctx *ctx, const char *addr, int64_t delta)
+{
+    int64_t b;
+    int rv = balance_get(ctx, addr, &b);
+    if (rv != 0) {
+        return rv;
+    }
+    if (b + delta < 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "balance of %.12s... is %lld, short of %lld", addr,
+                           (long long)b, (long long)-delta);
+    }
+    if (b + delta > FUNDS_MAX) {
+        return lg_ctx_fail(ctx, BASE_ETOOBIG,
+                           "balance of %.12s... would exceed %lld", addr,
+                           (long long)FUNDS_MAX);
+    }
+    char key[8 + ADDR_LEN], num[24];
+    snprintf(key, sizeof key, "bal/%s", addr);
+    int len = snprintf(num, sizeof num, "%lld", (long long)(b + delta));
+    return lg_ctx_put(ctx, key, strlen(key), num, (size_t)len);
+}
+
+/* The asset @id, owned by the caller and not locked by an offer. */
+static int own_free_asset(struct lg_ctx *ctx, const char *id, const char *me,
+                          struct asset *a)
+{
+    int rv = asset_load(ctx, id, a);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(a->owner, me) != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "asset '%s' belongs to another address", id);
+    }
+    if (a->offer[0] != '\0') {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "asset '%s' is locked by open offer '%s'", id,
+                           a->offer);
+    }
+    return 0;
+}
+
+static int emit_json(struct lg_ctx *ctx, const char *event, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        return BASE_ENOMEM;
+    }
+    size_t n = strlen(s);
+    int rv = lg_ctx_emit(ctx, event, s, n);
+    if (rv == 0) {
+        rv = lg_ctx_return(ctx, s, n);
+    }
+    free(s);
+    return rv;
+}
+
+/* ---- the DSO: withdrawals ------------------------------------------------ */
+
+static int add_energy(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    if (argc != 4) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: addEnergyAsset ADDRESS POWER_W START END");
+    }
+    char addr[ADDR_LEN + 1];
+    int64_t power, start, end;
+    int rv = addr_arg(ctx, &argv[0], addr);
+    rv =
+        rv ? rv
+           : int_arg(ctx, &argv[1], "power (W)", -POWER_MAX, POWER_MAX, &power);
+    rv = rv ? rv : int_arg(ctx, &argv[2], "start", 0, TIME_MAX, &start);
+    rv = rv ? rv : int_arg(ctx, &argv[3], "end", 0, TIME_MAX, &end);
+    if (rv != 0) {
+        return rv;
+    }
+    if (power == 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "power must not be zero (positive: production, "
+                           "negative: consumption)");
+    }
+    if (end < start) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "end %lld is before start %lld",
+                           (long long)end, (long long)start);
+    }
+    struct asset a;
+    memset(&a, 0, sizeof a);
+    rv = asset_new(ctx, addr, power, start, end, a.id);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(a.owner, sizeof a.owner, "%s", addr);
+    a.power = power;
+    a.start = start;
+    a.end = end;
+    return emit_json(ctx, "AssetAdded", asset_json(&a));
+}
+
+static int add_financial(struct lg_ctx *ctx, uint32_t argc,
+                         const struct lg_slice *argv)
+{
+    if (argc != 2) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: addFinancialBalance ADDRESS AMOUNT");
+    }
+    char addr[ADDR_LEN + 1];
+    int64_t amount, bal;
+    int rv = addr_arg(ctx, &argv[0], addr);
+    rv = rv ? rv : int_arg(ctx, &argv[1], "amount", 1, FUNDS_MAX, &amount);
+    rv = rv ? rv : balance_add(ctx, addr, amount);
+    rv = rv ? rv : balance_get(ctx, addr, &bal);
+    if (rv != 0) {
+        return rv;
+    }
+    return emit_json(ctx, "FinancialAdded",
+                     json_pack("{s:s, s:I, s:I}", "address", addr, "amount",
+                               (json_int_t)amount, "balance", (json_int_t)bal));
+}
+
+/* ---- anonymous addresses: trading ------------------------------------------
+ */
+
+static int post_offer(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    if (argc != 2 && argc != 3) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: postOffer ASSET PRICE [ask|bid]");
+    }
+    char me[ADDR_LEN + 1], id[ID_MAX + 1], kind[8] = "";
+    caller_addr(ctx, me);
+    struct offer f;
+    memset(&f, 0, sizeof f);
+    int rv = id_arg(ctx, &argv[0], "asset", id);
+    rv = rv ? rv
+            : int_arg(ctx, &argv[1], "price (micro-units per kWh)", 0,
+                      PRICE_MAX, &f.price);
+    if (rv == 0 && argc == 3 &&
+        (sc_arg_str(&argv[2], kind, sizeof kind) != 0 ||
+         (strcmp(kind, "ask") != 0 && strcmp(kind, "bid") != 0))) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "the kind of offer is ask or bid");
+    }
+    struct asset a;
+    rv = rv ? rv : own_free_asset(ctx, id, me, &a);
+    if (rv != 0) {
+        return rv;
+    }
+    const char *is = a.power > 0 ? "ask" : "bid";
+    if (kind[0] != '\0' && strcmp(kind, is) != 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "asset '%s' is a %s asset: it can only be offered "
+                           "as %s %s",
+                           id, a.power > 0 ? "production" : "consumption",
+                           a.power > 0 ? "an" : "a", is);
+    }
+    snprintf(f.kind, sizeof f.kind, "%s", is);
+    snprintf(f.asset, sizeof f.asset, "%s", id);
+    snprintf(f.poster, sizeof f.poster, "%s", me);
+    snprintf(f.status, sizeof f.status, "open");
+    f.power = a.power;
+    f.start = a.start;
+    f.end = a.end;
+    if (a.power < 0) {
+        /* A bid holds the most it can cost until it is accepted or
+         * rescinded, so that the seller is always paid. */
+        if (amount_of(f.price, -a.power, a.end - a.start + 1, &f.locked) != 0) {
+            return lg_ctx_fail(ctx, BASE_ETOOBIG, "the bid's cost overflows");
+        }
+        rv = balance_add(ctx, me, -f.locked);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    rv = next_id(ctx, "offer", "O", f.id, NULL);
+    snprintf(a.offer, sizeof a.offer, "%s", f.id);
+    rv = rv ? rv : asset_store(ctx, &a);
+    json_t *o = offer_json(&f);
+    rv = rv ? rv : offer_store(ctx, &f, json_incref(o));
+    if (rv == 0) {
+        return emit_json(ctx, "OfferPosted", o);
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int rescind_offer(struct lg_ctx *ctx, uint32_t argc,
+                         const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: rescindOffer OFFER");
+    }
+    char me[ADDR_LEN + 1], id[ID_MAX + 1];
+    caller_addr(ctx, me);
+    struct offer f;
+    struct asset a;
+    int rv = id_arg(ctx, &argv[0], "offer", id);
+    rv = rv ? rv : offer_load(ctx, id, &f);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(f.poster, me) != 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "offer '%s' was posted by another address", id);
+    }
+    if (strcmp(f.status, "open") != 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL, "offer '%s' is %s, not open", id,
+                           f.status);
+    }
+    rv = asset_load(ctx, f.asset, &a);
+    if (rv != 0) {
+        return rv;
+    }
+    a.offer[0] = '\0';
+    rv = asset_store(ctx, &a);
+    if (rv == 0 && f.locked > 0) {
+        rv = balance_add(ctx, me, f.locked);
+    }
+    snprintf(f.status, sizeof f.status, "rescinded");
+    json_t *o = offer_json(&f);
+    rv = rv ? rv : offer_store(ctx, &f, json_incref(o));
+    if (rv == 0) {
+        return emit_json(ctx, "OfferRescinded", o);
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Give back to @owner what of asset @a lies outside [s, e], and @rest W of
+ * it over [s, e]; the ids of the new assets are appended to @ids. */
+static int give_back(struct lg_ctx *ctx, const struct asset *a, int64_t s,
+                     int64_t e, int64_t rest, json_t *ids)
+{
+    struct {
+        int64_t power, start, end;
+    } parts[3] = {
+        {a->power, a->start, s - 1}, {rest, s, e}, {a->power, e + 1, a->end}};
+    for (size_t i = 0; i < 3; i++) {
+        if (parts[i].power == 0 || parts[i].end < parts[i].start) {
+            continue;
+        }
+        char id[ID_MAX + 1];
+        int rv = asset_new(ctx, a->owner, parts[i].power, parts[i].start,
+                           parts[i].end, id);
+        if (rv == 0 && json_array_append_new(ids, json_string(id)) != 0) {
+            rv = BASE_ENOMEM;
+        }
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+static int accept_offer(struct lg_ctx *ctx, uint32_t argc,
+                        const struct lg_slice *argv)
+{
+    if (argc != 2) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: acceptOffer OFFER ASSET");
+    }
+    char me[ADDR_LEN + 1], oid[ID_MAX + 1], aid[ID_MAX + 1];
+    caller_addr(ctx, me);
+    struct offer f;
+    struct asset mine, theirs;
+    int rv = id_arg(ctx, &argv[0], "offer", oid);
+    rv = rv ? rv : id_arg(ctx, &argv[1], "asset", aid);
+    rv = rv ? rv : offer_load(ctx, oid, &f);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(f.status, "open") != 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL, "offer '%s' is %s, not open", oid,
+                           f.status);
+    }
+    if (strcmp(f.poster, me) == 0) {
+        return lg_ctx_fail(ctx, BASE_EPERM,
+                           "offer '%s' is the caller's own offer", oid);
+    }
+    rv = own_free_asset(ctx, aid, me, &mine);
+    rv = rv ? rv : asset_load(ctx, f.asset, &theirs);
+    if (rv != 0) {
+        return rv;
+    }
+    bool ask = strcmp(f.kind, "ask") == 0;
+    if (ask && mine.power > 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "offer '%s' is an ask: accept it with a "
+                           "consumption asset, not production asset '%s'",
+                           oid, aid);
+    }
+    if (!ask && mine.power < 0) {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "offer '%s' is a bid: accept it with a production "
+                           "asset, not consumption asset '%s'",
+                           oid, aid);
+    }
+    int64_t s = max64(mine.start, theirs.start);
+    int64_t e = min64(mine.end, theirs.end);
+    if (s > e) {
+        return lg_ctx_fail(ctx, BASE_EINVAL,
+                           "intervals do not overlap: offer '%s' covers "
+                           "%lld..%lld, asset '%s' %lld..%lld",
+                           oid, (long long)theirs.start, (long long)theirs.end,
+                           aid, (long long)mine.start, (long long)mine.end);
+    }
+    const struct asset *prod = ask ? &theirs : &mine;
+    const struct asset *cons = ask ? &mine : &theirs;
+    int64_t p = min64(prod->power, -cons->power);
+    int64_t pay;
+    if (amount_of(f.price, p, e - s + 1, &pay) != 0) {
+        return lg_ctx_fail(ctx, BASE_ETOOBIG, "the trade's amount overflows");
+    }
+    /* Funds: the buyer pays price x exchanged energy to the seller; a bid's
+     * poster gets back what it locked beyond that. */
+    if (ask) {
+        rv = balance_add(ctx, me, -pay);
+        rv = rv ? rv : balance_add(ctx, f.poster, pay);
+    } else {
+        rv = balance_add(ctx, me, pay);
+        rv = rv ? rv : balance_add(ctx, f.poster, f.locked - pay);
+    }
+    /* Energy: the overlapping parts change hands (the buyer holds the
+     * production, the seller the consumption); the rest goes back. */
+    json_t *back = json_array();
+    char to_buyer[ID_MAX + 1] = "", to_seller[ID_MAX + 1] = "";
+    rv = rv ? rv : (back ? 0 : BASE_ENOMEM);
+    rv = rv ? rv : asset_delete(ctx, mine.id);
+    rv = rv ? rv : asset_delete(ctx, theirs.id);
+    rv = rv ? rv : asset_new(ctx, cons->owner, p, s, e, to_buyer);
+    rv = rv ? rv : asset_new(ctx, prod->owner, -p, s, e, to_seller);
+    rv = rv ? rv : give_back(ctx, prod, s, e, prod->power - p, back);
+    rv = rv ? rv : give_back(ctx, cons, s, e, cons->power + p, back);
+    snprintf(f.status, sizeof f.status, "accepted");
+    json_t *o = offer_json(&f);
+    json_t *trade = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:O}", "accepted_with", aid,
+        "by", me, "power", (json_int_t)p, "start", (json_int_t)s, "end",
+        (json_int_t)e, "amount", (json_int_t)pay, "to_buyer", to_buyer,
+        "to_seller", to_seller, "returned", back ? back : json_null());
+    json_decref(back);
+    if (rv == 0 && o != NULL && trade != NULL) {
+        /* json_object_set_new takes the reference even when it fails. */
+        rv = json_object_set_new(o, "trade", trade) ? BASE_ENOMEM : 0;
+        trade = NULL;
+    } else if (rv == 0) {
+        rv = BASE_ENOMEM;
+    }
+    json_decref(trade);
+    rv = rv ? rv : offer_store(ctx, &f, json_incref(o));
+    if (rv == 0) {
+        return emit_json(ctx, "OfferAccepted", o);
+    }
+    json_decref(o);
+    return rv;
+}
+
+/* ---- deposits ------------------------------------------------------------ */
+
+static int log_deposit(struct lg_ctx *ctx, json_t *o, const char *event)
+{
+    char key[24], id[ID_MAX + 1];
+    int64_t seq;
+    int rv = o ? next_id(ctx, "dep", "", id, &seq) : BASE_ENOMEM;
+    if (rv == 0 && json_object_set_new(o, "seq", json_integer(seq)) != 0) {
+        rv = BASE_ENOMEM;
+    }
+    if (rv != 0) {
+        json_decref(o);
+        return rv;
+    }
+    snprintf(key, sizeof key, "dep/%012lld", (long long)seq);
+    rv = put_json(ctx, key, json_incref(o));
+    if (rv == 0) {
+        return emit_json(ctx, event, o);
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int deposit_energy(struct lg_ctx *ctx, uint32_t argc,
+                          const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: depositEnergyAsset ASSET");
+    }
+    char me[ADDR_LEN + 1], id[ID_MAX + 1];
+    caller_addr(ctx, me);
+    struct asset a;
+    int rv = id_arg(ctx, &argv[0], "asset", id);
+    rv = rv ? rv : own_free_asset(ctx, id, me, &a);
+    rv = rv ? rv : asset_delete(ctx, id);
+    if (rv != 0) {
+        return rv;
+    }
+    return log_deposit(ctx,
+                       json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "address",
+                                 me, "kind", "energy", "asset", id, "power",
+                                 (json_int_t)a.power, "start",
+                                 (json_int_t)a.start, "end", (json_int_t)a.end),
+                       "AssetDeposited");
+}
+
+static int deposit_financial(struct lg_ctx *ctx, uint32_t argc,
+                             const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: depositFinancial AMOUNT");
+    }
+    char me[ADDR_LEN + 1];
+    caller_addr(ctx, me);
+    int64_t amount;
+    int rv = int_arg(ctx, &argv[0], "amount", 1, FUNDS_MAX, &amount);
+    rv = rv ? rv : balance_add(ctx, me, -amount);
+    if (rv != 0) {
+        return rv;
+    }
+    return log_deposit(ctx,
+                       json_pack("{s:s, s:s, s:I}", "address", me, "kind",
+                                 "financial", "amount", (json_int_t)amount),
+                       "FinancialDeposited");
+}
+
+/* ---- reads ----------------------------------------------------------------
+ */
+
+static int read_key(struct lg_ctx *ctx, const char *prefix,
+                    const struct lg_slice *a, const char *what)
+{
+    char id[ID_MAX + 1], key[8 + ID_MAX];
+    int rv = id_arg(ctx, a, what, id);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(key, sizeof key, "%s/%s", prefix, id);
+    struct lg_slice v;
+    rv = lg_ctx_get(ctx, key, strlen(key), &v);
+    if (rv == BASE_ENOTFOUND) {
+        return lg_ctx_fail(ctx, rv, "%s '%s' does not exist", what, id);
+    }
+    return rv ? rv : lg_ctx_return(ctx, v.p, v.len);
+}
+
+static int read_asset(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: readAsset ASSET");
+    }
+    return read_key(ctx, "asset", &argv[0], "asset");
+}
+
+static int read_offer(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: readOffer OFFER");
+    }
+    return read_key(ctx, "offer", &argv[0], "offer");
+}
+
+static int balance_fn(struct lg_ctx *ctx, uint32_t argc,
+                      const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: balance ADDRESS");
+    }
+    char addr[ADDR_LEN + 1], num[24];
+    int64_t b;
+    int rv = addr_arg(ctx, &argv[0], addr);
+    rv = rv ? rv : balance_get(ctx, addr, &b);
+    if (rv != 0) {
+        return rv;
+    }
+    int len = snprintf(num, sizeof num, "%lld", (long long)b);
+    return lg_ctx_return(ctx, num, (size_t)len);
+}
+
+struct list {
+    struct base_buf out;
+    size_t n;
+    int rv;
+};
+
+static int list_one(void *arg, struct lg_slice key, struct lg_slice val)
+{
+    (void)key;
+    struct list *l = arg;
+    l->rv = base_buf_add_str(&l->out, l->n ? "," : "[");
+    if (l->rv == 0) {
+        l->rv = base_buf_add(&l->out, val.p, val.len);
+    }
+    return l->rv != 0 || ++l->n == LIST_MAX;
+}
+
+/* The JSON array of the records from @start up to the end of the prefix. */
+static int list(struct lg_ctx *ctx, const char *start, const char *end)
+{
+    struct list l = {.n = 0, .rv = 0};
+    base_buf_init(&l.out, 0);
+    int rv =
+        lg_ctx_range(ctx, start, strlen(start), end, strlen(end), list_one, &l);
+    rv = rv ? rv : l.rv;
+    rv = rv ? rv : base_buf_add_str(&l.out, l.n ? "]" : "[]");
+    rv = rv ? rv : lg_ctx_return(ctx, l.out.data, l.out.len);
+    base_buf_release(&l.out);
+    return rv;
+}
+
+static int open_offers(struct lg_ctx *ctx, uint32_t argc,
+                       const struct lg_slice *argv)
+{
+    (void)argv;
+    if (argc != 0) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: openOffers");
+    }
+    return list(ctx, "open/", "open0"); /* '0' follows '/' */
+}
+
+static int deposits(struct lg_ctx *ctx, uint32_t argc,
+                    const struct lg_slice *argv)
+{
+    int64_t from;
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: deposits FROM_SEQ");
+    }
+    int rv = int_arg(ctx, &argv[0], "FROM_SEQ", 0, 999999999999LL, &from);
+    if (rv != 0) {
+        return rv;
+    }
+    char start[24];
+    snprintf(start, sizeof start, "dep/%012lld", (long long)from);
+    return list(ctx, start, "dep0");
+}
+
+static const struct sc_function functions[] = {
+    {"addEnergyAsset", add_energy, "dso"},
+    {"addFinancialBalance", add_financial, "dso"},
+    {"postOffer", post_offer, "anon"},
+    {"rescindOffer", rescind_offer, "anon"},
+    {"acceptOffer", accept_offer, "anon"},
+    {"depositEnergyAsset", deposit_energy, "anon"},
+    {"depositFinancial", deposit_financial, "anon"},
+    {"readAsset", read_asset, NULL},
+    {"readOffer", read_offer, NULL},
+    {"balance", balance_fn, NULL},
+    {"openOffers", open_offers, NULL},
+    {"deposits", deposits, NULL},
+};
+
+const struct sc_contract sc_petra_contract = {"petra", functions,
+                                              BASE_ARRAY_LEN(functions)};
