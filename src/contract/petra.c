@@ -120,7 +120,7 @@ static void caller_addr(const struct lg_ctx *ctx, char out[ADDR_LEN + 1])
  * open/ID     the same as offer/ID while the offer is open
  * bal/ADDR    the address's free balance, decimal
  * dep/SEQ     a deposit (SEQ zero-padded to 12 digits)
- * n/asset, n/offer, n/dep    counters */
+ * n/dep       the deposit counter */
 
 static int put_json(struct lg_ctx *ctx, const char *key, json_t *o)
 {
@@ -154,7 +154,7 @@ static void get_str(json_t *o, const char *k, char *out, size_t size)
     snprintf(out, size, "%s", s ? s : "");
 }
 
-/* Next value of counter @name, as "PREFIX<n>" in @out. */
+/* Next value of counter @name, as "PREFIX<n>" in @out and in @seq. */
 static int next_id(struct lg_ctx *ctx, const char *name, const char *prefix,
                    char out[ID_MAX + 1], int64_t *seq)
 {
@@ -217,16 +217,29 @@ static int asset_delete(struct lg_ctx *ctx, const char *id)
     return lg_ctx_del(ctx, key, strlen(key));
 }
 
-/* A new asset for @owner; its id goes to @out (may be NULL). */
-static int asset_new(struct lg_ctx *ctx, const char *owner, int64_t power,
-                     int64_t start, int64_t end, char *out)
+/* Ids come from the transaction: "a" and 20 hex digits of its id, then
+ * "-K" for the K-th asset it makes; an offer is "o" and the same digits.
+ * The client that submitted the call knows them without reading them
+ * back, and they say nothing about who holds what. */
+static void tx_id(struct lg_ctx *ctx, char prefix, int k, char out[ID_MAX + 1])
+{
+    char hex[2 * CR_HASH_SIZE + 1];
+    base_hex_encode(hex, lg_ctx_txid(ctx)->b, CR_HASH_SIZE);
+    if (k < 0) {
+        snprintf(out, ID_MAX + 1, "%c%.20s", prefix, hex);
+    } else {
+        snprintf(out, ID_MAX + 1, "%c%.20s-%d", prefix, hex, k);
+    }
+}
+
+/* The @k-th new asset of this call, for @owner; its id goes to @out (may
+ * be NULL). */
+static int asset_new(struct lg_ctx *ctx, int k, const char *owner,
+                     int64_t power, int64_t start, int64_t end, char *out)
 {
     struct asset a;
     memset(&a, 0, sizeof a);
-    int rv = next_id(ctx, "asset", "A", a.id, NULL);
-    if (rv != 0) {
-        return rv;
-    }
+    tx_id(ctx, 'a', k, a.id);
     snprintf(a.owner, sizeof a.owner, "%s", owner);
     a.power = power;
     a.start = start;
@@ -408,7 +421,7 @@ static int add_energy(struct lg_ctx *ctx, uint32_t argc,
     }
     struct asset a;
     memset(&a, 0, sizeof a);
-    rv = asset_new(ctx, addr, power, start, end, a.id);
+    rv = asset_new(ctx, 0, addr, power, start, end, a.id);
     if (rv != 0) {
         return rv;
     }
@@ -494,7 +507,7 @@ static int post_offer(struct lg_ctx *ctx, uint32_t argc,
             return rv;
         }
     }
-    rv = next_id(ctx, "offer", "O", f.id, NULL);
+    tx_id(ctx, 'o', -1, f.id);
     snprintf(a.offer, sizeof a.offer, "%s", f.id);
     rv = rv ? rv : asset_store(ctx, &a);
     json_t *o = offer_json(&f);
@@ -560,8 +573,8 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* Give back to @owner what of asset @a lies outside [s, e], and @rest W of
  * it over [s, e]; the ids of the new assets are appended to @ids. */
-static int give_back(struct lg_ctx *ctx, const struct asset *a, int64_t s,
-                     int64_t e, int64_t rest, json_t *ids)
+static int give_back(struct lg_ctx *ctx, int *k, const struct asset *a,
+                     int64_t s, int64_t e, int64_t rest, json_t *ids)
 {
     struct {
         int64_t power, start, end;
@@ -572,8 +585,8 @@ static int give_back(struct lg_ctx *ctx, const struct asset *a, int64_t s,
             continue;
         }
         char id[ID_MAX + 1];
-        int rv = asset_new(ctx, a->owner, parts[i].power, parts[i].start,
-                           parts[i].end, id);
+        int rv = asset_new(ctx, (*k)++, a->owner, parts[i].power,
+                           parts[i].start, parts[i].end, id);
         if (rv == 0 && json_array_append_new(ids, json_string(id)) != 0) {
             rv = BASE_ENOMEM;
         }
@@ -658,10 +671,11 @@ static int accept_offer(struct lg_ctx *ctx, uint32_t argc,
     rv = rv ? rv : (back ? 0 : BASE_ENOMEM);
     rv = rv ? rv : asset_delete(ctx, mine.id);
     rv = rv ? rv : asset_delete(ctx, theirs.id);
-    rv = rv ? rv : asset_new(ctx, cons->owner, p, s, e, to_buyer);
-    rv = rv ? rv : asset_new(ctx, prod->owner, -p, s, e, to_seller);
-    rv = rv ? rv : give_back(ctx, prod, s, e, prod->power - p, back);
-    rv = rv ? rv : give_back(ctx, cons, s, e, cons->power + p, back);
+    int k = 2;
+    rv = rv ? rv : asset_new(ctx, 0, cons->owner, p, s, e, to_buyer);
+    rv = rv ? rv : asset_new(ctx, 1, prod->owner, -p, s, e, to_seller);
+    rv = rv ? rv : give_back(ctx, &k, prod, s, e, prod->power - p, back);
+    rv = rv ? rv : give_back(ctx, &k, cons, s, e, cons->power + p, back);
     snprintf(f.status, sizeof f.status, "accepted");
     json_t *o = offer_json(&f);
     json_t *trade = json_pack(
@@ -691,7 +705,7 @@ static int accept_offer(struct lg_ctx *ctx, uint32_t argc,
 static int log_deposit(struct lg_ctx *ctx, json_t *o, const char *event)
 {
     char key[24], id[ID_MAX + 1];
-    int64_t seq;
+    int64_t seq = 0;
     int rv = o ? next_id(ctx, "dep", "", id, &seq) : BASE_ENOMEM;
     if (rv == 0 && json_object_set_new(o, "seq", json_integer(seq)) != 0) {
         rv = BASE_ENOMEM;

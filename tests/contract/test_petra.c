@@ -232,7 +232,8 @@ static void test_ask_accepted(void **state)
     struct fx *f = *state;
     char prod[24], cons[24], offer[24], s[128], v[64];
     market(f, prod, cons);
-    assert_string_equal(prod, "A1");
+    assert_int_equal(prod[0], 'a');
+    assert_int_equal(strlen(prod), 23);
     assert_int_equal(CALL(f, &f->seller, "postOffer", prod, "250000"), 0);
     ret_field(f, "id", offer, sizeof offer);
     ret_field(f, "kind", v, sizeof v);
@@ -259,24 +260,32 @@ static void test_ask_accepted(void **state)
     assert_string_equal(s, "none");
     asset_str(f, cons, s, sizeof s);
     assert_string_equal(s, "none");
-    char want[128];
-    asset_str(f, "A3", s, sizeof s);
-    snprintf(want, sizeof want, "%.4s 3000 12 13", f->b_addr);
-    assert_string_equal(s, want);
-    asset_str(f, "A4", s, sizeof s);
-    snprintf(want, sizeof want, "%.4s -3000 12 13", f->s_addr);
-    assert_string_equal(s, want);
-    asset_str(f, "A5", s, sizeof s);
-    snprintf(want, sizeof want, "%.4s 5000 10 11", f->s_addr);
-    assert_string_equal(s, want);
-    asset_str(f, "A6", s, sizeof s);
-    snprintf(want, sizeof want, "%.4s 2000 12 13", f->s_addr);
-    assert_string_equal(s, want);
-    asset_str(f, "A7", s, sizeof s);
-    snprintf(want, sizeof want, "%.4s -3000 14 15", f->b_addr);
-    assert_string_equal(s, want);
-    asset_str(f, "A8", s, sizeof s);
-    assert_string_equal(s, "none");
+    /* New ids come from the accepting transaction: a<20 hex>-K. */
+    char hex[65], id[32], want[128];
+    base_hex_encode(hex, f->o.id.b, 32);
+    const char *const expect[] = {"b 3000 12 13", "s -3000 12 13",
+                                  "s 5000 10 11", "s 2000 12 13",
+                                  "b -3000 14 15", NULL};
+    for (int k = 0; k < 6; k++) {
+        snprintf(id, sizeof id, "a%.20s-%d", hex, k);
+        asset_str(f, id, s, sizeof s);
+        if (expect[k] == NULL) {
+            assert_string_equal(s, "none");
+            continue;
+        }
+        snprintf(want, sizeof want, "%.4s %s",
+                 expect[k][0] == 'b' ? f->b_addr : f->s_addr, expect[k] + 2);
+        assert_string_equal(s, want);
+    }
+    json_t *of = read_json(f, "readOffer", offer);
+    json_t *tr = json_object_get(of, "trade");
+    snprintf(id, sizeof id, "a%.20s-0", hex);
+    assert_string_equal(json_string_value(json_object_get(tr, "to_buyer")),
+                        id);
+    assert_int_equal(json_array_size(json_object_get(tr, "returned")), 3);
+    assert_int_equal(json_integer_value(json_object_get(tr, "amount")),
+                     375000);
+    json_decref(of);
     open = read_json(f, "openOffers", NULL);
     assert_int_equal(json_array_size(open), 0);
     json_decref(open);
