@@ -313,7 +313,6 @@ void mk_iso_clear(const struct mk_step *steps, size_t n, enum mk_iso_mode mode,
                   double demand_kw, double price_cap, double *award,
                   double *price, double *cleared);
 
-
 /* ---- off-chain messaging ---------------------------------------------------
  * Request/reply between agents outside the ledger (paper 004's RIAPS
  * messages: withdrawAssets, failedWithdrawal). A server answers each
@@ -454,12 +453,12 @@ struct mk_petra_account {
 
 /** The DSO's side. Fill the public fields, then mk_petra_dso_init(). */
 struct mk_petra_dso {
-    struct mk_client *cli; /* borrowed: signs as the DSO (role dso) */
+    struct mk_client *cli;       /* borrowed: signs as the DSO (role dso) */
     struct cr_keypair anon_root; /* the ANON organisation's root key */
-    uint8_t people_root[CR_PUBKEY_SIZE]; /* PROSUMERS' root public key */
+    uint8_t people_root[CR_PUBKEY_SIZE];   /* PROSUMERS' root public key */
     uint64_t cert_not_before, cert_expiry; /* of every ANON certificate */
-    int64_t first, n;                  /* intervals first .. first+n-1 */
-    int64_t export_w, import_w;        /* feeder limits per interval */
+    int64_t first, n;                      /* intervals first .. first+n-1 */
+    int64_t export_w, import_w;            /* feeder limits per interval */
     struct mk_petra_account accounts[MK_PETRA_MAX_PROSUMERS];
     size_t naccounts;
     /* Private from here on. */
@@ -548,7 +547,7 @@ int mk_petra_offers(struct mk_client *c, struct mk_petra_offer *out,
  * the cheapest ask at or below @limit, for a production asset the dearest
  * bid at or above @limit, whose interval overlaps @a's, posted by none of
  * the addresses in @mine (a prosumer never trades with itself, which would
- * link its addresses on chain). Ties go to the older offer. Returns its
+ * link its addresses on chain). Ties go to the first listed. Returns its
  * index, or -1.
  */
 int mk_petra_best(const struct mk_petra_offer *offers, size_t n,
