@@ -297,20 +297,77 @@ static int check(const struct mk_petra_dso *d, const struct mk_petra_request *r,
     return 0;
 }
 
-static int submit(struct mk_petra_dso *d, const char *fn, uint32_t n,
-                  const char *const *argv, struct mk_result *res, char *reason)
+/* The transactions of one withdrawal go together and are waited for
+ * together: one block, one fsync, instead of one each. */
+struct batch;
+
+struct batch_item {
+    struct batch *b;
+    struct cr_hash id; /* the transaction's id, from its callback */
+};
+
+struct batch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+    int code;
+    char reason[LG_REASON_MAX + 1];
+    struct batch_item items[MK_PETRA_MAX_ASSETS + 1];
+};
+
+static void batch_done(void *arg, const struct mk_result *r)
 {
+    struct batch_item *it = arg;
+    struct batch *b = it->b;
+    pthread_mutex_lock(&b->mu);
+    it->id = r->id;
+    if (r->code != 0 && b->code == 0) {
+        b->code = r->code;
+        snprintf(b->reason, sizeof b->reason, "the ledger refused it: %s",
+                 r->reason);
+    }
+    b->pending--;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static int submit(struct mk_petra_dso *d, struct batch_item *it,
+                  const char *fn, uint32_t n, const char *const *argv)
+{
+    struct batch *b = it->b;
     struct lg_slice args[4];
     for (uint32_t i = 0; i < n; i++) {
         args[i].p = (const uint8_t *)argv[i];
         args[i].len = strlen(argv[i]);
     }
-    int rv = mk_submit(d->cli, "petra", fn, n, args, res);
+    pthread_mutex_lock(&b->mu);
+    b->pending++;
+    pthread_mutex_unlock(&b->mu);
+    int rv = mk_submit_async(d->cli, "petra", fn, n, args, batch_done, it);
     if (rv != 0) {
-        snprintf(reason, LG_REASON_MAX + 1, "the ledger refused %s: %s", fn,
-                 res->reason);
+        pthread_mutex_lock(&b->mu);
+        b->pending--;
+        if (b->code == 0) {
+            b->code = rv;
+            snprintf(b->reason, sizeof b->reason, "cannot submit %s: %s", fn,
+                     base_strerror(rv));
+        }
+        pthread_mutex_unlock(&b->mu);
     }
     return rv;
+}
+
+static int batch_wait(struct batch *b, char *reason)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->pending > 0) {
+        pthread_cond_wait(&b->cv, &b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (b->code != 0) {
+        snprintf(reason, LG_REASON_MAX + 1, "%s", b->reason);
+    }
+    return b->code;
 }
 
 /* Record the withdrawal on chain and in the DSO's books; the address's
@@ -330,25 +387,43 @@ static int record(struct mk_petra_dso *d, const struct mk_petra_request *r,
     cert->not_before = d->cert_not_before;
     cert->expiry = d->cert_expiry;
     int rv = lg_cert_sign(cert, &d->anon_root);
-    struct mk_result res;
+    if (rv != 0) {
+        return refuse(reason, "cannot certify the address");
+    }
+    struct batch *b = base_calloc(1, sizeof *b);
+    if (b == NULL) {
+        return refuse(reason, "the DSO is out of memory");
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    for (uint32_t i = 0; i <= r->n; i++) {
+        b->items[i].b = b;
+    }
     for (uint32_t i = 0; rv == 0 && i < r->n; i++) {
         char p[24], s[24], e[24];
         snprintf(p, sizeof p, "%lld", (long long)r->assets[i].power);
         snprintf(s, sizeof s, "%lld", (long long)r->assets[i].start);
         snprintf(e, sizeof e, "%lld", (long long)r->assets[i].end);
         const char *argv[] = {addr, p, s, e};
-        rv = submit(d, "addEnergyAsset", 4, argv, &res, reason);
-        base_hex_encode(txid, res.id.b, CR_HASH_SIZE);
-        snprintf(ids[i], 24, "a%.20s-0", txid);
+        rv = submit(d, &b->items[i], "addEnergyAsset", 4, argv);
     }
     if (rv == 0 && r->funds > 0) {
         char amt[24];
         snprintf(amt, sizeof amt, "%lld", (long long)r->funds);
         const char *argv[] = {addr, amt};
-        rv = submit(d, "addFinancialBalance", 2, argv, &res, reason);
+        rv = submit(d, &b->items[r->n], "addFinancialBalance", 2, argv);
     }
+    /* Wait even after a failed submit: callbacks of the others use b. */
+    rv = batch_wait(b, reason);
+    for (uint32_t i = 0; rv == 0 && i < r->n; i++) {
+        base_hex_encode(txid, b->items[i].id.b, CR_HASH_SIZE);
+        snprintf(ids[i], 24, "a%.20s-0", txid);
+    }
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    base_free(b);
     if (rv != 0) {
-        return rv;
+        return BASE_EPERM;
     }
     if (d->nmap == d->capmap) {
         size_t cap = d->capmap ? 2 * d->capmap : 64;
