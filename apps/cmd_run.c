@@ -152,7 +152,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 static int clear_run(const char *out)
 {
     static const char *const files[] = {
-        "results.json",    "voltages.csv",     "bids.csv",   "clearing.csv",
+        "results.json", "voltages.csv", "bids.csv", "clearing.csv",
         "curtailment.csv", "report-data.json", "report.html",
         /* PETra's */
         "trades.csv", "withdrawals.csv", "dso-map.csv"};

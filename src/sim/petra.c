@@ -17,7 +17,7 @@
 #include "report/report.h"
 #include "sim.h"
 
-#define MAX_HELD 32
+#define MAX_HELD  32
 #define HIST_BINS 20
 
 /* ---- the scenario ---------------------------------------------------------
@@ -94,8 +94,8 @@ static int load_prosumer(struct sim_petra_scenario *sc, json_t *v, size_t i,
     p->bids = json_is_true(json_object_get(v, "bids"));
     json_t *kw = json_object_get(v, "kw");
     if (!json_is_array(kw) || json_array_size(kw) != (size_t)sc->intervals) {
-        return bad(errmsg, "%s.kw must hold one value per interval (%d)",
-                   where, sc->intervals);
+        return bad(errmsg, "%s.kw must hold one value per interval (%d)", where,
+                   sc->intervals);
     }
     for (size_t k = 0; k < (size_t)sc->intervals; k++) {
         json_t *x = json_array_get(kw, k);
@@ -139,8 +139,8 @@ int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
     int hh, mm;
     char tail;
     if (rv == 0 && start != NULL &&
-        (sscanf(start, "%d:%d%c", &hh, &mm, &tail) != 2 || hh < 0 ||
-         hh > 23 || mm < 0 || mm > 59)) {
+        (sscanf(start, "%d:%d%c", &hh, &mm, &tail) != 2 || hh < 0 || hh > 23 ||
+         mm < 0 || mm > 59)) {
         rv = bad(errmsg, "scenario.start must be HH:MM");
     }
     if (rv == 0 && start != NULL) {
@@ -150,23 +150,23 @@ int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
         rv = bad(errmsg, "scenario.start must begin an interval of %d min",
                  sc->interval_min);
     }
-    if (rv == 0 &&
-        sc->start_min + sc->interval_min * sc->intervals > 24 * 60) {
+    if (rv == 0 && sc->start_min + sc->interval_min * sc->intervals > 24 * 60) {
         rv = bad(errmsg, "the intervals must end within the day");
     }
     if (rv == 0 && sc->interval_min * 60 != SC_PETRA_INTERVAL_S) {
-        rv = bad(errmsg, "scenario.interval_min must be %d: the petra "
-                         "contract prices %d-second intervals",
+        rv = bad(errmsg,
+                 "scenario.interval_min must be %d: the petra "
+                 "contract prices %d-second intervals",
                  SC_PETRA_INTERVAL_S / 60, SC_PETRA_INTERVAL_S);
     }
     json_t *feeder = json_object_get(root, "feeder");
     sc->export_kw = sc->import_kw = 1e6;
-    rv = rv ? rv
-            : num(feeder, "export_kw", 0, 1e6, &sc->export_kw, "feeder",
-                  errmsg);
-    rv = rv ? rv
-            : num(feeder, "import_kw", 0, 1e6, &sc->import_kw, "feeder",
-                  errmsg);
+    rv =
+        rv ? rv
+           : num(feeder, "export_kw", 0, 1e6, &sc->export_kw, "feeder", errmsg);
+    rv =
+        rv ? rv
+           : num(feeder, "import_kw", 0, 1e6, &sc->import_kw, "feeder", errmsg);
     json_t *ps = json_object_get(root, "prosumers");
     if (rv == 0 && (!json_is_array(ps) || json_array_size(ps) == 0 ||
                     json_array_size(ps) > SIM_PETRA_MAX_PROSUMERS)) {
@@ -184,8 +184,8 @@ int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
         snprintf(sc->channel, sizeof sc->channel, "%s", ch);
     }
     double btx = 2000, bus = 0;
-    rv = rv ? rv : num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger",
-                       errmsg);
+    rv = rv ? rv
+            : num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger", errmsg);
     rv = rv ? rv : num(lg, "batch_us", 0, 1e7, &bus, "ledger", errmsg);
     sc->block_tx = (unsigned)btx;
     sc->batch_us = (uint64_t)bus;
@@ -481,8 +481,8 @@ static int accept(struct pros *pr, const struct mk_petra_offer *f,
     unhold(s, asset);
     json_t *o = read_one(s->w.cli, "readOffer", f->id);
     json_t *tr = json_object_get(o, "trade");
-    struct trade *x = grow((void **)&p->trades, &p->ntrades, &p->captrades,
-                           sizeof *x);
+    struct trade *x =
+        grow((void **)&p->trades, &p->ntrades, &p->captrades, sizeof *x);
     if (x == NULL) {
         json_decref(o);
         return fail(p, BASE_ENOMEM, "petra: out of memory");
@@ -511,8 +511,8 @@ static int post(struct pros *pr, const struct held *h, int64_t t)
     snprintf(price, sizeof price, "%lld", (long long)micro(me->price));
     snprintf(asset, sizeof asset, "%s", h->id);
     const char *argv[] = {asset, price};
-    struct posted *ps = grow((void **)&p->posted, &p->nposted, &p->capposted,
-                             sizeof *ps);
+    struct posted *ps =
+        grow((void **)&p->posted, &p->nposted, &p->capposted, sizeof *ps);
     if (ps == NULL) {
         return fail(p, BASE_ENOMEM, "petra: out of memory");
     }
@@ -605,8 +605,8 @@ static int close_slot(struct pros *pr)
     }
     /* The client stays open until its deposits are in: it is the one
      * that submitted them. */
-    struct mk_client **keep = grow((void **)&p->closed, &p->nclosed,
-                                   &p->capclosed, sizeof *keep);
+    struct mk_client **keep =
+        grow((void **)&p->closed, &p->nclosed, &p->capclosed, sizeof *keep);
     if (keep == NULL) {
         return fail(p, BASE_ENOMEM, "petra: out of memory");
     }
@@ -860,8 +860,8 @@ static json_t *clearing_json(struct pt *p, double *sorted)
         "unit", "ms", "n", (json_int_t)n, "mean", s->clear_mean, "median",
         s->clear_median, "variance", s->clear_var, "max", s->clear_max, "min",
         s->clear_min, "p90", s->clear_p90, "edges", edges, "counts", counts,
-        "paper", "mean", 11790.0, "median", 11000.0, "variance", 46.74e6,
-        "max", 38000.0, "min", 0.0, "p90", 23000.0, "platform",
+        "paper", "mean", 11790.0, "median", 11000.0, "variance", 46.74e6, "max",
+        38000.0, "min", 0.0, "p90", 23000.0, "platform",
         "Ethereum (geth, proof of work), 6 VMs");
 }
 
@@ -899,8 +899,8 @@ static void summarise(struct pt *p, double *sorted)
     if (n > 0) {
         qsort(sorted, n, sizeof *sorted, cmp_double);
         s->clear_mean = sum / (double)n;
-        s->clear_median = n % 2 ? sorted[n / 2]
-                                : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        s->clear_median =
+            n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
         double v = 0;
         for (size_t i = 0; i < n; i++) {
             v += (sorted[i] - s->clear_mean) * (sorted[i] - s->clear_mean);
@@ -963,11 +963,10 @@ static int write_csvs(struct pt *p, const char *dir)
     for (size_t i = 0; i < p->nwrecs; i++) {
         const struct wrec *r = &p->wrecs[i];
         /* Reasons hold no '"'; quote them for their commas. */
-        fprintf(f, "%lld,%s,%lld,%lld,%.6f,%s,%s,\"%s\"\n",
-                (long long)r->sim_s, p->sc->prosumers[r->who].name,
-                (long long)r->interval, (long long)r->power,
-                (double)r->funds / 1e6, r->ok ? "withdrawn" : "failed",
-                r->address, r->reason);
+        fprintf(f, "%lld,%s,%lld,%lld,%.6f,%s,%s,\"%s\"\n", (long long)r->sim_s,
+                p->sc->prosumers[r->who].name, (long long)r->interval,
+                (long long)r->power, (double)r->funds / 1e6,
+                r->ok ? "withdrawn" : "failed", r->address, r->reason);
     }
     rv = close_out(p, f, path);
     f = rv ? NULL : open_out(p, dir, "dso-map.csv", path);
@@ -1029,8 +1028,8 @@ static json_t *intervals_json(struct pt *p)
         json_array_append_new(
             a, json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:f}", "interval",
                          (json_int_t)abs, "start", t, "production_kwh", prod,
-                         "load_kwh", load, "traded_kwh", traded,
-                         "mean_price", traded > 0 ? value / traded : 0.0,
+                         "load_kwh", load, "traded_kwh", traded, "mean_price",
+                         traded > 0 ? value / traded : 0.0,
                          "failed_withdrawals", wd));
     }
     return a;
@@ -1088,10 +1087,10 @@ static int write_results(struct pt *p, const char *dir, double *sorted)
 {
     json_t *summary = summary_json(p->sum);
     json_t *clearing = clearing_json(p, sorted);
-    json_t *res = json_pack("{s:s, s:s, s:O, s:O, s:s}", "scenario",
-                            p->sc->path, "name", p->sc->name, "summary",
-                            summary, "clearing", clearing, "dso_endpoint",
-                            p->endpoint);
+    json_t *res =
+        json_pack("{s:s, s:s, s:O, s:O, s:s}", "scenario", p->sc->path, "name",
+                  p->sc->name, "summary", summary, "clearing", clearing,
+                  "dso_endpoint", p->endpoint);
     int rv = write_json(p, dir, "results.json", res);
     json_decref(res);
     json_t *rep =
@@ -1100,8 +1099,8 @@ static int write_results(struct pt *p, const char *dir, double *sorted)
                   clearing, "intervals", intervals_json(p), "trades",
                   trades_json(p), "failed_withdrawals", failed_json(p));
     rv = rv ? rv : write_json(p, dir, "report-data.json", rep);
-    char *text = rv == 0 ? json_dumps(rep, JSON_COMPACT | JSON_REAL_PRECISION(8))
-                         : NULL;
+    char *text =
+        rv == 0 ? json_dumps(rep, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
     if (rv == 0 && text == NULL) {
         rv = fail(p, BASE_ENOMEM, "petra: out of memory");
     }

@@ -180,7 +180,6 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
                 const char *outdir, struct sim_day_summary *sum,
                 char *errmsg) BASE_WUR;
 
-
 /* ---- PETra: the microgrid trading scenario (paper 004) ---------------------
  * A scenario of "kind": "petra" (docs/petra.md): prosumers with forecasts
  * per interval withdraw assets from the DSO over ZeroMQ to fresh anonymous
@@ -201,9 +200,9 @@ struct sim_petra_prosumer {
 struct sim_petra_scenario {
     char path[1024];
     char name[128];
-    int interval_min;        /* 15 */
-    int start_min;           /* minute of the day of the first interval */
-    int intervals;           /* how many */
+    int interval_min;            /* 15 */
+    int start_min;               /* minute of the day of the first interval */
+    int intervals;               /* how many */
     double export_kw, import_kw; /* feeder limits per interval */
     struct sim_petra_prosumer prosumers[SIM_PETRA_MAX_PROSUMERS];
     size_t nprosumers;
@@ -244,8 +243,7 @@ struct sim_petra_summary {
     double traded_kwh, traded_value, production_kwh, load_kwh;
     /* Clearing time, from postOffer submitted to acceptOffer committed,
      * wall clock, ms. */
-    double clear_mean, clear_median, clear_var, clear_min, clear_max,
-        clear_p90;
+    double clear_mean, clear_median, clear_var, clear_min, clear_max, clear_p90;
     uint64_t ledger_tx, ledger_invalid, ledger_refused, ledger_blocks;
     double runtime_s;
 };
