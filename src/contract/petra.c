@@ -117,7 +117,7 @@ static void caller_addr(const struct lg_ctx *ctx, char out[ADDR_LEN + 1])
  * asset/ID    {"id","owner","power","start","end","offer"}
  * offer/ID    {"id","kind","asset","poster","price","power","start","end",
  *              "locked","status", and once accepted "trade"}
- * open/ID     the same as offer/ID while the offer is open
+ * open/ID     "" while the offer is open
  * bal/ADDR    the address's free balance, decimal
  * dep/SEQ     a deposit (SEQ zero-padded to 12 digits)
  * n/dep       the deposit counter */
@@ -267,14 +267,15 @@ static json_t *offer_json(const struct offer *f)
                      "status", f->status);
 }
 
-/* Store the offer under offer/ID, and under open/ID while it is open. */
+/* Store the offer under offer/ID; open/ID marks it while it is open (an
+ * empty value: the index openOffers walks). */
 static int offer_store(struct lg_ctx *ctx, const struct offer *f, json_t *o)
 {
     char key[8 + ID_MAX], open[8 + ID_MAX];
     snprintf(key, sizeof key, "offer/%s", f->id);
     snprintf(open, sizeof open, "open/%s", f->id);
     bool is_open = strcmp(f->status, "open") == 0;
-    int rv = is_open ? put_json(ctx, open, json_incref(o))
+    int rv = is_open ? lg_ctx_put(ctx, open, strlen(open), "", 0)
                      : lg_ctx_del(ctx, open, strlen(open));
     if (rv == 0) {
         return put_json(ctx, key, o);
@@ -665,24 +666,31 @@ static int accept_offer(struct lg_ctx *ctx, uint32_t argc,
         rv = rv ? rv : balance_add(ctx, f.poster, f.locked - pay);
     }
     /* Energy: the overlapping parts change hands (the buyer holds the
-     * production, the seller the consumption); the rest goes back. */
+     * production, the seller the consumption): the two assets are
+     * rewritten in place as those parts, which keeps a trade's writes
+     * few; what lies outside them goes back to the owners as new assets. */
     json_t *back = json_array();
-    char to_buyer[ID_MAX + 1] = "", to_seller[ID_MAX + 1] = "";
+    struct asset to_buyer = *prod, to_seller = *cons;
+    snprintf(to_buyer.owner, sizeof to_buyer.owner, "%s", cons->owner);
+    snprintf(to_seller.owner, sizeof to_seller.owner, "%s", prod->owner);
+    to_buyer.power = p;
+    to_seller.power = -p;
+    to_buyer.start = to_seller.start = s;
+    to_buyer.end = to_seller.end = e;
+    to_buyer.offer[0] = to_seller.offer[0] = '\0';
+    int k = 0;
     rv = rv ? rv : (back ? 0 : BASE_ENOMEM);
-    rv = rv ? rv : asset_delete(ctx, mine.id);
-    rv = rv ? rv : asset_delete(ctx, theirs.id);
-    int k = 2;
-    rv = rv ? rv : asset_new(ctx, 0, cons->owner, p, s, e, to_buyer);
-    rv = rv ? rv : asset_new(ctx, 1, prod->owner, -p, s, e, to_seller);
     rv = rv ? rv : give_back(ctx, &k, prod, s, e, prod->power - p, back);
     rv = rv ? rv : give_back(ctx, &k, cons, s, e, cons->power + p, back);
+    rv = rv ? rv : asset_store(ctx, &to_buyer);
+    rv = rv ? rv : asset_store(ctx, &to_seller);
     snprintf(f.status, sizeof f.status, "accepted");
     json_t *o = offer_json(&f);
     json_t *trade = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:O}", "accepted_with", aid,
         "by", me, "power", (json_int_t)p, "start", (json_int_t)s, "end",
-        (json_int_t)e, "amount", (json_int_t)pay, "to_buyer", to_buyer,
-        "to_seller", to_seller, "returned", back ? back : json_null());
+        (json_int_t)e, "amount", (json_int_t)pay, "to_buyer", to_buyer.id,
+        "to_seller", to_seller.id, "returned", back ? back : json_null());
     json_decref(back);
     if (rv == 0 && o != NULL && trade != NULL) {
         /* json_object_set_new takes the reference even when it fails. */
@@ -822,6 +830,8 @@ static int balance_fn(struct lg_ctx *ctx, uint32_t argc,
 }
 
 struct list {
+    struct lg_ctx *ctx;
+    bool index; /* the keys name offers: list the offers */
     struct base_buf out;
     size_t n;
     int rv;
@@ -829,8 +839,18 @@ struct list {
 
 static int list_one(void *arg, struct lg_slice key, struct lg_slice val)
 {
-    (void)key;
     struct list *l = arg;
+    if (l->index) {
+        /* open/ID: the record is offer/ID. */
+        char k[8 + ID_MAX];
+        int n = snprintf(k, sizeof k, "offer/%.*s", (int)(key.len - 5),
+                         (const char *)key.p + 5);
+        if (key.len < 6 || n >= (int)sizeof k ||
+            lg_ctx_get(l->ctx, k, (size_t)n, &val) != 0) {
+            l->rv = BASE_ECORRUPT;
+            return 1;
+        }
+    }
     l->rv = base_buf_add_str(&l->out, l->n ? "," : "[");
     if (l->rv == 0) {
         l->rv = base_buf_add(&l->out, val.p, val.len);
@@ -839,9 +859,10 @@ static int list_one(void *arg, struct lg_slice key, struct lg_slice val)
 }
 
 /* The JSON array of the records from @start up to the end of the prefix. */
-static int list(struct lg_ctx *ctx, const char *start, const char *end)
+static int list(struct lg_ctx *ctx, const char *start, const char *end,
+                bool index)
 {
-    struct list l = {.n = 0, .rv = 0};
+    struct list l = {.ctx = ctx, .index = index, .n = 0, .rv = 0};
     base_buf_init(&l.out, 0);
     int rv =
         lg_ctx_range(ctx, start, strlen(start), end, strlen(end), list_one, &l);
@@ -859,7 +880,7 @@ static int open_offers(struct lg_ctx *ctx, uint32_t argc,
     if (argc != 0) {
         return lg_ctx_fail(ctx, BASE_EARGS, "usage: openOffers");
     }
-    return list(ctx, "open/", "open0"); /* '0' follows '/' */
+    return list(ctx, "open/", "open0", true); /* '0' follows '/' */
 }
 
 static int deposits(struct lg_ctx *ctx, uint32_t argc,
@@ -875,7 +896,7 @@ static int deposits(struct lg_ctx *ctx, uint32_t argc,
     }
     char start[24];
     snprintf(start, sizeof start, "dep/%012lld", (long long)from);
-    return list(ctx, start, "dep0");
+    return list(ctx, start, "dep0", false);
 }
 
 static const struct sc_function functions[] = {

@@ -256,17 +256,21 @@ static void test_ask_accepted(void **state)
      * back: A3 +3 kW 12..13 to the buyer, A4 -3 kW to the seller, then the
      * seller's 5 kW over 10..11 and 2 kW over 12..13, the buyer's -3 kW over
      * 14..15. */
-    asset_str(f, prod, s, sizeof s);
-    assert_string_equal(s, "none");
-    asset_str(f, cons, s, sizeof s);
-    assert_string_equal(s, "none");
-    /* New ids come from the accepting transaction: a<20 hex>-K. */
+    /* The two assets now hold the exchanged parts: the buyer the seller's
+     * 3 kW of production over 12..13, the seller the buyer's consumption. */
     char hex[65], id[32], want[128];
+    asset_str(f, prod, s, sizeof s);
+    snprintf(want, sizeof want, "%.4s 3000 12 13", f->b_addr);
+    assert_string_equal(s, want);
+    asset_str(f, cons, s, sizeof s);
+    snprintf(want, sizeof want, "%.4s -3000 12 13", f->s_addr);
+    assert_string_equal(s, want);
+    /* What lies outside goes back as new assets, with ids from the
+     * accepting transaction: a<20 hex>-K. */
     base_hex_encode(hex, f->o.id.b, 32);
-    const char *const expect[] = {"b 3000 12 13", "s -3000 12 13",
-                                  "s 5000 10 11", "s 2000 12 13",
+    const char *const expect[] = {"s 5000 10 11", "s 2000 12 13",
                                   "b -3000 14 15", NULL};
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < 4; k++) {
         snprintf(id, sizeof id, "a%.20s-%d", hex, k);
         asset_str(f, id, s, sizeof s);
         if (expect[k] == NULL) {
@@ -279,12 +283,12 @@ static void test_ask_accepted(void **state)
     }
     json_t *of = read_json(f, "readOffer", offer);
     json_t *tr = json_object_get(of, "trade");
-    snprintf(id, sizeof id, "a%.20s-0", hex);
     assert_string_equal(json_string_value(json_object_get(tr, "to_buyer")),
-                        id);
+                        prod);
+    assert_string_equal(json_string_value(json_object_get(tr, "to_seller")),
+                        cons);
     assert_int_equal(json_array_size(json_object_get(tr, "returned")), 3);
-    assert_int_equal(json_integer_value(json_object_get(tr, "amount")),
-                     375000);
+    assert_int_equal(json_integer_value(json_object_get(tr, "amount")), 375000);
     json_decref(of);
     open = read_json(f, "openOffers", NULL);
     assert_int_equal(json_array_size(open), 0);
@@ -480,8 +484,11 @@ static void test_bad_input(void **state)
             offer, far);
     REFUSED(f, BASE_EINVAL, "is accepted, not open", &f->seller, "rescindOffer",
             offer);
-    REFUSED(f, BASE_ENOTFOUND, "does not exist", &f->buyer,
+    /* The buyer's consumption asset is the seller's now. */
+    REFUSED(f, BASE_EPERM, "belongs to another address", &f->buyer,
             "depositEnergyAsset", cons);
+    REFUSED(f, BASE_ENOTFOUND, "does not exist", &f->buyer,
+            "depositEnergyAsset", "a0000");
     REFUSED(f, BASE_EARGS, "usage: acceptOffer", &f->buyer, "acceptOffer",
             offer);
 }
