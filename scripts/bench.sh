@@ -25,3 +25,9 @@ step "power flow: load, re-solve, daily series"
 step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
+
+step "PETra: clearing time and accepted trades per second (docs/performance.md)"
+"$dir/petra-bench" --trades 20000 --latency 2000
+step "PETra: the microgrid case study, scenarios/petra-microgrid.json"
+"$bin" run scenarios/petra-microgrid.json --out "$tmp/petra" |
+    grep -E 'clearing time|trading|run time' -A1
