@@ -46,6 +46,7 @@ static const char demo_usage[] =
     "It is 'gridledger run " DEMO_SCENARIO " --force'.\n";
 
 struct host {
+    char dir[PATH_MAX];
     const char *ledger;
     struct app_node node;
     struct kv_offchain *off;
@@ -71,7 +72,7 @@ static int client(void *arg, const char *org, const char *name,
     return rv;
 }
 
-static void progress(void *arg, int done, int total)
+static void bar(void *arg, const char *label, int done, int total)
 {
     struct host *h = arg;
     if (!h->bar || done == h->last) {
@@ -79,12 +80,17 @@ static void progress(void *arg, int done, int total)
     }
     h->last = done;
     int width = 40, fill = done * width / total;
-    fprintf(stderr, "\r  market day [%.*s%*s] %3d/%d intervals", fill,
+    fprintf(stderr, "\r  %s [%.*s%*s] %3d/%d intervals", label, fill,
             "########################################", width - fill, "", done,
             total);
     if (done == total) {
         fputc('\n', stderr);
     }
+}
+
+static void progress(void *arg, int done, int total)
+{
+    bar(arg, "market day", done, total);
 }
 
 static void stats(void *arg, uint64_t *committed, uint64_t *invalid,
@@ -170,17 +176,20 @@ static int clear_run(const char *out)
     return 0;
 }
 
-static int run_market(const char *scenario, const char *out, bool force,
-                      bool quiet)
+/* A fresh run in @out: replace an earlier one (with @force), create the
+ * ledger whose genesis names @orgs, open it and start ordering, open the
+ * off-chain store. @h gets the node; stop_run() releases it. */
+static int start_run(struct host *h, const char *out, bool force, bool quiet,
+                     const char *channel, const struct app_org *orgs,
+                     size_t norgs, unsigned block_tx, uint64_t batch_us)
 {
-    struct sim_scenario sc;
-    char err[BASE_ERRMSG_SIZE];
-    if (sim_scenario_load(&sc, scenario, err) != 0) {
-        return cmd_fail(1, "%s", err);
-    }
-    char ledger[PATH_MAX], path[PATH_MAX];
-    snprintf(ledger, sizeof ledger, "%s/ledger", out);
-    snprintf(path, sizeof path, "%s/data.mdb", ledger);
+    char path[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    memset(h, 0, sizeof *h);
+    snprintf(h->dir, sizeof h->dir, "%s/ledger", out);
+    h->ledger = h->dir;
+    h->bar = !quiet && isatty(STDERR_FILENO);
+    h->last = -1;
+    snprintf(path, sizeof path, "%s/data.mdb", h->dir);
     struct stat st;
     int rv = 0;
     if (stat(path, &st) == 0) {
@@ -193,6 +202,35 @@ static int run_market(const char *scenario, const char *out, bool force,
     if (rv == 0 && base_mkdirs(out, 0755) != 0) {
         rv = cmd_fail(1, "cannot create %s", out);
     }
+    rv = rv ? rv : app_ledger_create(h->dir, channel, orgs, norgs);
+    rv = rv ? rv : app_node_open(&h->node, h->dir, channel, false);
+    struct ord_options opt = {.max_block_tx = block_tx,
+                              .batch_timeout = batch_us * 1000};
+    rv = rv ? rv : app_node_start(&h->node, h->dir, &opt);
+    snprintf(path, sizeof path, "%s/offchain.sqlite", h->dir);
+    if (rv == 0 && kv_offchain_open_sqlite(&h->off, path, err) != 0) {
+        rv = cmd_fail(1, "%s: %s", path, err);
+    }
+    return rv;
+}
+
+static void stop_run(struct host *h)
+{
+    if (h->node.ledger != NULL) {
+        app_node_close(&h->node);
+    }
+    kv_offchain_close(h->off);
+    h->off = NULL;
+}
+
+static int run_market(const char *scenario, const char *out, bool force,
+                      bool quiet)
+{
+    struct sim_scenario sc;
+    char err[BASE_ERRMSG_SIZE];
+    if (sim_scenario_load(&sc, scenario, err) != 0) {
+        return cmd_fail(1, "%s", err);
+    }
     /* The consortium: the ISO, the DSO and each aggregator, one operator
      * each: the agents sign as them. */
     static const char *const op[] = {"operator", NULL};
@@ -201,20 +239,9 @@ static int run_market(const char *scenario, const char *out, bool force,
     for (size_t i = 0; i < sc.nderas; i++) {
         orgs[2 + i] = (struct app_org){sc.deras[i], "dera", op};
     }
-    rv = rv ? rv : app_ledger_create(ledger, sc.channel, orgs, 2 + sc.nderas);
     struct host h;
-    memset(&h, 0, sizeof h);
-    h.ledger = ledger;
-    h.bar = !quiet && isatty(STDERR_FILENO);
-    h.last = -1;
-    rv = rv ? rv : app_node_open(&h.node, ledger, sc.channel, false);
-    struct ord_options opt = {.max_block_tx = sc.block_tx,
-                              .batch_timeout = sc.batch_us * 1000};
-    rv = rv ? rv : app_node_start(&h.node, ledger, &opt);
-    snprintf(path, sizeof path, "%s/offchain.sqlite", ledger);
-    if (rv == 0 && kv_offchain_open_sqlite(&h.off, path, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", path, err);
-    }
+    int rv = start_run(&h, out, force, quiet, sc.channel, orgs, 2 + sc.nderas,
+                       sc.block_tx, sc.batch_us);
     struct sim_day_summary sum;
     if (rv == 0) {
         struct sim_day_env env = {client, &h, progress, stats};
@@ -226,10 +253,7 @@ static int run_market(const char *scenario, const char *out, bool force,
             rv = cmd_fail(1, "%s", err);
         }
     }
-    if (h.node.ledger != NULL) {
-        app_node_close(&h.node);
-    }
-    kv_offchain_close(h.off);
+    stop_run(&h);
     if (rv == 0 && !quiet) {
         print_summary(&sc, &sum, out);
     }
@@ -278,18 +302,7 @@ static int petra_root(void *arg, const char *org, struct cr_keypair *key)
 
 static void petra_progress(void *arg, int done, int total)
 {
-    struct host *h = arg;
-    if (!h->bar || done == h->last) {
-        return;
-    }
-    h->last = done;
-    int width = 40, fill = done * width / total;
-    fprintf(stderr, "\r  PETra [%.*s%*s] %3d/%d intervals", fill,
-            "########################################", width - fill, "", done,
-            total);
-    if (done == total) {
-        fputc('\n', stderr);
-    }
+    bar(arg, "PETra", done, total);
 }
 
 static void print_petra(const struct sim_petra_scenario *sc,
@@ -338,21 +351,6 @@ static int run_petra(const char *scenario, const char *out, bool force,
         base_free(sc);
         return cmd_fail(1, "%s", err);
     }
-    char ledger[PATH_MAX], path[PATH_MAX];
-    snprintf(ledger, sizeof ledger, "%s/ledger", out);
-    snprintf(path, sizeof path, "%s/data.mdb", ledger);
-    struct stat st;
-    int rv = 0;
-    if (stat(path, &st) == 0) {
-        rv = force ? clear_run(out)
-                   : cmd_fail(1,
-                              "%s already holds a run; pass --force to "
-                              "replace it",
-                              out);
-    }
-    if (rv == 0 && base_mkdirs(out, 0755) != 0) {
-        rv = cmd_fail(1, "cannot create %s", out);
-    }
     /* The DSO signs withdrawals; ANON certifies anonymous addresses (its
      * root key is the DSO's); PROSUMERS certifies the real identities,
      * which sign withdrawal requests off chain and never a transaction. */
@@ -364,20 +362,9 @@ static int run_petra(const char *scenario, const char *out, bool force,
     struct app_org orgs[3] = {{"DSO", "dso", op},
                               {MK_PETRA_ANON_ORG, "anon", NULL},
                               {MK_PETRA_PEOPLE_ORG, "prosumer", people}};
-    rv = rv ? rv : app_ledger_create(ledger, sc->channel, orgs, 3);
     struct host h;
-    memset(&h, 0, sizeof h);
-    h.ledger = ledger;
-    h.bar = !quiet && isatty(STDERR_FILENO);
-    h.last = -1;
-    rv = rv ? rv : app_node_open(&h.node, ledger, sc->channel, false);
-    struct ord_options opt = {.max_block_tx = sc->block_tx,
-                              .batch_timeout = sc->batch_us * 1000};
-    rv = rv ? rv : app_node_start(&h.node, ledger, &opt);
-    snprintf(path, sizeof path, "%s/offchain.sqlite", ledger);
-    if (rv == 0 && kv_offchain_open_sqlite(&h.off, path, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", path, err);
-    }
+    int rv = start_run(&h, out, force, quiet, sc->channel, orgs, 3,
+                       sc->block_tx, sc->batch_us);
     struct sim_petra_summary sum;
     if (rv == 0) {
         struct sim_petra_env env = {&h,           petra_client, petra_anon,
@@ -391,10 +378,7 @@ static int run_petra(const char *scenario, const char *out, bool force,
             rv = cmd_fail(1, "%s", err);
         }
     }
-    if (h.node.ledger != NULL) {
-        app_node_close(&h.node);
-    }
-    kv_offchain_close(h.off);
+    stop_run(&h);
     if (rv == 0 && !quiet) {
         print_petra(sc, &sum, out);
     }

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "report/report.h"
-#include "sim.h"
+#include "sim_int.h"
 
 #define MAX_HELD  32
 #define HIST_BINS 20
@@ -23,39 +23,13 @@
 /* ---- the scenario ---------------------------------------------------------
  */
 
-static int bad(char *errmsg, const char *fmt, ...) BASE_PRINTF(2, 3);
-static int bad(char *errmsg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, BASE_ERRMSG_SIZE, fmt, ap);
-    va_end(ap);
-    return BASE_EINVAL;
-}
-
-static int num(json_t *o, const char *key, double lo, double hi, double *out,
-               const char *where, char *errmsg)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL) {
-        return 0;
-    }
-    double d = json_number_value(v);
-    if (!json_is_number(v) || !isfinite(d) || d < lo || d > hi) {
-        return bad(errmsg, "%s.%s must be a number in [%g, %g]", where, key, lo,
-                   hi);
-    }
-    *out = d;
-    return 0;
-}
-
 static int whole(json_t *o, const char *key, int lo, int hi, int *out,
                  const char *where, char *errmsg)
 {
     double d = *out;
-    int rv = num(o, key, lo, hi, &d, where, errmsg);
+    int rv = sim__num(o, key, lo, hi, &d, where, errmsg);
     if (rv == 0 && d != floor(d)) {
-        return bad(errmsg, "%s.%s must be a whole number", where, key);
+        return sim__bad(errmsg, "%s.%s must be a whole number", where, key);
     }
     *out = (int)d;
     return rv;
@@ -71,38 +45,38 @@ static int load_prosumer(struct sim_petra_scenario *sc, json_t *v, size_t i,
     const char *role = json_string_value(json_object_get(v, "role"));
     if (name == NULL || name[0] == '\0' || strlen(name) > 32 ||
         strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name)) {
-        return bad(errmsg, "%s.name must be 1..32 of [a-z0-9-]", where);
+        return sim__bad(errmsg, "%s.name must be 1..32 of [a-z0-9-]", where);
     }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(sc->prosumers[j].name, name) == 0) {
-            return bad(errmsg, "%s.name repeats '%s'", where, name);
+            return sim__bad(errmsg, "%s.name repeats '%s'", where, name);
         }
     }
     if (role == NULL ||
         (strcmp(role, "producer") != 0 && strcmp(role, "consumer") != 0)) {
-        return bad(errmsg, "%s.role must be producer or consumer", where);
+        return sim__bad(errmsg, "%s.role must be producer or consumer", where);
     }
     snprintf(p->name, sizeof p->name, "%s", name);
     p->producer = strcmp(role, "producer") == 0;
     p->price = p->producer ? 0.20 : 0.30;
     p->funds = 0;
-    int rv = num(v, "price", 0, 1000, &p->price, where, errmsg);
-    rv = rv ? rv : num(v, "funds", 0, 1e6, &p->funds, where, errmsg);
+    int rv = sim__num(v, "price", 0, 1000, &p->price, where, errmsg);
+    rv = rv ? rv : sim__num(v, "funds", 0, 1e6, &p->funds, where, errmsg);
     if (rv != 0) {
         return rv;
     }
     p->bids = json_is_true(json_object_get(v, "bids"));
     json_t *kw = json_object_get(v, "kw");
     if (!json_is_array(kw) || json_array_size(kw) != (size_t)sc->intervals) {
-        return bad(errmsg, "%s.kw must hold one value per interval (%d)", where,
-                   sc->intervals);
+        return sim__bad(errmsg, "%s.kw must hold one value per interval (%d)",
+                        where, sc->intervals);
     }
     for (size_t k = 0; k < (size_t)sc->intervals; k++) {
         json_t *x = json_array_get(kw, k);
         double d = json_number_value(x);
         if (!json_is_number(x) || !isfinite(d) || d < 0 || d > 1e6) {
-            return bad(errmsg, "%s.kw[%zu] must be a number in [0, 1e6]", where,
-                       k);
+            return sim__bad(errmsg, "%s.kw[%zu] must be a number in [0, 1e6]",
+                            where, k);
         }
         p->kw[k] = d;
     }
@@ -141,37 +115,37 @@ int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
     if (rv == 0 && start != NULL &&
         (sscanf(start, "%d:%d%c", &hh, &mm, &tail) != 2 || hh < 0 || hh > 23 ||
          mm < 0 || mm > 59)) {
-        rv = bad(errmsg, "scenario.start must be HH:MM");
+        rv = sim__bad(errmsg, "scenario.start must be HH:MM");
     }
     if (rv == 0 && start != NULL) {
         sc->start_min = hh * 60 + mm;
     }
     if (rv == 0 && sc->start_min % sc->interval_min != 0) {
-        rv = bad(errmsg, "scenario.start must begin an interval of %d min",
-                 sc->interval_min);
+        rv = sim__bad(errmsg, "scenario.start must begin an interval of %d min",
+                      sc->interval_min);
     }
     if (rv == 0 && sc->start_min + sc->interval_min * sc->intervals > 24 * 60) {
-        rv = bad(errmsg, "the intervals must end within the day");
+        rv = sim__bad(errmsg, "the intervals must end within the day");
     }
     if (rv == 0 && sc->interval_min * 60 != SC_PETRA_INTERVAL_S) {
-        rv = bad(errmsg,
-                 "scenario.interval_min must be %d: the petra "
-                 "contract prices %d-second intervals",
-                 SC_PETRA_INTERVAL_S / 60, SC_PETRA_INTERVAL_S);
+        rv = sim__bad(errmsg,
+                      "scenario.interval_min must be %d: the petra "
+                      "contract prices %d-second intervals",
+                      SC_PETRA_INTERVAL_S / 60, SC_PETRA_INTERVAL_S);
     }
     json_t *feeder = json_object_get(root, "feeder");
     sc->export_kw = sc->import_kw = 1e6;
-    rv =
-        rv ? rv
-           : num(feeder, "export_kw", 0, 1e6, &sc->export_kw, "feeder", errmsg);
-    rv =
-        rv ? rv
-           : num(feeder, "import_kw", 0, 1e6, &sc->import_kw, "feeder", errmsg);
+    rv = rv ? rv
+            : sim__num(feeder, "export_kw", 0, 1e6, &sc->export_kw, "feeder",
+                       errmsg);
+    rv = rv ? rv
+            : sim__num(feeder, "import_kw", 0, 1e6, &sc->import_kw, "feeder",
+                       errmsg);
     json_t *ps = json_object_get(root, "prosumers");
     if (rv == 0 && (!json_is_array(ps) || json_array_size(ps) == 0 ||
                     json_array_size(ps) > SIM_PETRA_MAX_PROSUMERS)) {
-        rv = bad(errmsg, "prosumers must be an array of 1..%d prosumers",
-                 SIM_PETRA_MAX_PROSUMERS);
+        rv = sim__bad(errmsg, "prosumers must be an array of 1..%d prosumers",
+                      SIM_PETRA_MAX_PROSUMERS);
     }
     for (size_t i = 0; rv == 0 && i < json_array_size(ps); i++) {
         rv = load_prosumer(sc, json_array_get(ps, i), i, errmsg);
@@ -185,8 +159,9 @@ int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
     }
     double btx = 2000, bus = 0;
     rv = rv ? rv
-            : num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger", errmsg);
-    rv = rv ? rv : num(lg, "batch_us", 0, 1e7, &bus, "ledger", errmsg);
+            : sim__num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger",
+                       errmsg);
+    rv = rv ? rv : sim__num(lg, "batch_us", 0, 1e7, &bus, "ledger", errmsg);
     sc->block_tx = (unsigned)btx;
     sc->batch_us = (uint64_t)bus;
     snprintf(sc->bind, sizeof sc->bind, "tcp://127.0.0.1:*");
@@ -821,12 +796,6 @@ static void teardown(struct pt *p)
 
 /* ---- results ----------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void hhmm(char *out, size_t size, int64_t minute)
 {
     snprintf(out, size, "%02d:%02d", (int)(minute / 60 % 24),
@@ -897,7 +866,7 @@ static void summarise(struct pt *p, double *sorted)
     }
     size_t n = p->ntrades;
     if (n > 0) {
-        qsort(sorted, n, sizeof *sorted, cmp_double);
+        qsort(sorted, n, sizeof *sorted, sim__cmp_double);
         s->clear_mean = sum / (double)n;
         s->clear_median =
             n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
@@ -1070,19 +1039,6 @@ static json_t *failed_json(struct pt *p)
     return a;
 }
 
-static int write_json(struct pt *p, const char *dir, const char *name,
-                      json_t *o)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (o == NULL || json_dump_file(o, path,
-                                    JSON_INDENT(1) | JSON_REAL_PRECISION(8) |
-                                        JSON_PRESERVE_ORDER) != 0) {
-        return fail(p, BASE_EIO, "cannot write %s", path);
-    }
-    return 0;
-}
-
 static int write_results(struct pt *p, const char *dir, double *sorted)
 {
     json_t *summary = summary_json(p->sum);
@@ -1091,14 +1047,14 @@ static int write_results(struct pt *p, const char *dir, double *sorted)
         json_pack("{s:s, s:s, s:O, s:O, s:s}", "scenario", p->sc->path, "name",
                   p->sc->name, "summary", summary, "clearing", clearing,
                   "dso_endpoint", p->endpoint);
-    int rv = write_json(p, dir, "results.json", res);
+    int rv = sim__write_json(dir, "results.json", res, p->errmsg);
     json_decref(res);
     json_t *rep =
         json_pack("{s:s, s:s, s:O, s:O, s:o, s:o, s:o}", "title", p->sc->name,
                   "scenario", p->sc->path, "summary", summary, "clearing",
                   clearing, "intervals", intervals_json(p), "trades",
                   trades_json(p), "failed_withdrawals", failed_json(p));
-    rv = rv ? rv : write_json(p, dir, "report-data.json", rep);
+    rv = rv ? rv : sim__write_json(dir, "report-data.json", rep, p->errmsg);
     char *text =
         rv == 0 ? json_dumps(rep, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
     if (rv == 0 && text == NULL) {

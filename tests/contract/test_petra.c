@@ -25,39 +25,6 @@ struct fx {
     char ret[4096]; /* the last call's return value */
 };
 
-/* A member of @org with @role and key from @seed, certified by @root; an
- * anonymous address is named by its own key, as the DSO certifies it. */
-static void member(struct tc_member *m, const char *org, const char *role,
-                   const char *name, const struct cr_keypair *root,
-                   uint8_t seed)
-{
-    uint8_t s[32];
-    memset(s, seed, sizeof s);
-    memset(m, 0, sizeof *m);
-    cr_keygen_seed(&m->key, s);
-    snprintf(m->cert.org, sizeof m->cert.org, "%s", org);
-    snprintf(m->cert.role, sizeof m->cert.role, "%s", role);
-    if (name != NULL) {
-        snprintf(m->cert.name, sizeof m->cert.name, "%s", name);
-    } else {
-        base_hex_encode(m->cert.name, m->key.pk, CR_PUBKEY_SIZE);
-    }
-    memcpy(m->cert.pk, m->key.pk, CR_PUBKEY_SIZE);
-    m->cert.not_before = 0;
-    m->cert.expiry = 4102444800u;
-    assert_int_equal(lg_cert_sign(&m->cert, root), 0);
-}
-
-static void add_org(struct lg_config *cfg, const char *name, const char *role,
-                    const struct cr_keypair *root)
-{
-    struct lg_org *o = &cfg->orgs[cfg->norgs++];
-    snprintf(o->name, sizeof o->name, "%s", name);
-    memcpy(o->root_pk, root->pk, CR_PUBKEY_SIZE);
-    o->nroles = 1;
-    snprintf(o->roles[0], sizeof o->roles[0], "%s", role);
-}
-
 static int setup(void **state)
 {
     struct fx *f = base_calloc(1, sizeof *f);
@@ -68,12 +35,14 @@ static int setup(void **state)
     cr_keygen_seed(&f->anon_root, s);
     memset(s, 41, sizeof s);
     cr_keygen_seed(&f->people_root, s);
-    add_org(&f->c.cfg, "ANON", "anon", &f->anon_root);
-    add_org(&f->c.cfg, "PROSUMERS", "prosumer", &f->people_root);
-    member(&f->seller, "ANON", "anon", NULL, &f->anon_root, 50);
-    member(&f->buyer, "ANON", "anon", NULL, &f->anon_root, 51);
-    member(&f->third, "ANON", "anon", NULL, &f->anon_root, 52);
-    member(&f->real, "PROSUMERS", "prosumer", "p1", &f->people_root, 53);
+    /* The DSO certifies anonymous addresses as ANON members named by
+     * their key; real identities are PROSUMERS members. */
+    tc_add_org(&f->c.cfg, "ANON", "anon", &f->anon_root);
+    tc_add_org(&f->c.cfg, "PROSUMERS", "prosumer", &f->people_root);
+    tc_certify(&f->seller, "ANON", "anon", NULL, &f->anon_root, 50);
+    tc_certify(&f->buyer, "ANON", "anon", NULL, &f->anon_root, 51);
+    tc_certify(&f->third, "ANON", "anon", NULL, &f->anon_root, 52);
+    tc_certify(&f->real, "PROSUMERS", "prosumer", "p1", &f->people_root, 53);
     base_hex_encode(f->s_addr, f->seller.key.pk, 32);
     base_hex_encode(f->b_addr, f->buyer.key.pk, 32);
     base_hex_encode(f->t_addr, f->third.key.pk, 32);

@@ -84,29 +84,6 @@ static void seeded(struct cr_keypair *k, uint8_t tag)
     cr_keygen_seed(k, s);
 }
 
-static void person(struct tc_member *m, const char *name,
-                   const struct cr_keypair *root, uint8_t tag)
-{
-    memset(m, 0, sizeof *m);
-    seeded(&m->key, tag);
-    snprintf(m->cert.org, sizeof m->cert.org, "PROSUMERS");
-    snprintf(m->cert.name, sizeof m->cert.name, "%s", name);
-    snprintf(m->cert.role, sizeof m->cert.role, "prosumer");
-    memcpy(m->cert.pk, m->key.pk, CR_PUBKEY_SIZE);
-    m->cert.expiry = 4102444800u;
-    assert_int_equal(lg_cert_sign(&m->cert, root), 0);
-}
-
-static void add_org(struct lg_config *cfg, const char *name, const char *role,
-                    const struct cr_keypair *root)
-{
-    struct lg_org *o = &cfg->orgs[cfg->norgs++];
-    snprintf(o->name, sizeof o->name, "%s", name);
-    memcpy(o->root_pk, root->pk, CR_PUBKEY_SIZE);
-    o->nroles = 1;
-    snprintf(o->roles[0], sizeof o->roles[0], "%s", role);
-}
-
 static int open_anon(void *arg, const struct lg_cert *cert,
                      const struct cr_keypair *key, struct mk_client **out)
 {
@@ -124,11 +101,13 @@ static int setup(void **state)
     seeded(&f->anon_root, 60);
     seeded(&f->people_root, 61);
     seeded(&f->rogue_root, 62);
-    add_org(&f->c.cfg, "ANON", "anon", &f->anon_root);
-    add_org(&f->c.cfg, "PROSUMERS", "prosumer", &f->people_root);
-    person(&f->alice, "alice", &f->people_root, 70);
-    person(&f->bob, "bob", &f->people_root, 71);
-    person(&f->forged, "alice", &f->rogue_root, 72);
+    tc_add_org(&f->c.cfg, "ANON", "anon", &f->anon_root);
+    tc_add_org(&f->c.cfg, "PROSUMERS", "prosumer", &f->people_root);
+    tc_certify(&f->alice, "PROSUMERS", "prosumer", "alice", &f->people_root,
+               70);
+    tc_certify(&f->bob, "PROSUMERS", "prosumer", "bob", &f->people_root, 71);
+    tc_certify(&f->forged, "PROSUMERS", "prosumer", "alice", &f->rogue_root,
+               72);
     char err[BASE_ERRMSG_SIZE];
     assert_int_equal(lg_open(&f->l, f->dir, &f->c.exec, NULL, err), 0);
     assert_int_equal(lg_channel_create(f->l, &f->c.cfg, &f->c.orderer, err), 0);
