@@ -31,10 +31,10 @@ static const char usage[] =
     "                    file that opens offline\n"
     "  report-data.json  the data of the report\n"
     "  ledger/           the run's ledger ('gridledger verify DIR/ledger')\n"
-    "A scenario of \"kind\": \"petra\" (docs/petra.md) runs PETra's\n"
+    "\nA scenario of \"kind\": \"petra\" (docs/petra.md) runs PETra's\n"
     "microgrid instead and writes trades.csv, withdrawals.csv, dso-map.csv,\n"
     "results.json, report-data.json and report.html (the clearing-time\n"
-    "distribution) beside ledger/.\n"
+    "distribution) beside ledger/.\n\n"
     "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
     "only with --force. A progress bar is drawn on a terminal unless "
     "--quiet.\n";

@@ -331,8 +331,8 @@ static void batch_done(void *arg, const struct mk_result *r)
     pthread_mutex_unlock(&b->mu);
 }
 
-static int submit(struct mk_petra_dso *d, struct batch_item *it,
-                  const char *fn, uint32_t n, const char *const *argv)
+static int submit(struct mk_petra_dso *d, struct batch_item *it, const char *fn,
+                  uint32_t n, const char *const *argv)
 {
     struct batch *b = it->b;
     struct lg_slice args[4];
