@@ -436,6 +436,43 @@ static void test_all_deposited(void **state)
     assert_null(strstr(out, "\"poster\""));
 }
 
+/* Bad scenarios and a second run into the same directory stop with a
+ * message and a non-zero exit, and leave the earlier run as it was. */
+static void test_run_errors(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], out[4096];
+    snprintf(path, sizeof path, "%s/bad.json", R.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"kind\": \"nope\"}", f);
+    fclose(f);
+    assert_int_equal(tl_run(out, sizeof out, "'%s' run '%s' --out '%s/x' 2>&1",
+                            tl_binary(), path, R.dir),
+                     1);
+    assert_non_null(
+        strstr(out, "unknown scenario kind 'nope' (known: der-market, petra)"));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"kind\": \"petra\", \"intervals\": 2, \"prosumers\": [{"
+          "\"name\": \"a\", \"role\": \"producer\", \"kw\": [1]}]}",
+          f);
+    fclose(f);
+    assert_int_equal(tl_run(out, sizeof out, "'%s' run '%s' --out '%s/x' 2>&1",
+                            tl_binary(), path, R.dir),
+                     1);
+    assert_non_null(strstr(out, "prosumers[0].kw must hold one value per "
+                                "interval (2)"));
+    char src[PATH_MAX];
+    tl_source_path(src, "scenarios/petra-microgrid.json");
+    assert_int_equal(tl_run(out, sizeof out, "'%s' run '%s' --out '%s' 2>&1",
+                            tl_binary(), src, R.out),
+                     1);
+    assert_non_null(strstr(out, "already holds a run; pass --force"));
+    assert_int_equal(lines("trades.csv"),
+                     (size_t)num(R.results, "summary", "trades") + 1);
+}
+
 int main(void)
 {
     assert_int_equal(cr_init(), 0);
@@ -444,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_run_outputs),
         cmocka_unit_test(test_privacy),
         cmocka_unit_test(test_all_deposited),
+        cmocka_unit_test(test_run_errors),
     };
     return cmocka_run_group_tests(tests, run_setup, run_teardown);
 }
