@@ -19,7 +19,8 @@
 #include "order/order.h"
 
 static const char usage[] =
-    "usage: petra-bench [--trades N] [--latency M] [--threads C] [--json F]\n"
+    "usage: petra-bench [--trades N] [--latency M] [--threads C] [--block B]\n"
+    "                   [--json F]\n"
     "\n"
     "Runs PETra's contract on a fresh embedded ledger in a temporary\n"
     "directory (solo ordering, durable LMDB commits). Every trade uses two\n"
@@ -32,9 +33,13 @@ static const char usage[] =
     "  latency:    M trades by C threads, each posting an ask, waiting for\n"
     "              its block, accepting it and waiting again: the clearing\n"
     "              time from postOffer submitted to acceptOffer durable\n"
-    "Defaults: N 20000, M 2000, C 1. --json writes the figures to F.\n";
+    "Blocks hold up to B transactions (the solo orderer's max_block_tx).\n"
+    "Defaults: N 20000, M 2000, C 1, B 2000. --json writes the figures to F.\n";
 
 #define CHANNEL "bench"
+
+/* Transactions per block (--block): the solo orderer's max_block_tx. */
+static unsigned block_tx = 2000;
 
 struct who {
     struct lg_cert cert;
@@ -90,13 +95,6 @@ static void build(struct bench *b, struct base_buf *out, const struct who *w,
     }
 }
 
-static void id_of(char *out, char prefix, const struct cr_hash *h, bool asset)
-{
-    char hex[65];
-    base_hex_encode(hex, h->b, CR_HASH_SIZE);
-    snprintf(out, 24, asset ? "%c%.20s-0" : "%c%.20s", prefix, hex);
-}
-
 /* ---- waiting for many asynchronous submissions ------------------------- */
 
 struct wait {
@@ -107,9 +105,19 @@ struct wait {
     char reason[LG_REASON_MAX + 1];
 };
 
+/* One submission: where its outcome goes. */
+struct slot {
+    struct wait *w;
+    struct ord_result *out; /* may be NULL */
+};
+
 static void done_cb(void *arg, const struct ord_result *r)
 {
-    struct wait *w = arg;
+    struct slot *sl = arg;
+    struct wait *w = sl->w;
+    if (sl->out != NULL) {
+        *sl->out = *r;
+    }
     pthread_mutex_lock(&w->mu);
     if (r->code != 0 && w->bad++ == 0) {
         snprintf(w->reason, sizeof w->reason, "%s", r->reason);
@@ -121,21 +129,26 @@ static void done_cb(void *arg, const struct ord_result *r)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Submit @n envelopes at once and wait for all; seconds from the first
- * submission to the last commit. */
+/* Submit @n envelopes at once and wait for all; their outcomes go to
+ * @out (NULL: nowhere). Seconds from the first submission to the last
+ * commit. */
 static double submit_all(struct bench *b, struct base_buf *txs, size_t n,
-                         const char *what)
+                         struct ord_result *out, const char *what)
 {
     struct wait w;
     memset(&w, 0, sizeof w);
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     w.left = n;
+    struct slot *slots = calloc(n, sizeof *slots);
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = (struct slot){&w, out ? &out[i] : NULL};
+    }
     uint64_t t0 = base_mono_ns();
     for (size_t i = 0; i < n; i++) {
         int rv;
         while ((rv = ord_submit(b->solo, txs[i].data, txs[i].len, done_cb,
-                                &w)) == BASE_EFULL) {
+                                &slots[i])) == BASE_EFULL) {
             base_sleep_ns(100000);
         }
         if (rv != 0) {
@@ -156,6 +169,7 @@ static double submit_all(struct bench *b, struct base_buf *txs, size_t n,
     }
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
+    free(slots);
     return (double)(w.last_ns - t0) / 1e9;
 }
 
@@ -180,29 +194,32 @@ struct trade {
 static void withdraw(struct bench *b, struct trade *t, size_t n)
 {
     struct base_buf *txs = calloc(3 * n, sizeof *txs);
+    struct ord_result *res = calloc(3 * n, sizeof *res);
     for (size_t i = 0; i < n; i++) {
         certify(&t[i].seller, "ANON", "anon", NULL, &b->anon_root);
         certify(&t[i].buyer, "ANON", "anon", NULL, &b->anon_root);
-        struct cr_hash id;
         const char *p[] = {t[i].seller.cert.name, "2000", "10", "13"};
-        build(b, &txs[3 * i], &b->dso, "addEnergyAsset", 4, p, &id);
-        id_of(t[i].prod, 'a', &id, true);
+        build(b, &txs[3 * i], &b->dso, "addEnergyAsset", 4, p, NULL);
         const char *c[] = {t[i].buyer.cert.name, "-2000", "10", "13"};
-        build(b, &txs[3 * i + 1], &b->dso, "addEnergyAsset", 4, c, &id);
-        id_of(t[i].cons, 'a', &id, true);
+        build(b, &txs[3 * i + 1], &b->dso, "addEnergyAsset", 4, c, NULL);
         const char *f[] = {t[i].buyer.cert.name, "10000000"};
         build(b, &txs[3 * i + 2], &b->dso, "addFinancialBalance", 2, f, NULL);
     }
-    submit_all(b, txs, 3 * n, "withdrawals");
+    submit_all(b, txs, 3 * n, res, "withdrawals");
+    /* The asset ids follow from where the DSO's transactions landed. */
+    for (size_t i = 0; i < n; i++) {
+        sc_petra_id(t[i].prod, 'a', res[3 * i].block, &res[3 * i].id, 0);
+        sc_petra_id(t[i].cons, 'a', res[3 * i + 1].block, &res[3 * i + 1].id,
+                    0);
+    }
+    free(res);
     free_all(txs, 3 * n);
 }
 
 static void post_tx(struct bench *b, struct trade *t, struct base_buf *out)
 {
-    struct cr_hash id;
     const char *a[] = {t->prod, "250000"};
-    build(b, out, &t->seller, "postOffer", 2, a, &id);
-    id_of(t->offer, 'o', &id, false);
+    build(b, out, &t->seller, "postOffer", 2, a, NULL);
 }
 
 static void accept_tx(struct bench *b, struct trade *t, struct base_buf *out)
@@ -226,13 +243,20 @@ static void throughput(struct bench *b, size_t n, struct figures *fg)
     withdraw(b, t, n);
     struct base_buf *posts = calloc(n, sizeof *posts);
     struct base_buf *accepts = calloc(n, sizeof *accepts);
+    struct ord_result *res = calloc(n, sizeof *res);
     for (size_t i = 0; i < n; i++) {
         post_tx(b, &t[i], &posts[i]);
-        accept_tx(b, &t[i], &accepts[i]);
     }
     fg->trades = n;
-    fg->post_s = submit_all(b, posts, n, "postOffer");
-    fg->accept_s = submit_all(b, accepts, n, "acceptOffer");
+    fg->post_s = submit_all(b, posts, n, res, "postOffer");
+    /* Every buyer has seen its offer: the accepts are signed before the
+     * clock starts again. */
+    for (size_t i = 0; i < n; i++) {
+        sc_petra_id(t[i].offer, 'o', res[i].block, &res[i].id, -1);
+        accept_tx(b, &t[i], &accepts[i]);
+    }
+    free(res);
+    fg->accept_s = submit_all(b, accepts, n, NULL, "acceptOffer");
     free_all(posts, n);
     free_all(accepts, n);
     for (size_t i = 0; i < n; i++) {
@@ -252,7 +276,7 @@ static double thread_cpu_s(void)
 }
 
 static double commit_only(struct bench *b, struct base_buf *txs, size_t n,
-                          double *cpu)
+                          struct trade *offers, double *cpu)
 {
     double c0 = thread_cpu_s();
     struct lg_item *it = calloc(n, sizeof *it);
@@ -261,10 +285,11 @@ static double commit_only(struct bench *b, struct base_buf *txs, size_t n,
         it[i] = (struct lg_item){txs[i].data, txs[i].len, true};
     }
     uint64_t t0 = base_mono_ns();
-    for (size_t i = 0; i < n; i += 2000) {
-        size_t k = n - i < 2000 ? n - i : 2000;
-        if (lg_commit(b->ch, it + i, k, base_wall_ns(), &b->orderer, out,
-                      NULL) != 0) {
+    for (size_t i = 0; i < n; i += block_tx) {
+        size_t k = n - i < block_tx ? n - i : block_tx;
+        struct lg_header h;
+        if (lg_commit(b->ch, it + i, k, base_wall_ns(), &b->orderer, out, &h) !=
+            0) {
             fprintf(stderr, "petra-bench: commit failed\n");
             exit(1);
         }
@@ -272,6 +297,9 @@ static double commit_only(struct bench *b, struct base_buf *txs, size_t n,
             if (out[j].code != 0) {
                 fprintf(stderr, "petra-bench: %s\n", out[j].reason);
                 exit(1);
+            }
+            if (offers != NULL) {
+                sc_petra_id(offers[i + j].offer, 'o', h.number, &out[j].id, -1);
             }
         }
     }
@@ -290,13 +318,15 @@ static void execution(struct bench *b, size_t n, struct figures *fg)
     struct base_buf *accepts = calloc(n, sizeof *accepts);
     for (size_t i = 0; i < n; i++) {
         post_tx(b, &t[i], &posts[i]);
-        accept_tx(b, &t[i], &accepts[i]);
     }
     /* The orderer must be idle: stop it for the direct commits. */
     ord_solo_stop(b->solo);
-    fg->exec_post_s = commit_only(b, posts, n, &fg->cpu_post_s);
-    fg->exec_accept_s = commit_only(b, accepts, n, &fg->cpu_accept_s);
-    struct ord_options opt = {0};
+    fg->exec_post_s = commit_only(b, posts, n, t, &fg->cpu_post_s);
+    for (size_t i = 0; i < n; i++) {
+        accept_tx(b, &t[i], &accepts[i]);
+    }
+    fg->exec_accept_s = commit_only(b, accepts, n, NULL, &fg->cpu_accept_s);
+    struct ord_options opt = {.max_block_tx = block_tx};
     if (ord_solo_start(&b->solo, b->ch, &b->orderer, &opt) != 0) {
         exit(1);
     }
@@ -318,11 +348,12 @@ static void *latency_worker(void *arg)
     for (size_t i = 0; i < w->n; i++) {
         struct base_buf post, acc;
         post_tx(w->b, &w->t[i], &post);
-        accept_tx(w->b, &w->t[i], &acc);
         struct ord_result r;
         uint64_t t0 = base_mono_ns();
         int rv = ord_submit_wait(w->b->solo, post.data, post.len, &r);
         /* The buyer sees the offer once its block is in, and accepts. */
+        sc_petra_id(w->t[i].offer, 'o', r.block, &r.id, -1);
+        accept_tx(w->b, &w->t[i], &acc);
         rv = rv ? rv : ord_submit_wait(w->b->solo, acc.data, acc.len, &r);
         if (rv != 0) {
             fprintf(stderr, "petra-bench: latency trade: %s\n", r.reason);
@@ -422,7 +453,7 @@ static void open_ledger(struct bench *b)
         fprintf(stderr, "petra-bench: %s\n", err);
         exit(1);
     }
-    struct ord_options opt = {0};
+    struct ord_options opt = {.max_block_tx = block_tx};
     if (ord_solo_start(&b->solo, b->ch, &b->orderer, &opt) != 0) {
         exit(1);
     }
@@ -483,6 +514,9 @@ int main(int argc, char **argv)
     take(&argc, argv, "--trades", &n);
     take(&argc, argv, "--latency", &m);
     take(&argc, argv, "--threads", &c);
+    long blk = 2000;
+    take(&argc, argv, "--block", &blk);
+    block_tx = (unsigned)(blk < LG_BLOCK_MAX_TX ? blk : LG_BLOCK_MAX_TX);
     if (argc != 1 || c > 64 || m < c) {
         fputs(usage, stderr);
         return 2;

@@ -191,6 +191,16 @@ extern const struct sc_contract sc_bids_contract;
  */
 extern const struct sc_contract sc_petra_contract;
 
+/* Room for a petra asset or offer id and its NUL. */
+#define SC_PETRA_ID_SIZE 24
+
+/** The id of what a petra call made: @kind 'a' (asset, the @k-th of the
+ *  call) or 'o' (offer, @k < 0), from the @block and transaction @txid it
+ *  committed in ("a0000000123.1a2b3c4d-0"): what a client computes from its
+ *  result instead of reading the id back. */
+void sc_petra_id(char out[SC_PETRA_ID_SIZE], char kind, uint64_t block,
+                 const struct cr_hash *txid, int k);
+
 /* Length of one petra interval: 15 minutes, as in the paper's case study. */
 #define SC_PETRA_INTERVAL_S 900
 

@@ -9,7 +9,7 @@
 
 #include "contract/contract.h"
 
-#define ID_MAX    23
+#define ID_MAX    (SC_PETRA_ID_SIZE - 1)
 #define ADDR_LEN  64           /* hex of an Ed25519 public key */
 #define POWER_MAX 1000000000LL /* 1 GW */
 #define TIME_MAX  1000000000LL /* intervals */
@@ -217,19 +217,29 @@ static int asset_delete(struct lg_ctx *ctx, const char *id)
     return lg_ctx_del(ctx, key, strlen(key));
 }
 
-/* Ids come from the transaction: "a" and 20 hex digits of its id, then
- * "-K" for the K-th asset it makes; an offer is "o" and the same digits.
- * The client that submitted the call knows them without reading them
- * back, and they say nothing about who holds what. */
+/* Ids come from the block and the transaction: "a", the block number in
+ * ten digits, ".", 8 hex digits of the transaction id, then "-K" for the
+ * K-th asset the call makes; an offer is "o" and the same. The client that
+ * submitted the call knows them from its result (block and id) without
+ * reading them back, they say nothing about who holds what, and they grow
+ * with the chain, so new records land together at the end of the state. */
+void sc_petra_id(char out[SC_PETRA_ID_SIZE], char kind, uint64_t block,
+                 const struct cr_hash *txid, int k)
+{
+    char hex[9];
+    base_hex_encode(hex, txid->b, 4);
+    if (k < 0) {
+        snprintf(out, SC_PETRA_ID_SIZE, "%c%010llu.%s", kind,
+                 (unsigned long long)block, hex);
+    } else {
+        snprintf(out, SC_PETRA_ID_SIZE, "%c%010llu.%s-%d", kind,
+                 (unsigned long long)block, hex, k);
+    }
+}
+
 static void tx_id(struct lg_ctx *ctx, char prefix, int k, char out[ID_MAX + 1])
 {
-    char hex[2 * CR_HASH_SIZE + 1];
-    base_hex_encode(hex, lg_ctx_txid(ctx)->b, CR_HASH_SIZE);
-    if (k < 0) {
-        snprintf(out, ID_MAX + 1, "%c%.20s", prefix, hex);
-    } else {
-        snprintf(out, ID_MAX + 1, "%c%.20s-%d", prefix, hex, k);
-    }
+    sc_petra_id(out, prefix, lg_ctx_block(ctx), lg_ctx_txid(ctx), k);
 }
 
 /* The @k-th new asset of this call, for @owner; its id goes to @out (may

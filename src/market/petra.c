@@ -303,7 +303,8 @@ struct batch;
 
 struct batch_item {
     struct batch *b;
-    struct cr_hash id; /* the transaction's id, from its callback */
+    struct cr_hash id; /* the transaction's id and block, from its callback */
+    uint64_t block;
 };
 
 struct batch {
@@ -321,6 +322,7 @@ static void batch_done(void *arg, const struct mk_result *r)
     struct batch *b = it->b;
     pthread_mutex_lock(&b->mu);
     it->id = r->id;
+    it->block = r->block;
     if (r->code != 0 && b->code == 0) {
         b->code = r->code;
         snprintf(b->reason, sizeof b->reason, "the ledger refused it: %s",
@@ -375,7 +377,7 @@ static int batch_wait(struct batch *b, char *reason)
 static int record(struct mk_petra_dso *d, const struct mk_petra_request *r,
                   size_t a, struct lg_cert *cert, char (*ids)[24], char *reason)
 {
-    char addr[2 * CR_PUBKEY_SIZE + 1], txid[65];
+    char addr[2 * CR_PUBKEY_SIZE + 1];
     base_hex_encode(addr, r->address, CR_PUBKEY_SIZE);
     memset(cert, 0, sizeof *cert);
     snprintf(cert->org, sizeof cert->org, "%s", MK_PETRA_ANON_ORG);
@@ -416,8 +418,7 @@ static int record(struct mk_petra_dso *d, const struct mk_petra_request *r,
     /* Wait even after a failed submit: callbacks of the others use b. */
     rv = batch_wait(b, reason);
     for (uint32_t i = 0; rv == 0 && i < r->n; i++) {
-        base_hex_encode(txid, b->items[i].id.b, CR_HASH_SIZE);
-        snprintf(ids[i], 24, "a%.20s-0", txid);
+        sc_petra_id(ids[i], 'a', b->items[i].block, &b->items[i].id, 0);
     }
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);

@@ -499,9 +499,7 @@ static int post(struct pros *pr, const struct held *h, int64_t t)
         return fail(p, BASE_EABORTED, "%s: postOffer refused: %s", me->name,
                     res.reason);
     }
-    char hex[65];
-    base_hex_encode(hex, res.id.b, CR_HASH_SIZE);
-    snprintf(ps->offer, sizeof ps->offer, "o%.20s", hex);
+    sc_petra_id(ps->offer, 'o', res.block, &res.id, -1);
     snprintf(s->offer, sizeof s->offer, "%s", ps->offer);
     snprintf(s->offered, sizeof s->offered, "%s", asset);
     return 0;

@@ -22,6 +22,7 @@ struct fx {
     struct base_buf tx;
     uint64_t nonce;
     struct lg_outcome o;
+    uint64_t block; /* of the last call */
     char ret[4096]; /* the last call's return value */
 };
 
@@ -88,6 +89,7 @@ static int call(struct fx *f, const struct tc_member *m, const char *fn, int n,
     struct lg_header h;
     assert_int_equal(lg_commit(f->ch, &it, 1, NOW, &f->c.orderer, &f->o, &h),
                      0);
+    f->block = h.number;
     f->ret[0] = '\0';
     if (f->o.code == 0) {
         /* The return value is in the block's results. */
@@ -202,7 +204,7 @@ static void test_ask_accepted(void **state)
     char prod[24], cons[24], offer[24], s[128], v[64];
     market(f, prod, cons);
     assert_int_equal(prod[0], 'a');
-    assert_int_equal(strlen(prod), 23);
+    assert_int_equal(strlen(prod), 22);
     assert_int_equal(CALL(f, &f->seller, "postOffer", prod, "250000"), 0);
     ret_field(f, "id", offer, sizeof offer);
     ret_field(f, "kind", v, sizeof v);
@@ -227,7 +229,7 @@ static void test_ask_accepted(void **state)
      * 14..15. */
     /* The two assets now hold the exchanged parts: the buyer the seller's
      * 3 kW of production over 12..13, the seller the buyer's consumption. */
-    char hex[65], id[32], want[128];
+    char id[32], want[128];
     asset_str(f, prod, s, sizeof s);
     snprintf(want, sizeof want, "%.4s 3000 12 13", f->b_addr);
     assert_string_equal(s, want);
@@ -235,12 +237,13 @@ static void test_ask_accepted(void **state)
     snprintf(want, sizeof want, "%.4s -3000 12 13", f->s_addr);
     assert_string_equal(s, want);
     /* What lies outside goes back as new assets, with ids from the
-     * accepting transaction: a<20 hex>-K. */
-    base_hex_encode(hex, f->o.id.b, 32);
+     * accepting transaction's block and id. */
+
     const char *const expect[] = {"s 5000 10 11", "s 2000 12 13",
                                   "b -3000 14 15", NULL};
     for (int k = 0; k < 4; k++) {
-        snprintf(id, sizeof id, "a%.20s-%d", hex, k);
+        sc_petra_id(id, 'a', f->block, &f->o.id, k);
+        assert_int_equal(strlen(id), 22);
         asset_str(f, id, s, sizeof s);
         if (expect[k] == NULL) {
             assert_string_equal(s, "none");
