@@ -118,7 +118,8 @@ static void caller_addr(const struct lg_ctx *ctx, char out[ADDR_LEN + 1])
  * offer/ID    {"id","kind","asset","poster","price","power","start","end",
  *              "locked","status", and once accepted "trade"}
  * open/ID     "" while the offer is open
- * bal/ADDR    the address's free balance, decimal
+ * acct/ADDR   the key of the address's balance record, bal/ID
+ * bal/ID      the address's free balance, decimal
  * dep/SEQ     a deposit (SEQ zero-padded to 12 digits)
  * n/dep       the deposit counter */
 
@@ -318,10 +319,41 @@ static int offer_load(struct lg_ctx *ctx, const char *id, struct offer *f)
     return 0;
 }
 
-static int balance_get(struct lg_ctx *ctx, const char *addr, int64_t *out)
+/* An address's account: acct/ADDR names its balance record, made when
+ * the address first appears (at its withdrawal) with an id that grows with
+ * the chain, as asset ids do. A trade then reads two random keys but
+ * writes its balances among the records of the same time, which keeps
+ * LMDB's dirty pages few. The key of the balance goes to @key; @create
+ * makes the account if missing, as the @k-th account of the call. */
+#define BAL_KEY_SIZE (8 + ID_MAX)
+
+static int account(struct lg_ctx *ctx, const char *addr, bool create, int k,
+                   char key[BAL_KEY_SIZE])
 {
-    char key[8 + ADDR_LEN], num[24];
-    snprintf(key, sizeof key, "bal/%s", addr);
+    char akey[8 + ADDR_LEN];
+    snprintf(akey, sizeof akey, "acct/%s", addr);
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, akey, strlen(akey), &v) == 0) {
+        if (v.len == 0 || v.len > ID_MAX) {
+            return lg_ctx_fail(ctx, BASE_ECORRUPT,
+                               "account of %.12s... is corrupt", addr);
+        }
+        snprintf(key, BAL_KEY_SIZE, "bal/%.*s", (int)v.len, (const char *)v.p);
+        return 0;
+    }
+    if (!create) {
+        return BASE_ENOTFOUND;
+    }
+    char id[ID_MAX + 1];
+    tx_id(ctx, 'b', k, id);
+    snprintf(key, BAL_KEY_SIZE, "bal/%s", id);
+    return lg_ctx_put(ctx, akey, strlen(akey), id, strlen(id));
+}
+
+static int balance_read(struct lg_ctx *ctx, const char *addr, const char *key,
+                        int64_t *out)
+{
+    char num[24];
     struct lg_slice v;
     *out = 0;
     if (lg_ctx_get(ctx, key, strlen(key), &v) != 0) {
@@ -340,14 +372,33 @@ static int balance_get(struct lg_ctx *ctx, const char *addr, int64_t *out)
     return 0;
 }
 
-/* Add @delta (may be negative) to the balance of @addr, which must not go
- * below zero or above FUNDS_MAX. */
-static int balance_add(struct lg_ctx *ctx, const char *addr, int64_t delta)
+static int balance_get(struct lg_ctx *ctx, const char *addr, int64_t *out)
 {
-    int64_t b;
-    int rv = balance_get(ctx, addr, &b);
-    if (rv != 0) {
+    char key[BAL_KEY_SIZE];
+    int rv = account(ctx, addr, false, 0, key);
+    if (rv == BASE_ENOTFOUND) {
+        *out = 0;
+        return 0;
+    }
+    return rv ? rv : balance_read(ctx, addr, key, out);
+}
+
+/* Add @delta (may be negative) to the balance of @addr, which must not go
+ * below zero or above FUNDS_MAX; @k numbers a new account in the call. */
+static int balance_add(struct lg_ctx *ctx, const char *addr, int64_t delta,
+                       int k)
+{
+    char key[BAL_KEY_SIZE];
+    int64_t b = 0;
+    int rv = account(ctx, addr, delta > 0, k, key);
+    if (rv != 0 && rv != BASE_ENOTFOUND) {
         return rv;
+    }
+    if (rv == 0) {
+        rv = balance_read(ctx, addr, key, &b);
+        if (rv != 0) {
+            return rv;
+        }
     }
     if (b + delta < 0) {
         return lg_ctx_fail(ctx, BASE_EINVAL,
@@ -359,8 +410,10 @@ static int balance_add(struct lg_ctx *ctx, const char *addr, int64_t delta)
                            "balance of %.12s... would exceed %lld", addr,
                            (long long)FUNDS_MAX);
     }
-    char key[8 + ADDR_LEN], num[24];
-    snprintf(key, sizeof key, "bal/%s", addr);
+    if (delta == 0) {
+        return 0;
+    }
+    char num[24];
     int len = snprintf(num, sizeof num, "%lld", (long long)(b + delta));
     return lg_ctx_put(ctx, key, strlen(key), num, (size_t)len);
 }
@@ -430,9 +483,12 @@ static int add_energy(struct lg_ctx *ctx, uint32_t argc,
         return lg_ctx_fail(ctx, BASE_EARGS, "end %lld is before start %lld",
                            (long long)end, (long long)start);
     }
+    /* The address's account, made now, off the trading path. */
+    char bal[BAL_KEY_SIZE];
+    rv = account(ctx, addr, true, 0, bal);
     struct asset a;
     memset(&a, 0, sizeof a);
-    rv = asset_new(ctx, 0, addr, power, start, end, a.id);
+    rv = rv ? rv : asset_new(ctx, 0, addr, power, start, end, a.id);
     if (rv != 0) {
         return rv;
     }
@@ -454,7 +510,7 @@ static int add_financial(struct lg_ctx *ctx, uint32_t argc,
     int64_t amount, bal;
     int rv = addr_arg(ctx, &argv[0], addr);
     rv = rv ? rv : int_arg(ctx, &argv[1], "amount", 1, FUNDS_MAX, &amount);
-    rv = rv ? rv : balance_add(ctx, addr, amount);
+    rv = rv ? rv : balance_add(ctx, addr, amount, 0);
     rv = rv ? rv : balance_get(ctx, addr, &bal);
     if (rv != 0) {
         return rv;
@@ -513,7 +569,7 @@ static int post_offer(struct lg_ctx *ctx, uint32_t argc,
         if (amount_of(f.price, -a.power, a.end - a.start + 1, &f.locked) != 0) {
             return lg_ctx_fail(ctx, BASE_ETOOBIG, "the bid's cost overflows");
         }
-        rv = balance_add(ctx, me, -f.locked);
+        rv = balance_add(ctx, me, -f.locked, 0);
         if (rv != 0) {
             return rv;
         }
@@ -560,7 +616,7 @@ static int rescind_offer(struct lg_ctx *ctx, uint32_t argc,
     a.offer[0] = '\0';
     rv = asset_store(ctx, &a);
     if (rv == 0 && f.locked > 0) {
-        rv = balance_add(ctx, me, f.locked);
+        rv = balance_add(ctx, me, f.locked, 0);
     }
     snprintf(f.status, sizeof f.status, "rescinded");
     json_t *o = offer_json(&f);
@@ -669,11 +725,11 @@ static int accept_offer(struct lg_ctx *ctx, uint32_t argc,
     /* Funds: the buyer pays price x exchanged energy to the seller; a bid's
      * poster gets back what it locked beyond that. */
     if (ask) {
-        rv = balance_add(ctx, me, -pay);
-        rv = rv ? rv : balance_add(ctx, f.poster, pay);
+        rv = balance_add(ctx, me, -pay, 0);
+        rv = rv ? rv : balance_add(ctx, f.poster, pay, 1);
     } else {
-        rv = balance_add(ctx, me, pay);
-        rv = rv ? rv : balance_add(ctx, f.poster, f.locked - pay);
+        rv = balance_add(ctx, me, pay, 0);
+        rv = rv ? rv : balance_add(ctx, f.poster, f.locked - pay, 1);
     }
     /* Energy: the overlapping parts change hands (the buyer holds the
      * production, the seller the consumption): the two assets are
@@ -774,7 +830,7 @@ static int deposit_financial(struct lg_ctx *ctx, uint32_t argc,
     caller_addr(ctx, me);
     int64_t amount;
     int rv = int_arg(ctx, &argv[0], "amount", 1, FUNDS_MAX, &amount);
-    rv = rv ? rv : balance_add(ctx, me, -amount);
+    rv = rv ? rv : balance_add(ctx, me, -amount, 0);
     if (rv != 0) {
         return rv;
     }
