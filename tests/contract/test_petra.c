@@ -386,6 +386,12 @@ static void test_bad_input(void **state)
     /* Withdrawals the contract refuses. */
     REFUSED(f, BASE_EARGS, "power must not be zero", dso, "addEnergyAsset",
             f->s_addr, "0", "1", "2");
+    /* Negative power is consumption (the paper's sign); beyond 1 GW either
+     * way it is refused. */
+    REFUSED(f, BASE_EARGS, "power (W) must be an integer in", dso,
+            "addEnergyAsset", f->s_addr, "-1000000001", "1", "2");
+    REFUSED(f, BASE_EARGS, "start must be an integer in [0,", dso,
+            "addEnergyAsset", f->s_addr, "-5", "-1", "2");
     REFUSED(f, BASE_EARGS, "end 1 is before start 2", dso, "addEnergyAsset",
             f->s_addr, "100", "2", "1");
     REFUSED(f, BASE_EARGS, "64 lowercase hex", dso, "addEnergyAsset", "p1",
