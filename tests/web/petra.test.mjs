@@ -10,25 +10,16 @@
 //        GL_CHROMIUM=PATH              browser (default /usr/bin/chromium)
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const source = resolve(here, "../..");
-const { chromium } = createRequire(join(source, "web/package.json"))("playwright-core");
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { checker, measureCharts, source, startBrowser } from "./browser.mjs";
 
 const [gridledger, render] = process.argv.slice(2);
 if (!gridledger || !render) {
     console.error("usage: node petra.test.mjs GRIDLEDGER RP_RENDER");
     process.exit(2);
-}
-const browserPath = process.env.GL_CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(browserPath)) {
-    console.error(`${browserPath} not found: run scripts/deps.sh (Debian package chromium)`);
-    process.exit(1);
 }
 
 const work = mkdtempSync(join(tmpdir(), "gl-petra-test-"));
@@ -54,78 +45,8 @@ const hostileUrl = report("hostile", {
 });
 const emptyUrl = report("empty", {});
 
-const userData = mkdtempSync(join(tmpdir(), "gl-chromium-"));
-const context = await chromium.launchPersistentContext(userData, {
-    executablePath: browserPath,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    offline: true,
-});
-const fetched = [];
-await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith("file:")) return route.continue();
-    fetched.push(url);
-    return route.abort();
-});
-
-async function open(url) {
-    const page = await context.newPage();
-    const errors = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(url, { waitUntil: "load" });
-    await page.waitForFunction(() => window.glReport && window.glReport.ready, null,
-        { timeout: 30000 });
-    return { page, errors };
-}
-
-// Coloured pixels each chart's data draws: with its datasets and without.
-async function measureCharts(page) {
-    return page.evaluate(() => {
-        function coloured(chart) {
-            const r = chart.currentDevicePixelRatio;
-            const a = chart.chartArea;
-            const img = chart.ctx.getImageData(a.left * r, a.top * r,
-                (a.right - a.left) * r, (a.bottom - a.top) * r).data;
-            let n = 0;
-            for (let i = 0; i < img.length; i += 4) {
-                const mx = Math.max(img[i], img[i + 1], img[i + 2]);
-                const mn = Math.min(img[i], img[i + 1], img[i + 2]);
-                if (img[i + 3] > 40 && mx - mn > 50) n++;
-            }
-            return n;
-        }
-        const out = {};
-        for (const [id, chart] of Object.entries(window.glReport.charts)) {
-            const sets = chart.data.datasets.map((d, i) => i);
-            const total = chart.data.datasets.reduce((s, d) =>
-                s + d.data.filter((v) => v !== null).reduce((a, v) => a + (typeof v === "number" ? v : 0), 0), 0);
-            const withData = coloured(chart);
-            sets.forEach((i) => chart.setDatasetVisibility(i, false));
-            chart.update();
-            const without = coloured(chart);
-            sets.forEach((i) => chart.setDatasetVisibility(i, true));
-            chart.update();
-            out[id] = { series: sets.length, total, withData, without };
-        }
-        return out;
-    });
-}
-
-let failed = 0;
-async function check(name, fn) {
-    try {
-        await fn();
-        console.log(`ok - ${name}`);
-    } catch (err) {
-        failed++;
-        console.log(`not ok - ${name}\n${err.stack || err}`);
-    }
-}
+const { open, fetched, close } = await startBrowser();
+const { check, failures } = checker();
 
 try {
     const { page, errors } = await open(pathToFileURL(join(out, "report.html")).href);
@@ -211,12 +132,11 @@ try {
         await p.close();
     });
 } finally {
-    await context.close();
-    rmSync(userData, { recursive: true, force: true });
+    await close();
     rmSync(work, { recursive: true, force: true });
 }
-if (failed) {
-    console.log(`${failed} check(s) failed`);
+if (failures()) {
+    console.log(`${failures()} check(s) failed`);
     process.exit(1);
 }
 console.log("all checks passed");
