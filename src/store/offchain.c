@@ -20,7 +20,7 @@ int kv_offchain_open_uri(struct kv_offchain **out, const char *spec,
                          const char *base_dir, char *errmsg)
 {
     if (spec == NULL || spec[0] == '\0') {
-        return base_errf(errmsg, BASE_EINVAL, "empty off-chain store spec");
+        return base_errf(errmsg, BASE_EINVAL, "empty store spec");
     }
     if (is_pg(spec)) {
         return kv_offchain_open_pg(out, spec, 0, errmsg);
@@ -32,14 +32,13 @@ int kv_offchain_open_uri(struct kv_offchain **out, const char *spec,
     } else if (scheme_end != NULL) {
         /* Only the scheme: the rest may hold a password. */
         return base_errf(errmsg, BASE_EINVAL,
-                         "unknown off-chain store '%.*s://...' (known: "
+                         "unknown store '%.*s://...' (known: "
                          "sqlite:PATH, PATH, postgresql://...)",
                          (int)(scheme_end - spec < 32 ? scheme_end - spec : 32),
                          spec);
     }
     if (path[0] == '\0') {
-        return base_errf(errmsg, BASE_EINVAL,
-                         "off-chain store '%s' names no file", spec);
+        return base_errf(errmsg, BASE_EINVAL, "'%s' names no file", spec);
     }
     char full[PATH_MAX];
     if (path[0] != '/' && base_dir != NULL) {

@@ -61,6 +61,9 @@ static void one_line(char *out, size_t size, const char *msg)
             }
             out[n++] = ';';
             out[n++] = ' ';
+            while (p[1] == ' ' || p[1] == '\t') {
+                p++;
+            }
         } else {
             out[n++] = *p;
         }
