@@ -374,7 +374,7 @@ static void test_spec(void **state)
     } bad[] = {
         {"", "empty"},
         {"sqlite:", "names no file"},
-        {"mysql://root:hunter2@db/x", "unknown off-chain store 'mysql://"},
+        {"mysql://root:hunter2@db/x", "unknown store 'mysql://"},
         {"/nonexistent/dir/x.sqlite", "/nonexistent/dir/x.sqlite"},
     };
     for (size_t i = 0; i < BASE_ARRAY_LEN(bad); i++) {
