@@ -132,7 +132,7 @@ int kv_cursor_last(struct kv_cursor *c, struct kv_val *k,
 
 /* PostgreSQL connection pool: connections are opened on demand, one per
  * call running at the same time, up to this many (kv_offchain_open_pg). */
-#define KV_PG_CONNS_DEFAULT 4
+#define KV_PG_CONNS_DEFAULT 8
 #define KV_PG_CONNS_MAX     64
 
 struct kv_offchain;
