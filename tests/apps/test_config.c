@@ -169,24 +169,20 @@ static void test_errors(void **state)
 
     /* A damaged config file is reported, not guessed around. */
     snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"offchain\": \n", f);
-    fclose(f);
-    assert_int_equal(gl(out, sizeof out, "config %s", dir), 1);
-    assert_non_null(strstr(out, "config.json: line"));
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"offchain\": 42}\n", f);
-    fclose(f);
-    assert_int_equal(gl(out, sizeof out, "config %s offchain", dir), 1);
-    assert_non_null(strstr(out, "\"offchain\" must be a string"));
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("[1, 2]\n", f);
-    fclose(f);
-    assert_int_equal(gl(out, sizeof out, "config %s", dir), 1);
-    assert_non_null(strstr(out, "not a JSON object"));
+    static const struct {
+        const char *text, *key, *msg;
+    } damaged[] = {
+        {"{\"offchain\": \n", "", "config.json: line"},
+        {"{\"offchain\": 42}\n", " offchain", "\"offchain\" must be a string"},
+        {"[1, 2]\n", "", "not a JSON object"},
+    };
+    for (size_t i = 0; i < BASE_ARRAY_LEN(damaged); i++) {
+        assert_int_equal(
+            base_write_file(path, damaged[i].text, strlen(damaged[i].text)), 0);
+        assert_int_equal(
+            gl(out, sizeof out, "config %s%s", dir, damaged[i].key), 1);
+        assert_non_null(strstr(out, damaged[i].msg));
+    }
     /* A run's store that cannot be opened stops the run with the reason. */
     assert_int_equal(
         tl_run(out, sizeof out,
