@@ -25,3 +25,6 @@ step "power flow: load, re-solve, daily series"
 step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
+
+step "off-chain store: SQLite and PostgreSQL (issue 5)"
+sh bench/offchain.sh "$dir"
