@@ -17,7 +17,8 @@
 #define DEMO_OUT      "out/ieee13-der-market"
 
 static const char usage[] =
-    "usage: gridledger run SCENARIO [--out DIR] [--force] [--quiet]\n\n"
+    "usage: gridledger run SCENARIO [--out DIR] [--force] [--quiet]\n"
+    "                      [--offchain SPEC]\n\n"
     "Run a scenario (JSON, see docs/scenario.md) end to end: the market\n"
     "agents on a fresh embedded ledger in DIR/ledger, the feeder solved\n"
     "every simulated minute, and the results in DIR:\n"
@@ -37,7 +38,12 @@ static const char usage[] =
     "distribution) beside ledger/.\n\n"
     "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
     "only with --force. A progress bar is drawn on a terminal unless "
-    "--quiet.\n";
+    "--quiet.\n"
+    "The bid records go to the off-chain store SPEC (default\n"
+    "DIR/ledger/" APP_OFFCHAIN_DEFAULT "): postgresql://USER@HOST:PORT/DB, a\n"
+    "libpq URI, or sqlite:PATH (relative to DIR/ledger); the run's ledger\n"
+    "keeps SPEC in its " APP_CONFIG_FILE " (docs/offchain.md). The results do\n"
+    "not depend on the store.\n";
 
 static const char demo_usage[] =
     "usage: gridledger demo [--out DIR] [--quiet]\n\n"
@@ -176,14 +182,16 @@ static int clear_run(const char *out)
     return 0;
 }
 
-/* A fresh run in @out: replace an earlier one (with @force), create the
- * ledger whose genesis names @orgs, open it and start ordering, open the
- * off-chain store. @h gets the node; stop_run() releases it. */
+/* A fresh run in @out: replace an earlier one (with @force), check the
+ * off-chain store @offchain (NULL: the default), create the ledger whose
+ * genesis names @orgs, open it, start ordering, open the store. @h gets the
+ * node; stop_run() releases it. */
 static int start_run(struct host *h, const char *out, bool force, bool quiet,
-                     const char *channel, const struct app_org *orgs,
-                     size_t norgs, unsigned block_tx, uint64_t batch_us)
+                     const char *offchain, const char *channel,
+                     const struct app_org *orgs, size_t norgs,
+                     unsigned block_tx, uint64_t batch_us)
 {
-    char path[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    char path[PATH_MAX];
     memset(h, 0, sizeof *h);
     snprintf(h->dir, sizeof h->dir, "%s/ledger", out);
     h->ledger = h->dir;
@@ -202,15 +210,21 @@ static int start_run(struct host *h, const char *out, bool force, bool quiet,
     if (rv == 0 && base_mkdirs(out, 0755) != 0) {
         rv = cmd_fail(1, "cannot create %s", out);
     }
+    /* A store that cannot be opened stops the run before it starts. */
+    if (rv == 0 && offchain != NULL) {
+        rv = base_mkdirs(h->dir, 0700) != 0
+                 ? cmd_fail(1, "cannot create %s", h->dir)
+                 : app_offchain_check(h->dir, offchain);
+    }
     rv = rv ? rv : app_ledger_create(h->dir, channel, orgs, norgs);
+    if (rv == 0 && offchain != NULL) {
+        rv = app_config_set(h->dir, "offchain", offchain);
+    }
     rv = rv ? rv : app_node_open(&h->node, h->dir, channel, false);
     struct ord_options opt = {.max_block_tx = block_tx,
                               .batch_timeout = batch_us * 1000};
     rv = rv ? rv : app_node_start(&h->node, h->dir, &opt);
-    snprintf(path, sizeof path, "%s/offchain.sqlite", h->dir);
-    if (rv == 0 && kv_offchain_open_sqlite(&h->off, path, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", path, err);
-    }
+    rv = rv ? rv : app_offchain_open(h->dir, &h->off);
     return rv;
 }
 
@@ -224,7 +238,7 @@ static void stop_run(struct host *h)
 }
 
 static int run_market(const char *scenario, const char *out, bool force,
-                      bool quiet)
+                      bool quiet, const char *offchain)
 {
     struct sim_scenario sc;
     char err[BASE_ERRMSG_SIZE];
@@ -240,8 +254,8 @@ static int run_market(const char *scenario, const char *out, bool force,
         orgs[2 + i] = (struct app_org){sc.deras[i], "dera", op};
     }
     struct host h;
-    int rv = start_run(&h, out, force, quiet, sc.channel, orgs, 2 + sc.nderas,
-                       sc.block_tx, sc.batch_us);
+    int rv = start_run(&h, out, force, quiet, offchain, sc.channel, orgs,
+                       2 + sc.nderas, sc.block_tx, sc.batch_us);
     struct sim_day_summary sum;
     if (rv == 0) {
         struct sim_day_env env = {client, &h, progress, stats};
@@ -339,7 +353,7 @@ static void print_petra(const struct sim_petra_scenario *sc,
 }
 
 static int run_petra(const char *scenario, const char *out, bool force,
-                     bool quiet)
+                     bool quiet, const char *offchain)
 {
     /* Large: a day of forecasts for every prosumer. */
     struct sim_petra_scenario *sc = base_calloc(1, sizeof *sc);
@@ -363,7 +377,7 @@ static int run_petra(const char *scenario, const char *out, bool force,
                               {MK_PETRA_ANON_ORG, "anon", NULL},
                               {MK_PETRA_PEOPLE_ORG, "prosumer", people}};
     struct host h;
-    int rv = start_run(&h, out, force, quiet, sc->channel, orgs, 3,
+    int rv = start_run(&h, out, force, quiet, offchain, sc->channel, orgs, 3,
                        sc->block_tx, sc->batch_us);
     struct sim_petra_summary sum;
     if (rv == 0) {
@@ -399,7 +413,7 @@ static void default_out(const char *scenario, char *out, size_t size)
 }
 
 static int dispatch(const char *scenario, const char *out, bool force,
-                    bool quiet)
+                    bool quiet, const char *offchain)
 {
     char kind[64], err[BASE_ERRMSG_SIZE], dflt[PATH_MAX];
     if (sim_scenario_kind(scenario, kind, sizeof kind, err) != 0) {
@@ -410,10 +424,10 @@ static int dispatch(const char *scenario, const char *out, bool force,
         out = dflt;
     }
     if (strcmp(kind, "der-market") == 0) {
-        return run_market(scenario, out, force, quiet);
+        return run_market(scenario, out, force, quiet, offchain);
     }
     if (strcmp(kind, "petra") == 0) {
-        return run_petra(scenario, out, force, quiet);
+        return run_petra(scenario, out, force, quiet, offchain);
     }
     return cmd_fail(1,
                     "%s: unknown scenario kind '%s' (known: der-market, "
@@ -426,6 +440,7 @@ int cmd_run(int argc, char **argv)
     const char *out = app_take_opt(&argc, argv, "--out");
     bool force = app_take_flag(&argc, argv, "--force");
     bool quiet = app_take_flag(&argc, argv, "--quiet");
+    const char *offchain = app_take_opt(&argc, argv, "--offchain");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -434,7 +449,7 @@ int cmd_run(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    return dispatch(argv[1], out, force, quiet);
+    return dispatch(argv[1], out, force, quiet, offchain);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -449,5 +464,5 @@ int cmd_demo(int argc, char **argv)
         fputs(demo_usage, stderr);
         return 2;
     }
-    return dispatch(DEMO_SCENARIO, out ? out : DEMO_OUT, true, quiet);
+    return dispatch(DEMO_SCENARIO, out ? out : DEMO_OUT, true, quiet, NULL);
 }

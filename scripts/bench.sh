@@ -26,6 +26,9 @@ step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
 
+step "off-chain store: SQLite and PostgreSQL (issue 5)"
+sh bench/offchain.sh "$dir"
+
 step "PETra: clearing time and accepted trades per second (docs/performance.md)"
 "$dir/petra-bench" --trades 20000 --latency 2000
 step "PETra: the microgrid case study, scenarios/petra-microgrid.json"

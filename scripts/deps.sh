@@ -17,6 +17,10 @@ PKGS="$PKGS libzmq3-dev"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
+# The off-chain store's PostgreSQL backend: libpq to build, and the server
+# its tests start on loopback (tests/lib/pg-server.sh).
+PKGS="$PKGS libpq-dev postgresql"
+
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 
