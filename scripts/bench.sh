@@ -28,3 +28,9 @@ step "market day: scenarios/ieee13-der-market.json"
 
 step "off-chain store: SQLite and PostgreSQL (issue 5)"
 sh bench/offchain.sh "$dir"
+
+step "PETra: clearing time and accepted trades per second (docs/performance.md)"
+"$dir/petra-bench" --trades 20000 --latency 2000
+step "PETra: the microgrid case study, scenarios/petra-microgrid.json"
+"$bin" run scenarios/petra-microgrid.json --out "$tmp/petra" |
+    grep -E 'clearing time|trading|run time' -A1

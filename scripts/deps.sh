@@ -8,6 +8,9 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
 libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium"
 
+# libzmq: the agents' off-chain messages (PETra's withdrawals, docs/petra.md).
+PKGS="$PKGS libzmq3-dev"
+
 # Node.js and npm build the web pages (web/, docs/report.md); chromium above
 # runs their browser tests. NodeSource's nodejs package bundles npm and
 # conflicts with Debian's, so look for the commands, not the packages.
