@@ -32,5 +32,7 @@ int cmd_pf(int argc, char **argv);
 /** gridledger run / demo: a scenario end to end (apps/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/** gridledger config: a ledger directory's settings (apps/cmd_config.c). */
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const struct cmd commands[] = {
      cmd_check_proof},
     {"bench", "benchmark with Hyperledger Caliper's metrics", cmd_bench},
     {"pf", "run an OpenDSS feeder script (power flow)", cmd_pf},
+    {"config", "show or change a ledger's settings (off-chain store)",
+     cmd_config},
     {NULL, NULL, NULL},
 };
 

@@ -26,6 +26,15 @@ step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
 
+step "off-chain store: SQLite and PostgreSQL (issue 5)"
+sh bench/offchain.sh "$dir"
+
+step "PETra: clearing time and accepted trades per second (docs/performance.md)"
+"$dir/petra-bench" --trades 20000 --latency 2000
+step "PETra: the microgrid case study, scenarios/petra-microgrid.json"
+"$bin" run scenarios/petra-microgrid.json --out "$tmp/petra" |
+    grep -E 'clearing time|trading|run time' -A1
+
 step "raft cluster: three nodes in one process (throughput, latency, failover)"
 "$dir/raft-bench" --tx 20000
 "$dir/raft-bench" --tx 5000 --rate 1000

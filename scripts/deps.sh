@@ -9,11 +9,18 @@ PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
 libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium \
 libraft-dev libuv1-dev"
 
+# libzmq: the agents' off-chain messages (PETra's withdrawals, docs/petra.md).
+PKGS="$PKGS libzmq3-dev"
+
 # Node.js and npm build the web pages (web/, docs/report.md); chromium above
 # runs their browser tests. NodeSource's nodejs package bundles npm and
 # conflicts with Debian's, so look for the commands, not the packages.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
+# The off-chain store's PostgreSQL backend: libpq to build, and the server
+# its tests start on loopback (tests/lib/pg-server.sh).
+PKGS="$PKGS libpq-dev postgresql"
 
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"

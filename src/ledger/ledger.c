@@ -757,6 +757,11 @@ uint64_t lg_ctx_time(const struct lg_ctx *ctx)
     return ctx->time;
 }
 
+uint64_t lg_ctx_block(const struct lg_ctx *ctx)
+{
+    return ctx->block;
+}
+
 const struct cr_hash *lg_ctx_txid(const struct lg_ctx *ctx)
 {
     return &ctx->tx->id;
@@ -1034,6 +1039,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     int rv = 0;
     if (code == 0) {
         lg__ctx_init(&ctx, ch, br->txn, &tx, br->ts, false);
+        ctx.block = br->number;
         have_ctx = true;
         code = ch->l->exec.invoke(ch->l->exec.impl, &ctx, tx.contract,
                                   tx.function, tx.nargs, tx.args);

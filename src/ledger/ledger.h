@@ -426,6 +426,10 @@ int lg_ctx_fail(struct lg_ctx *ctx, int code, const char *fmt, ...)
     BASE_PRINTF(3, 4);
 /** True when the call runs read-only (lg_evaluate): writes fail EPERM. */
 bool lg_ctx_read_only(const struct lg_ctx *ctx);
+/** Number of the block the call executes in (0 in lg_evaluate). Lets a
+ *  contract make keys that grow with the chain, which LMDB appends cheaply
+ *  where random keys would dirty pages all over its trees. */
+uint64_t lg_ctx_block(const struct lg_ctx *ctx);
 
 /* ---- queries ---------------------------------------------------------------
  * All queries read a consistent snapshot and are thread-safe. */

@@ -87,6 +87,7 @@ struct lg_ctx {
     struct base_buf ret;
     struct base_buf scratch; /* namespaced key under construction */
     char reason[LG_REASON_MAX + 1];
+    uint64_t block; /* the block being executed; 0 in lg_evaluate */
 };
 
 bool lg__name_ok(const char *s, size_t len);
