@@ -178,14 +178,22 @@ static void finish(struct ord_raft *r, struct sub *s,
     base_free(s);
 }
 
-static void finish_code(struct ord_raft *r, struct sub *s, int code,
-                        const char *reason)
+/* A refusal of @s with @code and @reason. */
+static struct ord_result refusal(const struct sub *s, int code,
+                                 const char *reason)
 {
     struct ord_result res;
     memset(&res, 0, sizeof res);
     res.code = code;
     res.id = s->id;
     snprintf(res.reason, sizeof res.reason, "%s", reason);
+    return res;
+}
+
+static void finish_code(struct ord_raft *r, struct sub *s, int code,
+                        const char *reason)
+{
+    struct ord_result res = refusal(s, code, reason);
     finish(r, s, &res);
 }
 
@@ -224,11 +232,7 @@ static void complete(struct ord_raft *r, struct sub *s,
 static void complete_code(struct ord_raft *r, struct sub *s, int code,
                           const char *reason)
 {
-    struct ord_result res;
-    memset(&res, 0, sizeof res);
-    res.code = code;
-    res.id = s->id;
-    snprintf(res.reason, sizeof res.reason, "%s", reason);
+    struct ord_result res = refusal(s, code, reason);
     complete(r, s, &res);
 }
 
