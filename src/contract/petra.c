@@ -408,10 +408,29 @@ struct jw {
     bool first; /* no member yet in the innermost object */
 };
 
+/* Room for any answer but a long list, so that the pieces are copied
+ * without growing the buffer. */
+#define JW_RESERVE 1024
+
+static void jw_init(struct jw *w, struct base_buf *b)
+{
+    base_buf_init(b, 0);
+    w->b = b;
+    w->rv = base_buf_reserve(b, JW_RESERVE);
+    w->first = true;
+}
+
 static void jw_raw(struct jw *w, const char *s, size_t n)
 {
-    if (w->rv == 0) {
-        w->rv = base_buf_add(w->b, s, n);
+    struct base_buf *b = w->b;
+    if (w->rv != 0) {
+        return;
+    }
+    if (b->cap - b->len > n) { /* base_buf keeps a byte spare */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    } else {
+        w->rv = base_buf_add(b, s, n);
     }
 }
 
@@ -843,8 +862,8 @@ static int add_energy(struct lg_ctx *ctx, uint32_t argc,
         return rv;
     }
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct jw w = {&b, 0, true};
+    struct jw w;
+    jw_init(&w, &b);
     asset_json(&w, &a, false);
     return emit_buf(ctx, "AssetAdded", &w);
 }
@@ -866,8 +885,8 @@ static int add_financial(struct lg_ctx *ctx, uint32_t argc,
         return rv;
     }
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct jw w = {&b, 0, true};
+    struct jw w;
+    jw_init(&w, &b);
     jw_open(&w, '{');
     jw_addr(&w, "address", addr);
     jw_int(&w, "amount", amount);
@@ -884,8 +903,8 @@ static int emit_offer(struct lg_ctx *ctx, const char *event,
                       const struct offer *f)
 {
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct jw w = {&b, 0, true};
+    struct jw w;
+    jw_init(&w, &b);
     offer_json(&w, f);
     return emit_buf(ctx, event, &w);
 }
@@ -1204,8 +1223,8 @@ static int read_asset(struct lg_ctx *ctx, uint32_t argc,
         return rv;
     }
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct jw w = {&b, 0, true};
+    struct jw w;
+    jw_init(&w, &b);
     asset_json(&w, &a, true);
     rv = w.rv ? w.rv : lg_ctx_return(ctx, b.data, b.len);
     base_buf_release(&b);
@@ -1226,8 +1245,8 @@ static int read_offer(struct lg_ctx *ctx, uint32_t argc,
         return rv;
     }
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct jw w = {&b, 0, true};
+    struct jw w;
+    jw_init(&w, &b);
     offer_json(&w, &f);
     rv = w.rv ? w.rv : lg_ctx_return(ctx, b.data, b.len);
     base_buf_release(&b);
@@ -1293,8 +1312,8 @@ static int list(struct lg_ctx *ctx, const char *start, const char *end,
                 bool index)
 {
     struct base_buf b;
-    base_buf_init(&b, 0);
-    struct list l = {.ctx = ctx, .index = index, .w = {&b, 0, true}};
+    struct list l = {.ctx = ctx, .index = index};
+    jw_init(&l.w, &b);
     jw_open(&l.w, '[');
     int rv =
         lg_ctx_range(ctx, start, strlen(start), end, strlen(end), list_one, &l);

@@ -963,13 +963,17 @@ static int apply_ctx(struct block_run *br, struct lg_ctx *ctx, uint32_t idx)
     return rv;
 }
 
+/* @absent: the replay check of this transaction found no entry, so there
+ * is none (nothing else writes the index in between) and the lookup, a
+ * random key in the channel's largest tree, need not be done twice. */
 static int index_tx(struct block_run *br, const struct cr_hash *id,
-                    uint32_t idx, int32_t code)
+                    uint32_t idx, int32_t code, bool absent)
 {
     /* The first copy of an id owns its entry: a later copy (recorded as a
      * replay, or failing a time check) must not overwrite it. */
     struct kv_val old;
-    int rv = kv_get(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, &old);
+    int rv = absent ? BASE_ENOTFOUND
+                    : kv_get(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, &old);
     if (rv != BASE_ENOTFOUND) {
         return rv;
     }
@@ -987,7 +991,8 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
 {
     struct lg_channel *ch = br->ch;
     struct lg_outcome *o = br->out ? &br->out[idx] : NULL;
-    char reason[LG_REASON_MAX + 1] = "";
+    char reason[LG_REASON_MAX + 1];
+    reason[0] = '\0';
     struct lg_tx tx;
     int code = lg_tx_decode(&tx, bytes->p, bytes->len);
     bool decoded = code == 0;
@@ -1018,9 +1023,11 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     if (code == 0) {
         code = check_time(&tx.cert, br->ts, reason);
     }
+    bool absent = false; /* the index has no entry for the id */
     if (code == 0) {
         struct kv_val v;
         int rv = kv_get(br->txn, ch->txs, tx.id.b, CR_HASH_SIZE, &v);
+        absent = rv == BASE_ENOTFOUND;
         if (rv == 0) {
             code = BASE_EREPLAY;
             snprintf(
@@ -1064,7 +1071,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
      * never be replayed; but a replayed copy must not overwrite the index
      * entry of the original. */
     if (rv == 0 && decoded) {
-        rv = index_tx(br, &tx.id, idx, code);
+        rv = index_tx(br, &tx.id, idx, code, absent);
     }
     if (rv == 0) {
         const struct base_buf *ret = have_ctx && code == 0 ? &ctx.ret : NULL;
@@ -1076,7 +1083,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     }
     if (o != NULL) {
         o->code = code;
-        snprintf(o->reason, sizeof o->reason, "%s", reason);
+        memcpy(o->reason, reason, strlen(reason) + 1);
     }
     return rv;
 }
