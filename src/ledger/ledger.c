@@ -59,6 +59,13 @@ static int channel_open(struct lg_ledger *l, struct kv_txn *t,
     for (size_t i = 0; rv == 0 && i < BASE_ARRAY_LEN(dbs); i++) {
         rv = open_dbi(t, ch->name, dbs[i].what, create, dbs[i].dbi);
     }
+    /* Introduced certificates came later: a ledger from before gets the
+     * database when opened for writing, and reads as having none. */
+    if (rv == 0) {
+        int crv = open_dbi(t, ch->name, "certs", !l->read_only, &ch->certs);
+        ch->has_certs = crv == 0;
+        rv = crv == BASE_ENOTFOUND && l->read_only ? 0 : crv;
+    }
     if (rv == 0 && !create) {
         rv = load_tip(ch, t);
     }
@@ -236,15 +243,33 @@ int lg_subscribe(struct lg_ledger *l, const struct lg_subscriber *sub)
 
 /* ---- identities and admission -------------------------------------------- */
 
-int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
+/* Was the certificate hashing to @h introduced by a valid transaction? */
+static bool cert_stored(struct lg_channel *ch, const struct cr_hash *h)
 {
-    const struct lg_cert *c = &tx->cert;
+    struct kv_txn *t;
+    struct kv_val v;
+    if (!ch->has_certs || kv_txn_begin(ch->l->env, false, &t) != 0) {
+        return false;
+    }
+    bool found = kv_get(t, ch->certs, h->b, CR_HASH_SIZE, &v) == 0;
+    kv_txn_abort(t);
+    return found;
+}
+
+/* One certificate (@c decoded, @bytes its encoding): an organisation of the
+ * channel issued it, for a role that organisation may certify, and signed
+ * it. @intro: it is introduced by the transaction, not its signer (for the
+ * reason). */
+static int cert_check_one(struct lg_channel *ch, const struct lg_cert *c,
+                          struct lg_slice bytes, bool intro, char *reason)
+{
+    const char *pre = intro ? "introduced " : "";
     const struct lg_org *org = lg_config_org(&ch->cfg, c->org);
     if (org == NULL) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "certificate issuer '%s' is not an organisation of channel "
-                 "'%s'",
-                 c->org, ch->name);
+                 "%scertificate issuer '%s' is not an organisation of "
+                 "channel '%s'",
+                 pre, c->org, ch->name);
         return BASE_EUNKNOWNCERT;
     }
     bool role_ok = false;
@@ -253,12 +278,12 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     }
     if (!role_ok) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "organisation '%s' may not certify role '%s'", c->org,
-                 c->role);
+                 "organisation '%s' may not certify role '%s'%s", c->org,
+                 c->role, intro ? " (introduced certificate)" : "");
         return BASE_EPERM;
     }
     struct cr_hash h;
-    cr_sha256(&h, tx->cert_bytes.p, tx->cert_bytes.len);
+    cr_sha256(&h, bytes.p, bytes.len);
     /* Two ways per set: with one, two busy clients whose certificates
      * share a slot evict each other and pay a verification each time. */
     size_t slot = (base_get_u32(h.b) % (LG_CERT_CACHE / 2)) * 2;
@@ -272,10 +297,14 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     if (hit) {
         return 0;
     }
-    if (lg__cert_check_sig(c, org->root_pk) != 0) {
+    /* The issuer signature covers the encoding up to the signature. A
+     * certificate a valid transaction introduced was checked then. */
+    if (!cert_stored(ch, &h) &&
+        cr_verify(bytes.p + bytes.len - CR_SIG_SIZE, bytes.p,
+                  bytes.len - CR_SIG_SIZE, org->root_pk) != 0) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "certificate of %s/%s is not signed by its organisation",
-                 c->org, c->name);
+                 "%scertificate of %s/%s is not signed by its organisation",
+                 pre, c->org, c->name);
         return BASE_EUNKNOWNCERT;
     }
     pthread_mutex_lock(&ch->cache_lock);
@@ -285,6 +314,24 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     ch->cache[slot].used = true;
     pthread_mutex_unlock(&ch->cache_lock);
     return 0;
+}
+
+int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
+{
+    int rv = cert_check_one(ch, &tx->cert, tx->cert_bytes, false, reason);
+    for (uint32_t i = 0; rv == 0 && i < tx->nintro; i++) {
+        struct lg_cert c;
+        struct base_rd r;
+        base_rd_init(&r, tx->intro[i].p, tx->intro[i].len);
+        /* lg_tx_decode checked that it decodes. */
+        rv = lg_cert_decode(&c, &r) == 0 ? 0 : BASE_EPARSE;
+        if (rv == 0) {
+            rv = cert_check_one(ch, &c, tx->intro[i], true, reason);
+        } else {
+            snprintf(reason, LG_REASON_MAX + 1, "malformed transaction");
+        }
+    }
+    return rv;
 }
 
 static int check_time(const struct lg_cert *c, uint64_t now_ns, char *reason)
@@ -984,6 +1031,24 @@ static int index_tx(struct block_run *br, const struct cr_hash *id,
     return kv_put(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, v, sizeof v);
 }
 
+/* Remember a certificate a valid transaction introduced (its admission or
+ * execution checked it), keeping where it was first. */
+static int record_cert(struct block_run *br, const struct lg_slice *cert,
+                       uint32_t idx)
+{
+    struct cr_hash h;
+    struct kv_val old;
+    cr_sha256(&h, cert->p, cert->len);
+    int rv = kv_get(br->txn, br->ch->certs, h.b, CR_HASH_SIZE, &old);
+    if (rv != BASE_ENOTFOUND) {
+        return rv;
+    }
+    uint8_t v[12];
+    base_put_u64(v, br->number);
+    base_put_u32(v + 8, idx);
+    return kv_put(br->txn, br->ch->certs, h.b, CR_HASH_SIZE, v, sizeof v);
+}
+
 /* Run one transaction. Returns a storage error only; the transaction's own
  * outcome goes to the results section. */
 static int run_tx(struct block_run *br, const struct lg_slice *bytes,
@@ -1065,6 +1130,9 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
                      ctx.reason[0] ? ctx.reason : base_strerror(code));
         } else {
             rv = apply_ctx(br, &ctx, idx);
+        }
+        for (uint32_t i = 0; rv == 0 && code == 0 && i < tx.nintro; i++) {
+            rv = record_cert(br, &tx.intro[i], idx);
         }
     }
     /* Index every decoded transaction, invalid ones too, so a copy can
