@@ -330,10 +330,10 @@ struct lg_outcome {
  * signed by @orderer, with timestamp @ts_ns. Invalid transactions (bad
  * encoding, replay, expired certificate, failed call, ...) stay in the block
  * with their code and reason and change nothing. Block, results, state,
- * history, transaction index and events commit in one durable LMDB
- * transaction; subscribers are told after it. One committer at a time per
- * ledger (callers serialise). Outcomes go to @out (n entries, may be NULL);
- * the new header to @header (may be NULL).
+ * history, transaction index, events and introduced certificates commit in
+ * one durable LMDB transaction; subscribers are told after it. One committer at
+ * a time per ledger (callers serialise). Outcomes go to @out (n entries, may be
+ * NULL); the new header to @header (may be NULL).
  *
  * The state hash is SHA-256(previous state hash || SHA-256(W)), where W is
  * the concatenation, over the block's valid transactions in order, of each
@@ -602,7 +602,8 @@ int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg) BASE_WUR;
  * root, results hash and orderer signature, every transaction signature;
  * re-execute the whole chain from genesis in a scratch copy under @scratch
  * (a directory that must exist) and compare the resulting state, history,
- * index and events with the stored ones, byte for byte.
+ * index, events and introduced certificates with the stored ones, byte for
+ * byte.
  * Errors: BASE_ECORRUPT (report->error names the first bad block or
  * transaction), BASE_EIO, BASE_ENOMEM.
  */
