@@ -32,5 +32,9 @@ int cmd_pf(int argc, char **argv);
 /** gridledger run / demo: a scenario end to end (apps/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/** gridledger node / apikey: the HTTP gateway (apps/cmd_node.c,
+ *  apps/cmd_apikey.c). */
+int cmd_node(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
 
 #endif

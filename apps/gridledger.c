@@ -19,6 +19,8 @@ static const struct cmd commands[] = {
      cmd_check_proof},
     {"bench", "benchmark with Hyperledger Caliper's metrics", cmd_bench},
     {"pf", "run an OpenDSS feeder script (power flow)", cmd_pf},
+    {"node", "serve a ledger over HTTP (the gateway, docs/api.md)", cmd_node},
+    {"apikey", "create, list and revoke the node's API keys", cmd_apikey},
     {NULL, NULL, NULL},
 };
 

@@ -7,6 +7,10 @@ set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
 libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium"
+# The node's HTTP gateway (issue 5): libmicrohttpd, libcurl for its tests and
+# benchmark, Prometheus and wrk for the tests that scrape and load it,
+# openssl to make the TLS test's certificate.
+PKGS="$PKGS libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk openssl"
 
 # Node.js and npm build the web pages (web/, docs/report.md); chromium above
 # runs their browser tests. NodeSource's nodejs package bundles npm and
