@@ -69,8 +69,8 @@ static const char *code_name(size_t slot)
     return slot == 0 ? "VALID" : base_errname(-(int)slot);
 }
 
-static int codes(struct base_buf *out, const char *name, const char *help,
-                 atomic_uint_fast64_t *c)
+static int codes(struct base_buf *out, const char *name, const char *label,
+                 const char *help, atomic_uint_fast64_t *c)
 {
     int rv = base_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name,
                              help, name);
@@ -78,7 +78,7 @@ static int codes(struct base_buf *out, const char *name, const char *help,
     for (size_t i = 0; rv == 0 && i < GW_NCODES; i++) {
         uint64_t v = atomic_load(&c[i]);
         if (v > 0 || (i == 0 && strstr(name, "committed") != NULL)) {
-            rv = base_buf_printf(out, "%s{result=\"%s\"} %llu\n", name,
+            rv = base_buf_printf(out, "%s{%s=\"%s\"} %llu\n", name, label,
                                  code_name(i), (unsigned long long)v);
         }
     }
@@ -114,13 +114,13 @@ int gw__metrics_render(struct gw_server *g, struct base_buf *out)
         (unsigned long long)atomic_load(&m->blocks),
         (unsigned long long)st.pending);
     if (rv == 0) {
-        rv = codes(out, "gl_transactions_committed_total",
+        rv = codes(out, "gl_transactions_committed_total", "result",
                    "Transactions committed in blocks since the node started, "
                    "by result (VALID or the invalid reason code).",
                    m->committed);
     }
     if (rv == 0) {
-        rv = codes(out, "gl_transactions_refused_total",
+        rv = codes(out, "gl_transactions_refused_total", "reason",
                    "Transactions refused before ordering, by reason code.",
                    m->refused);
     }
