@@ -817,7 +817,7 @@ static void test_metrics(void **state)
      * since start, here all of them but genesis. */
     char *p =
         strstr(r.body, "gl_transactions_committed_total{result=\"VALID\"}");
-    assert_true(strtoull(p + 49, NULL, 10) > 50);
+    assert_true(strtoull(strchr(p, ' ') + 1, NULL, 10) > 40);
     gt_free(&r);
     /* One JSON object per line on stderr. */
     char *log;
