@@ -51,7 +51,7 @@ static enum MHD_Result serve_page(struct gw_server *g, struct gw_req *r,
         }
         return gw__reply(r, 200, "text/html; charset=utf-8", &b);
     }
-    return gw__error(r, 404, "not_found", "no page %s", path);
+    return gw__error(r, 404, "no_such_page", "no page %s", path);
 }
 
 static enum MHD_Result h_root(struct gw_server *g, struct gw_req *r)

@@ -98,7 +98,7 @@ static void test_health_and_routes(void **state)
     expect_error(&r, 404, "not_found");
     gt_free(&r);
     gt_get(&node, &r, "/ui/nope.js");
-    expect_error(&r, 404, "not_found");
+    expect_error(&r, 404, "no_such_page");
     gt_free(&r);
     gt_http(&node, &r, "DELETE", "/v1/tip", NULL, NULL, NULL, 0);
     expect_error(&r, 405, "method_not_allowed");
