@@ -36,5 +36,7 @@ int cmd_demo(int argc, char **argv);
  *  apps/cmd_apikey.c). */
 int cmd_node(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
+/** gridledger http-bench: Caliper's metrics for a node over HTTP. */
+int cmd_http_bench(int argc, char **argv);
 
 #endif

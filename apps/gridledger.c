@@ -21,6 +21,8 @@ static const struct cmd commands[] = {
     {"pf", "run an OpenDSS feeder script (power flow)", cmd_pf},
     {"node", "serve a ledger over HTTP (the gateway, docs/api.md)", cmd_node},
     {"apikey", "create, list and revoke the node's API keys", cmd_apikey},
+    {"http-bench", "benchmark a running node over HTTP (Caliper's metrics)",
+     cmd_http_bench},
     {NULL, NULL, NULL},
 };
 
