@@ -232,13 +232,13 @@ static void unlock_file(int fd)
     }
 }
 
-int gw_key_create(const char *path, const struct gw_key *spec, char *token,
-                  struct gw_key *out)
+/* Read-modify-write of the key file under its lock: @edit gets the keys
+ * (with room for one more) and their count, which it may raise by one; the
+ * file is rewritten when it returns 0. */
+static int edit_keys(const char *path,
+                     int (*edit)(struct gw_keyent *e, size_t *n, void *arg),
+                     void *arg)
 {
-    if (!name_ok(spec->name, LG_NAME_MAX, false) ||
-        !identity_ok(spec->identity) || !allow_ok(spec->allow)) {
-        return BASE_EINVAL;
-    }
     int fd = lock_file(path);
     if (fd < 0) {
         return BASE_EIO;
@@ -246,29 +246,43 @@ int gw_key_create(const char *path, const struct gw_key *spec, char *token,
     struct gw_keyent *e;
     size_t n;
     int rv = read_keys(path, &e, &n);
-    if (rv != 0) {
-        unlock_file(fd);
-        return rv;
+    if (rv == 0) {
+        struct gw_keyent *ne = base_realloc(e, (n + 1) * sizeof *e);
+        if (ne == NULL) {
+            base_free(e);
+            rv = BASE_ENOMEM;
+        }
+        e = ne;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!e[i].key.revoked && strcmp(e[i].key.name, spec->name) == 0) {
-            rv = BASE_EEXIST;
+    if (rv == 0) {
+        rv = edit(e, &n, arg);
+        if (rv == 0) {
+            rv = write_keys(path, e, n);
+        }
+        cr_wipe(e, n * sizeof *e);
+        base_free(e);
+    }
+    unlock_file(fd);
+    return rv;
+}
+
+struct create_job {
+    const struct gw_key *spec;
+    char tok[GW_KEY_TOKEN_LEN + 1];
+    struct gw_key made;
+};
+
+static int add_key(struct gw_keyent *e, size_t *n, void *arg)
+{
+    struct create_job *j = arg;
+    for (size_t i = 0; i < *n; i++) {
+        if (!e[i].key.revoked && strcmp(e[i].key.name, j->spec->name) == 0) {
+            return BASE_EEXIST;
         }
     }
-    struct gw_keyent *ne =
-        rv == 0 ? base_realloc(e, (n + 1) * sizeof *e) : NULL;
-    if (rv == 0 && ne == NULL) {
-        rv = BASE_ENOMEM;
-    }
-    if (rv != 0) {
-        base_free(e);
-        unlock_file(fd);
-        return rv;
-    }
-    e = ne;
-    struct gw_keyent *k = &e[n];
+    struct gw_keyent *k = &e[(*n)++];
     memset(k, 0, sizeof *k);
-    k->key = *spec;
+    k->key = *j->spec;
     k->key.revoked = false;
     k->key.created = base_wall_ns() / 1000000000u;
     uint8_t id[GW_KEY_ID_LEN / 2], secret[32];
@@ -277,23 +291,34 @@ int gw_key_create(const char *path, const struct gw_key *spec, char *token,
     base_hex_encode(k->key.id, id, sizeof id);
     char sh[65];
     base_hex_encode(sh, secret, sizeof secret);
-    char tok[GW_KEY_TOKEN_LEN + 1];
-    snprintf(tok, sizeof tok, "glk_%s_%s", k->key.id, sh);
+    snprintf(j->tok, sizeof j->tok, "glk_%s_%s", k->key.id, sh);
     struct cr_hash h;
-    cr_sha256(&h, tok, strlen(tok));
+    cr_sha256(&h, j->tok, strlen(j->tok));
     memcpy(k->hash, h.b, 32);
-    rv = write_keys(path, e, n + 1);
-    if (rv == 0) {
-        memcpy(token, tok, sizeof tok);
-        if (out != NULL) {
-            *out = k->key;
-        }
-    }
+    j->made = k->key;
     cr_wipe(secret, sizeof secret);
     cr_wipe(sh, sizeof sh);
-    cr_wipe(tok, sizeof tok);
-    base_free(e);
-    unlock_file(fd);
+    return 0;
+}
+
+int gw_key_create(const char *path, const struct gw_key *spec, char *token,
+                  struct gw_key *out)
+{
+    if (!name_ok(spec->name, LG_NAME_MAX, false) ||
+        !identity_ok(spec->identity) || !allow_ok(spec->allow)) {
+        return BASE_EINVAL;
+    }
+    struct create_job j;
+    memset(&j, 0, sizeof j);
+    j.spec = spec;
+    int rv = edit_keys(path, add_key, &j);
+    if (rv == 0) {
+        memcpy(token, j.tok, sizeof j.tok);
+        if (out != NULL) {
+            *out = j.made;
+        }
+    }
+    cr_wipe(j.tok, sizeof j.tok);
     return rv;
 }
 
@@ -319,33 +344,23 @@ int gw_key_list(const char *path, struct gw_key **keys, size_t *n)
     return 0;
 }
 
-int gw_key_revoke(const char *path, const char *id)
+static int revoke_key(struct gw_keyent *e, size_t *n, void *arg)
 {
-    int fd = lock_file(path);
-    if (fd < 0) {
-        return BASE_EIO;
-    }
-    struct gw_keyent *e;
-    size_t n;
-    int rv = read_keys(path, &e, &n);
-    if (rv != 0) {
-        unlock_file(fd);
-        return rv;
-    }
-    rv = BASE_ENOTFOUND;
-    for (size_t i = 0; i < n; i++) {
+    const char *id = arg;
+    int rv = BASE_ENOTFOUND;
+    for (size_t i = 0; i < *n; i++) {
         if (!e[i].key.revoked &&
             (strcmp(e[i].key.id, id) == 0 || strcmp(e[i].key.name, id) == 0)) {
             e[i].key.revoked = true;
             rv = 0;
         }
     }
-    if (rv == 0) {
-        rv = write_keys(path, e, n);
-    }
-    base_free(e);
-    unlock_file(fd);
     return rv;
+}
+
+int gw_key_revoke(const char *path, const char *id)
+{
+    return edit_keys(path, revoke_key, (void *)id);
 }
 
 /* ---- the running gateway's view ---------------------------------------- */

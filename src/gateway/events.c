@@ -114,7 +114,7 @@ static int event_cb(void *arg, const struct lg_event *e)
     json_t *o =
         json_pack("{s:I, s:i, s:s, s:s}", "block", (json_int_t)e->block, "tx",
                   (int)e->tx, "contract", e->contract, "name", e->name);
-    gw__set_bytes(o, "payload", e->payload.p, e->payload.len);
+    gw_json_set_bytes(o, "payload", e->payload.p, e->payload.len);
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     c->rv = s ? base_buf_printf(c->out, "event: contract\ndata: %s\n\n", s)

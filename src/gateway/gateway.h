@@ -108,6 +108,26 @@ struct gw_route_info {
 /** The route table (static storage); returns its length. */
 size_t gw_routes(const struct gw_route_info **out);
 
+/* ---- JSON shapes
+ * ------------------------------------------------------------- The ledger's
+ * records as the API answers them, shared with the command line (gridledger
+ * query prints the same shapes). Each returns a new reference (NULL only when
+ * out of memory). */
+struct json_t;
+/** Hex of @n bytes as a JSON string. */
+struct json_t *gw_json_hex(const void *p, size_t n);
+/** Set @field of object @o to the bytes as a string when they are UTF-8
+ *  text without NUL, else "@field_hex" to their hex. */
+void gw_json_set_bytes(struct json_t *o, const char *field, const void *p,
+                       size_t n);
+/** A transaction envelope (id, contract, function, args, creator, role,
+ *  nonce) and, when @res is not NULL, its result (code, result, reason,
+ *  payload). */
+struct json_t *gw_json_tx(const struct lg_slice *env,
+                          const struct lg_result *res);
+/** A decoded block: its header fields and its transactions. */
+struct json_t *gw_json_block(const struct lg_block *b);
+
 /* ---- API keys ---------------------------------------------------------------
  * A key is a bearer token "glk_<ID>_<SECRET>" (ID 16 hex digits, SECRET 64)
  * that the gateway maps to a member identity and signs for, as the BLOSEM

@@ -177,12 +177,6 @@ unsigned gw__status_of(int code);
 const char *gw__arg(struct gw_req *r, const char *name, char *out, size_t size);
 /** Parse the JSON body; on error replies 400 and returns NULL. */
 struct json_t *gw__body_json(struct gw_req *r);
-/** Bytes as JSON: a string when they are UTF-8 text, else null (the
- *  caller adds a _hex field). */
-struct json_t *gw__hex_json(const void *p, size_t n);
-/** Set "@field" to the bytes as text, or "@field_hex" when binary. */
-void gw__set_bytes(struct json_t *o, const char *field, const void *p,
-                   size_t n);
 
 /** Queue-ready answer of a resumed submission, into r->ready. */
 void gw__prepare_results(struct gw_req *r);

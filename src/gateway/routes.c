@@ -112,9 +112,9 @@ static enum MHD_Result h_tip(struct gw_server *g, struct gw_req *r)
                           json_pack("{s:s, s:I, s:o, s:o, s:o}", "channel",
                                     lg_channel_name(g->ch), "height",
                                     (json_int_t)height, "tip",
-                                    gw__hex_json(tip.b, 32), "state_hash",
-                                    gw__hex_json(state.b, 32), "orderer_key",
-                                    gw__hex_json(cfg->orderer_pk, 32)));
+                                    gw_json_hex(tip.b, 32), "state_hash",
+                                    gw_json_hex(state.b, 32), "orderer_key",
+                                    gw_json_hex(cfg->orderer_pk, 32)));
 }
 
 static enum MHD_Result fail_code(struct gw_req *r, int rv, const char *what)
@@ -135,7 +135,7 @@ static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
         return fail_code(r, rv, key);
     }
     json_t *o = json_pack("{s:s, s:s}", "contract", contract, "key", key);
-    gw__set_bytes(o, "value", v.data, v.len);
+    gw_json_set_bytes(o, "value", v.data, v.len);
     json_object_set_new(o, "block", json_integer((json_int_t)ver.block));
     json_object_set_new(o, "tx", json_integer(ver.tx));
     base_buf_release(&v);
@@ -145,8 +145,8 @@ static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
 static int range_cb(void *arg, struct lg_slice k, struct lg_slice v)
 {
     json_t *o = json_object();
-    gw__set_bytes(o, "key", k.p, k.len);
-    gw__set_bytes(o, "value", v.p, v.len);
+    gw_json_set_bytes(o, "key", k.p, k.len);
+    gw_json_set_bytes(o, "value", v.p, v.len);
     json_array_append_new(arg, o);
     return 0;
 }
@@ -178,7 +178,7 @@ static int hist_cb(void *arg, const struct lg_history_entry *e)
 {
     json_t *o = json_pack("{s:I, s:i, s:b}", "block", (json_int_t)e->ver.block,
                           "tx", (int)e->ver.tx, "deleted", e->deleted);
-    gw__set_bytes(o, "value", e->value.p, e->value.len);
+    gw_json_set_bytes(o, "value", e->value.p, e->value.len);
     json_array_append_new(arg, o);
     return 0;
 }
@@ -195,43 +195,6 @@ static enum MHD_Result h_history(struct gw_server *g, struct gw_req *r)
     return gw__reply_json(r, 200,
                           json_pack("{s:s, s:s, s:o}", "contract", r->params[0],
                                     "key", key, "versions", arr));
-}
-
-static json_t *tx_json(const struct lg_slice *t, const struct lg_result *res)
-{
-    struct lg_tx tx;
-    json_t *o = json_object();
-    if (lg_tx_decode(&tx, t->p, t->len) == 0) {
-        json_object_set_new(o, "id", gw__hex_json(tx.id.b, CR_HASH_SIZE));
-        json_object_set_new(o, "contract", json_string(tx.contract));
-        json_object_set_new(o, "function", json_string(tx.function));
-        json_t *args = json_array();
-        for (uint32_t i = 0; i < tx.nargs; i++) {
-            json_t *a =
-                json_stringn((const char *)tx.args[i].p, tx.args[i].len);
-            json_array_append_new(
-                args, a ? a : gw__hex_json(tx.args[i].p, tx.args[i].len));
-        }
-        json_object_set_new(o, "args", args);
-        char who[2 * LG_NAME_MAX + 2];
-        snprintf(who, sizeof who, "%s/%s", tx.cert.org, tx.cert.name);
-        json_object_set_new(o, "creator", json_string(who));
-        json_object_set_new(o, "role", json_string(tx.cert.role));
-        json_object_set_new(o, "nonce", json_integer((json_int_t)tx.nonce));
-    } else {
-        json_object_set_new(o, "malformed", json_true());
-    }
-    if (res != NULL) {
-        json_object_set_new(o, "code", json_integer(res->code));
-        json_object_set_new(
-            o, "result",
-            json_string(res->code ? base_errname(res->code) : "VALID"));
-        gw__set_bytes(o, "reason", res->reason.p, res->reason.len);
-        if (res->payload.len > 0) {
-            gw__set_bytes(o, "payload", res->payload.p, res->payload.len);
-        }
-    }
-    return o;
 }
 
 static int load_block(struct gw_server *g, uint64_t num, struct base_buf *b,
@@ -275,19 +238,7 @@ static enum MHD_Result h_block(struct gw_server *g, struct gw_req *r)
         base_buf_release(&b);
         return fail_code(r, rv, "block");
     }
-    json_t *txs = json_array();
-    for (uint32_t i = 0; num > 0 && i < blk.h.tx_count; i++) {
-        json_array_append_new(txs, tx_json(&blk.txs[i], &blk.results[i]));
-    }
-    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:i, s:o}",
-                          "number", (json_int_t)blk.h.number, "hash",
-                          gw__hex_json(blk.hash.b, 32), "prev_hash",
-                          gw__hex_json(blk.h.prev_hash.b, 32), "tx_root",
-                          gw__hex_json(blk.h.tx_root.b, 32), "results_hash",
-                          gw__hex_json(blk.h.results_hash.b, 32), "state_hash",
-                          gw__hex_json(blk.h.state_hash.b, 32), "timestamp_ns",
-                          (json_int_t)blk.h.timestamp, "tx_count",
-                          (int)blk.h.tx_count, "transactions", txs);
+    json_t *o = gw_json_block(&blk);
     lg_block_release(&blk);
     base_buf_release(&b);
     return gw__reply_json(r, 200, o);
@@ -316,7 +267,7 @@ static enum MHD_Result h_tx(struct gw_server *g, struct gw_req *r)
     json_t *o = NULL;
     if (load_block(g, info.block, &b, &blk) == 0) {
         if (info.index < blk.h.tx_count) {
-            o = tx_json(&blk.txs[info.index], &blk.results[info.index]);
+            o = gw_json_tx(&blk.txs[info.index], &blk.results[info.index]);
         }
         lg_block_release(&blk);
     }
@@ -381,7 +332,7 @@ static void on_done(void *arg, const struct ord_result *res)
 static json_t *result_json(const struct ord_result *res)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", gw__hex_json(res->id.b, 32));
+    json_object_set_new(o, "id", gw_json_hex(res->id.b, 32));
     json_object_set_new(o, "code", json_integer(res->code));
     json_object_set_new(
         o, "result",
@@ -458,7 +409,7 @@ static enum MHD_Result submit_all(struct gw_server *g, struct gw_req *r,
             *s = (struct sub){NULL, g, i, base_mono_ns()};
             int rv =
                 g->ord.submit(g->ord.impl, env[i].p, env[i].len, on_done, s);
-            json_t *o = json_pack("{s:o, s:b}", "id", gw__hex_json(tx.id.b, 32),
+            json_t *o = json_pack("{s:o, s:b}", "id", gw_json_hex(tx.id.b, 32),
                                   "accepted", rv == 0);
             if (rv != 0) {
                 base_free(s);
@@ -855,7 +806,7 @@ static enum MHD_Result eval_reply(struct gw_req *r, int rv,
         return gw__reply_json(r, gw__status_of(rv), o);
     }
     json_t *o = json_pack("{s:i, s:s}", "code", 0, "result", "VALID");
-    gw__set_bytes(o, "payload", out->data, out->len);
+    gw_json_set_bytes(o, "payload", out->data, out->len);
     return gw__reply_json(r, 200, o);
 }
 
@@ -957,7 +908,7 @@ static enum MHD_Result h_off_put(struct gw_server *g, struct gw_req *r)
         return fail_code(r, rv, "off-chain store");
     }
     return gw__reply_json(r, 200,
-                          json_pack("{s:o, s:I}", "hash", gw__hex_json(h.b, 32),
+                          json_pack("{s:o, s:I}", "hash", gw_json_hex(h.b, 32),
                                     "size", (json_int_t)r->body.len));
 }
 

@@ -111,20 +111,6 @@ unsigned gw__status_of(int code)
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode @n bytes of @s into new memory; NULL on a bad escape or
  * an embedded NUL, which no name, key or id may hold. */
 static char *pct_decode(const char *s, size_t n)
@@ -137,13 +123,16 @@ static char *pct_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 2 < n + 1 ? hexval(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            char hex[3] = {0};
+            uint8_t byte = 0;
+            if (i + 2 < n + 1) {
+                memcpy(hex, s + i + 1, 2);
+            }
+            if (base_hex_decode(&byte, 1, hex) != 0 || byte == 0) {
                 base_free(out);
                 return NULL;
             }
-            c = (char)(hi * 16 + lo);
+            c = (char)byte;
             i += 2;
         } else if (c == '+') {
             c = ' ';
@@ -168,30 +157,6 @@ const char *gw__arg(struct gw_req *r, const char *name, char *out, size_t size)
     snprintf(out, size, "%s", d);
     base_free(d);
     return out;
-}
-
-json_t *gw__hex_json(const void *p, size_t n)
-{
-    char *h = base_malloc(2 * n + 1);
-    if (h == NULL) {
-        return json_null();
-    }
-    base_hex_encode(h, p, n);
-    json_t *s = json_string(h);
-    base_free(h);
-    return s;
-}
-
-void gw__set_bytes(json_t *o, const char *field, const void *p, size_t n)
-{
-    json_t *s = memchr(p, 0, n) == NULL ? json_stringn(p, n) : NULL;
-    if (s != NULL) {
-        json_object_set_new(o, field, s);
-        return;
-    }
-    char name[64];
-    snprintf(name, sizeof name, "%s_hex", field);
-    json_object_set_new(o, name, gw__hex_json(p, n));
 }
 
 json_t *gw__body_json(struct gw_req *r)
@@ -582,6 +547,22 @@ static void on_event(void *arg, const struct lg_event *e)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+/* Free what gw_new made (the daemon and threads are gone by then). */
+static void destroy(struct gw_server *g)
+{
+    gw__keys_release(&g->keys);
+    pthread_mutex_destroy(&g->keys.lock);
+    pthread_mutex_destroy(&g->sse_lock);
+    pthread_cond_destroy(&g->tick_cv);
+    if (g->tls_key != NULL) {
+        cr_wipe(g->tls_key, strlen(g->tls_key));
+    }
+    base_free(g->tls_cert);
+    base_free(g->tls_key);
+    cr_wipe(&g->scratch, sizeof g->scratch);
+    base_free(g);
+}
+
 int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
            struct kv_offchain *off, const struct gw_options *opt, char *errmsg)
 {
@@ -650,13 +631,7 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
         }
     }
     if (rv != 0) {
-        gw__keys_release(&g->keys);
-        pthread_mutex_destroy(&g->keys.lock);
-        pthread_mutex_destroy(&g->sse_lock);
-        pthread_cond_destroy(&g->tick_cv);
-        base_free(g->tls_cert);
-        base_free(g->tls_key);
-        base_free(g);
+        destroy(g);
         return rv;
     }
     *out = g;
@@ -801,14 +776,7 @@ void gw_free(struct gw_server *g)
         }
         MHD_stop_daemon(g->mhd);
     }
-    gw__keys_release(&g->keys);
-    pthread_mutex_destroy(&g->keys.lock);
-    pthread_mutex_destroy(&g->sse_lock);
-    pthread_cond_destroy(&g->tick_cv);
-    base_free(g->tls_cert);
-    base_free(g->tls_key);
-    cr_wipe(&g->scratch, sizeof g->scratch);
-    base_free(g);
+    destroy(g);
 }
 
 size_t gw_routes(const struct gw_route_info **out)
