@@ -838,6 +838,46 @@ static void test_metrics(void **state)
     base_free(log);
 }
 
+/* The benchmark command against the running node: its rounds succeed and
+ * it prints Caliper's table. */
+static void test_http_bench(void **state)
+{
+    (void)state;
+    char out[1 << 14];
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s http-bench %s --ledger %s --workload create "
+                            "--tx 300 --connections 8 2>&1",
+                            tl_binary(), node.url, node.ledger),
+                     0);
+    assert_non_null(strstr(out, "| Name   | Succ   | Fail | Send Rate (TPS)"));
+    assert_non_null(strstr(out, "| create | 300    | 0    |"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s http-bench %s --ledger %s --workload create "
+                            "--tx 250 --batch 100 --connections 2 2>&1",
+                            tl_binary(), node.url, node.ledger),
+                     0);
+    assert_non_null(strstr(out, "| create | 250    | 0    |"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s http-bench %s --ledger %s --workload read "
+                            "--tx 500 --rate 2000 --connections 4 2>&1",
+                            tl_binary(), node.url, node.ledger),
+                     0);
+    assert_non_null(strstr(out, "| read   | 500    | 0    |"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s http-bench %s --ledger %s --workload burn "
+                            "2>&1",
+                            tl_binary(), node.url, node.ledger),
+                     2);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s http-bench ftp://x --ledger %s --workload read "
+                            "2>&1",
+                            tl_binary(), node.ledger),
+                     2);
+    assert_int_equal(
+        tl_run(out, sizeof out, "%s http-bench --help 2>&1", tl_binary()), 0);
+    assert_non_null(strstr(out, "usage: gridledger http-bench"));
+}
+
 /* ---- stop and restart --------------------------------------------------- */
 
 struct burst {
@@ -946,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_offchain_and_bids),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_http_bench),
         cmocka_unit_test(test_stop_and_restart),
     };
     int rv = cmocka_run_group_tests(tests, setup, teardown);
