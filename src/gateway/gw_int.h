@@ -128,6 +128,14 @@ struct gw_server {
     struct gw_sse *waiting;
     bool ticker_started;
     pthread_t ticker;
+    /* Submissions whose answers are all in, waiting to be resumed. The
+     * resumer thread does it, so the orderer's committer (the one serial
+     * step of ordering) never pays for waking HTTP threads. */
+    pthread_mutex_t done_lock;
+    pthread_cond_t done_cv;
+    struct gw_req *done_head;
+    bool resumer_started, resumer_stop;
+    pthread_t resumer;
     /* A throwaway key: the JSON form of a transaction is re-encoded with
      * lg_tx_build, which signs; the client's signature replaces it. */
     struct cr_keypair scratch;
@@ -157,6 +165,7 @@ struct gw_req {
     bool batch;
     struct ord_result *res;
     uint64_t *sent_ns;
+    struct gw_req *next_done; /* on the server's done list */
     /* Prepared answer, queued when the connection resumes. */
     struct MHD_Response *ready;
     struct gw_sse *sse;
@@ -178,6 +187,9 @@ const char *gw__arg(struct gw_req *r, const char *name, char *out, size_t size);
 /** Parse the JSON body; on error replies 400 and returns NULL. */
 struct json_t *gw__body_json(struct gw_req *r);
 
+/** Hand a request whose submissions are all answered to the resumer. */
+void gw__resume_later(struct gw_req *r);
+void *gw__resumer_main(void *arg);
 /** Queue-ready answer of a resumed submission, into r->ready. */
 void gw__prepare_results(struct gw_req *r);
 

@@ -325,7 +325,7 @@ static void on_done(void *arg, const struct ord_result *res)
     struct gw_req *r = s->r;
     r->res[s->i] = *res;
     if (atomic_fetch_sub(&r->remaining, 1) == 1) {
-        MHD_resume_connection(r->conn);
+        gw__resume_later(r);
     }
 }
 

@@ -522,6 +522,47 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* ---- resuming answered submissions ----------------------------------------
+ */
+
+void gw__resume_later(struct gw_req *r)
+{
+    struct gw_server *g = r->g;
+    pthread_mutex_lock(&g->done_lock);
+    bool wake = g->done_head == NULL;
+    r->next_done = g->done_head;
+    g->done_head = r;
+    if (wake) {
+        pthread_cond_signal(&g->done_cv);
+    }
+    pthread_mutex_unlock(&g->done_lock);
+}
+
+void *gw__resumer_main(void *arg)
+{
+    struct gw_server *g = arg;
+    pthread_mutex_lock(&g->done_lock);
+    for (;;) {
+        while (g->done_head == NULL && !g->resumer_stop) {
+            pthread_cond_wait(&g->done_cv, &g->done_lock);
+        }
+        struct gw_req *r = g->done_head;
+        g->done_head = NULL;
+        if (r == NULL) {
+            break; /* stopping, and nothing left */
+        }
+        pthread_mutex_unlock(&g->done_lock);
+        while (r != NULL) {
+            struct gw_req *next = r->next_done;
+            MHD_resume_connection(r->conn);
+            r = next;
+        }
+        pthread_mutex_lock(&g->done_lock);
+    }
+    pthread_mutex_unlock(&g->done_lock);
+    return NULL;
+}
+
 /* ---- the ledger subscription --------------------------------------------- */
 
 static void on_block(void *arg, struct lg_channel *ch,
@@ -554,6 +595,8 @@ static void destroy(struct gw_server *g)
     pthread_mutex_destroy(&g->keys.lock);
     pthread_mutex_destroy(&g->sse_lock);
     pthread_cond_destroy(&g->tick_cv);
+    pthread_mutex_destroy(&g->done_lock);
+    pthread_cond_destroy(&g->done_cv);
     if (g->tls_key != NULL) {
         cr_wipe(g->tls_key, strlen(g->tls_key));
     }
@@ -619,6 +662,8 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     g->keys.identity_arg = opt->identity_arg;
     pthread_mutex_init(&g->sse_lock, NULL);
     pthread_cond_init(&g->tick_cv, NULL);
+    pthread_mutex_init(&g->done_lock, NULL);
+    pthread_cond_init(&g->done_cv, NULL);
     if (rv == 0 && g->keys.path != NULL) {
         rv = gw__keys_load(&g->keys, errmsg);
     }
@@ -720,6 +765,12 @@ int gw_start(struct gw_server *g, const struct gw_ordering *ord, char *errmsg)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_BIND_PORT);
     g->port = info != NULL ? info->port : 0;
+    if (pthread_create(&g->resumer, NULL, gw__resumer_main, g) != 0) {
+        MHD_stop_daemon(g->mhd);
+        g->mhd = NULL;
+        return base_errf(errmsg, BASE_EIO, "cannot start a thread");
+    }
+    g->resumer_started = true;
     if (pthread_create(&g->ticker, NULL, gw__ticker_main, g) == 0) {
         g->ticker_started = true;
     }
@@ -761,6 +812,15 @@ void gw_free(struct gw_server *g)
         return;
     }
     gw_quiesce(g);
+    /* Ordering has stopped: every answer is in. Resume the last waiting
+     * requests, then stop the resumer. */
+    if (g->resumer_started) {
+        pthread_mutex_lock(&g->done_lock);
+        g->resumer_stop = true;
+        pthread_cond_signal(&g->done_cv);
+        pthread_mutex_unlock(&g->done_lock);
+        pthread_join(g->resumer, NULL);
+    }
     if (g->mhd != NULL) {
         /* Streams that were woken may still be ending: give them a moment
          * to send their last chunk before the daemon goes. */
