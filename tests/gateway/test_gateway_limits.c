@@ -197,6 +197,44 @@ static void test_tls(void **state)
     gt_cleanup(&n);
 }
 
+/* --require-key: reads need a key (read-only will do), signed envelopes
+ * still authenticate themselves, health and metrics stay open. */
+static void test_require_key(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    gt_ledger(&n, "gw-reqkey");
+    char ro[128];
+    gt_apikey(&n, ro, "--name ro --identity ISO/operator --read-only");
+    gt_start(&n, "--require-key --no-access-log");
+    struct gt_resp r;
+    assert_int_equal(gt_get(&n, &r, "/v1/tip"), 401);
+    assert_non_null(strstr(r.body, "\"unauthorized\""));
+    gt_free(&r);
+    assert_int_equal(gt_get(&n, &r, "/v1/state/asset/x"), 401);
+    gt_free(&r);
+    char auth[256];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", ro);
+    const char *h[] = {auth, NULL};
+    assert_int_equal(gt_http(&n, &r, "GET", "/v1/tip", h, NULL, NULL, 0), 200);
+    gt_free(&r);
+    assert_int_equal(gt_get(&n, &r, "/healthz"), 200);
+    gt_free(&r);
+    assert_int_equal(gt_get(&n, &r, "/metrics"), 200);
+    gt_free(&r);
+    struct base_buf env;
+    base_buf_init(&env, 0);
+    gt_envelope(&n, &env, "DERA1/operator", 1, "asset", "create", 2, "r1", "1");
+    assert_int_equal(gt_http(&n, &r, "POST", "/v1/tx", NULL,
+                             "application/octet-stream", env.data, env.len),
+                     200);
+    assert_non_null(strstr(r.body, "\"result\":\"VALID\""));
+    gt_free(&r);
+    base_buf_release(&env);
+    assert_int_equal(gt_stop(&n), 0);
+    gt_cleanup(&n);
+}
+
 static void write_text(const char *path, const char *text)
 {
     assert_int_equal(base_write_file(path, text, strlen(text)), 0);
@@ -286,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle_and_slow),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_require_key),
         cmocka_unit_test(test_wrk_load),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
