@@ -16,7 +16,8 @@ static const char usage[] =
     "           [--tls-cert PEM --tls-key PEM] [--require-key]\n"
     "           [--max-body BYTES] [--max-connections N] [--idle-timeout S]\n"
     "           [--request-timeout S] [--threads N] [--block-tx M]\n"
-    "           [--batch-us U] [--log-level debug|info|warn|error]\n"
+    "           [--batch-us U] [--max-pending P]\n"
+    "           [--log-level debug|info|warn|error]\n"
     "           [--no-access-log] [--ready-file FILE]\n\n"
     "Serve the ledger in DIR over HTTP (docs/api.md) until SIGINT or\n"
     "SIGTERM, then stop cleanly: no new connections, every submitted\n"
@@ -34,6 +35,8 @@ static const char usage[] =
     "  --threads N            HTTP threads (default: one per core)\n"
     "  --block-tx M, --batch-us U   block size and batching wait of the\n"
     "                         orderer (defaults 2000 and 0: cut at once)\n"
+    "  --max-pending P        transactions the orderer holds at most; more\n"
+    "                         are refused with 503 (default 200000)\n"
     "  --ready-file FILE      write the node's URL there once it listens\n\n"
     "Logs are JSON lines on stderr, one per request unless "
     "--no-access-log.\n"
@@ -119,7 +122,7 @@ static int set_level(const char *name)
 struct node_args {
     const char *dir, *channel, *ready;
     const char *cert_path, *key_path;
-    uint64_t block_tx, batch_us;
+    uint64_t block_tx, batch_us, max_pending;
     struct gw_options gw;
 };
 
@@ -138,7 +141,8 @@ static int serve(struct node_args *a, const sigset_t *stop)
     struct gw_server *g = NULL;
     int rv = node_offchain_open(a->dir, &off);
     struct ord_options oo = {.max_block_tx = (unsigned)a->block_tx,
-                             .batch_timeout = a->batch_us * 1000};
+                             .batch_timeout = a->batch_us * 1000,
+                             .max_pending = (size_t)a->max_pending};
     /* The gateway subscribes to commits before ordering starts; it gets
      * the orderer through the seam once it runs. */
     if (rv == 0 && gw_new(&g, n.ledger, n.ch, off, &a->gw, err) != 0) {
@@ -209,6 +213,7 @@ int cmd_node(int argc, char **argv)
     const char *threads = app_take_opt(&argc, argv, "--threads");
     const char *block_tx = app_take_opt(&argc, argv, "--block-tx");
     const char *batch_us = app_take_opt(&argc, argv, "--batch-us");
+    const char *pending = app_take_opt(&argc, argv, "--max-pending");
     const char *level = app_take_opt(&argc, argv, "--log-level");
     a.gw.require_key = app_take_flag(&argc, argv, "--require-key");
     a.gw.access_log = !app_take_flag(&argc, argv, "--no-access-log");
@@ -231,7 +236,8 @@ int cmd_node(int argc, char **argv)
         parse_uint(req, "--request-timeout", 86400, &rt) ||
         parse_uint(threads, "--threads", 256, &th) ||
         parse_uint(block_tx, "--block-tx", LG_BLOCK_MAX_TX, &a.block_tx) ||
-        parse_uint(batch_us, "--batch-us", 10000000, &a.batch_us)) {
+        parse_uint(batch_us, "--batch-us", 10000000, &a.batch_us) ||
+        parse_uint(pending, "--max-pending", 10000000, &a.max_pending)) {
         return 2;
     }
     if ((a.cert_path != NULL) != (a.key_path != NULL)) {

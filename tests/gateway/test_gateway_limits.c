@@ -235,6 +235,54 @@ static void test_require_key(void **state)
     gt_cleanup(&n);
 }
 
+/* A full orderer queue refuses with 503 and EFULL; a key whose member
+ * has lost its key file answers 500 identity_unavailable. */
+static void test_full_queue_and_lost_identity(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    gt_ledger(&n, "gw-full");
+    char key[128];
+    gt_apikey(&n, key, "--name k --identity DERA2/operator");
+    gt_start(&n, "--max-pending 1 --no-access-log");
+    struct base_buf batch, one;
+    base_buf_init(&batch, 0);
+    base_buf_init(&one, 0);
+    for (int i = 0; i < 50; i++) {
+        char aid[16];
+        snprintf(aid, sizeof aid, "f%d", i);
+        gt_envelope(&n, &one, "DERA1/operator", (uint64_t)i + 1, "asset",
+                    "create", 2, aid, "1");
+        assert_int_equal(base_buf_add_u32(&batch, (uint32_t)one.len), 0);
+        assert_int_equal(base_buf_add(&batch, one.data, one.len), 0);
+    }
+    struct gt_resp r;
+    assert_int_equal(gt_http(&n, &r, "POST", "/v1/tx", NULL,
+                             "application/vnd.gridledger.batch", batch.data,
+                             batch.len),
+                     200);
+    assert_non_null(strstr(r.body, "\"result\":\"EFULL\""));
+    assert_non_null(strstr(r.body, "\"result\":\"VALID\""));
+    gt_free(&r);
+    base_buf_release(&batch);
+    base_buf_release(&one);
+    assert_int_equal(gt_get(&n, &r, "/metrics"), 200);
+    assert_non_null(
+        strstr(r.body, "gl_transactions_refused_total{reason=\"EFULL\"}"));
+    gt_free(&r);
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/keys/DERA2/operator.key", n.ledger);
+    assert_int_equal(unlink(path), 0);
+    gt_post_json(&n, &r, "/v1/invoke", key,
+                 "{\"contract\":\"asset\",\"function\":\"create\","
+                 "\"args\":[\"z\",\"1\"]}");
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.body, "\"identity_unavailable\""));
+    gt_free(&r);
+    assert_int_equal(gt_stop(&n), 0);
+    gt_cleanup(&n);
+}
+
 static void write_text(const char *path, const char *text)
 {
     assert_int_equal(base_write_file(path, text, strlen(text)), 0);
@@ -325,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_idle_and_slow),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_require_key),
+        cmocka_unit_test(test_full_queue_and_lost_identity),
         cmocka_unit_test(test_wrk_load),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
