@@ -58,15 +58,6 @@ static int q_get(struct app_node *n, int argc, char **argv)
     return rv;
 }
 
-static int range_cb(void *arg, struct lg_slice k, struct lg_slice v)
-{
-    json_t *o = json_object();
-    gw_json_set_bytes(o, "key", k.p, k.len);
-    gw_json_set_bytes(o, "value", v.p, v.len);
-    json_array_append_new(arg, o);
-    return 0;
-}
-
 static int q_range(struct app_node *n, int argc, char **argv)
 {
     /* app_take_opt skips argv[0]; the sub-arguments start at argv[0]. */
@@ -82,22 +73,14 @@ static int q_range(struct app_node *n, int argc, char **argv)
     const char *start = argc > 1 ? argv[1] : "";
     const char *end = argc > 2 ? argv[2] : NULL;
     json_t *arr = json_array();
-    int rv = lg_range(n->ch, argv[0], start, strlen(start), end,
-                      end ? strlen(end) : 0, (size_t)limit, range_cb, arr);
+    int rv =
+        lg_range(n->ch, argv[0], start, strlen(start), end,
+                 end ? strlen(end) : 0, (size_t)limit, gw_json_range_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return cmd_fail(1, "range: %s", base_strerror(rv));
     }
     print_json(arr);
-    return 0;
-}
-
-static int hist_cb(void *arg, const struct lg_history_entry *e)
-{
-    json_t *o = json_pack("{s:I, s:i, s:b}", "block", (json_int_t)e->ver.block,
-                          "tx", (int)e->ver.tx, "deleted", e->deleted);
-    gw_json_set_bytes(o, "value", e->value.p, e->value.len);
-    json_array_append_new(arg, o);
     return 0;
 }
 
@@ -107,7 +90,8 @@ static int q_history(struct app_node *n, int argc, char **argv)
         return cmd_fail(2, "usage: query DIR history CONTRACT KEY");
     }
     json_t *arr = json_array();
-    int rv = lg_history(n->ch, argv[0], argv[1], strlen(argv[1]), hist_cb, arr);
+    int rv = lg_history(n->ch, argv[0], argv[1], strlen(argv[1]),
+                        gw_json_history_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return cmd_fail(1, "%s/%s: %s", argv[0], argv[1], base_strerror(rv));

@@ -125,6 +125,11 @@ void gw_json_set_bytes(struct json_t *o, const char *field, const void *p,
  *  payload). */
 struct json_t *gw_json_tx(const struct lg_slice *env,
                           const struct lg_result *res);
+/** lg_range() callback: appends {"key", "value"} to the JSON array @arg. */
+int gw_json_range_cb(void *arg, struct lg_slice key, struct lg_slice val);
+/** lg_history() callback: appends {"block", "tx", "deleted", "value"} to
+ *  the JSON array @arg. */
+int gw_json_history_cb(void *arg, const struct lg_history_entry *e);
 /** A decoded block: its header fields and its transactions. */
 struct json_t *gw_json_block(const struct lg_block *b);
 

@@ -84,3 +84,19 @@ json_t *gw_json_block(const struct lg_block *b)
                      (json_int_t)b->h.timestamp, "tx_count", (int)b->h.tx_count,
                      "transactions", txs);
 }
+
+int gw_json_range_cb(void *arg, struct lg_slice key, struct lg_slice val)
+{
+    json_t *o = json_object();
+    gw_json_set_bytes(o, "key", key.p, key.len);
+    gw_json_set_bytes(o, "value", val.p, val.len);
+    return json_array_append_new(arg, o) == 0 ? 0 : BASE_ENOMEM;
+}
+
+int gw_json_history_cb(void *arg, const struct lg_history_entry *e)
+{
+    json_t *o = json_pack("{s:I, s:i, s:b}", "block", (json_int_t)e->ver.block,
+                          "tx", (int)e->ver.tx, "deleted", e->deleted);
+    gw_json_set_bytes(o, "value", e->value.p, e->value.len);
+    return json_array_append_new(arg, o) == 0 ? 0 : BASE_ENOMEM;
+}

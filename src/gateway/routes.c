@@ -142,15 +142,6 @@ static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
     return gw__reply_json(r, 200, o);
 }
 
-static int range_cb(void *arg, struct lg_slice k, struct lg_slice v)
-{
-    json_t *o = json_object();
-    gw_json_set_bytes(o, "key", k.p, k.len);
-    gw_json_set_bytes(o, "value", v.p, v.len);
-    json_array_append_new(arg, o);
-    return 0;
-}
-
 static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
 {
     char start[LG_KEY_MAX + 1] = "", end[LG_KEY_MAX + 1], lim[24];
@@ -165,7 +156,7 @@ static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
     json_t *arr = json_array();
     int rv = lg_range(g->ch, r->params[0], start, strlen(start),
                       has_end ? end : NULL, has_end ? strlen(end) : 0,
-                      (size_t)limit, range_cb, arr);
+                      (size_t)limit, gw_json_range_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return fail_code(r, rv, "range");
@@ -174,20 +165,12 @@ static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
         r, 200, json_pack("{s:s, s:o}", "contract", r->params[0], "keys", arr));
 }
 
-static int hist_cb(void *arg, const struct lg_history_entry *e)
-{
-    json_t *o = json_pack("{s:I, s:i, s:b}", "block", (json_int_t)e->ver.block,
-                          "tx", (int)e->ver.tx, "deleted", e->deleted);
-    gw_json_set_bytes(o, "value", e->value.p, e->value.len);
-    json_array_append_new(arg, o);
-    return 0;
-}
-
 static enum MHD_Result h_history(struct gw_server *g, struct gw_req *r)
 {
     json_t *arr = json_array();
     const char *key = r->params[1];
-    int rv = lg_history(g->ch, r->params[0], key, strlen(key), hist_cb, arr);
+    int rv = lg_history(g->ch, r->params[0], key, strlen(key),
+                        gw_json_history_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return fail_code(r, rv, key);
