@@ -69,11 +69,6 @@ void gw__sse_on_block(struct gw_server *g)
     gw__sse_wake_all(g);
 }
 
-void gw__sse_release(struct gw_sse *s)
-{
-    (void)s; /* the response owns its stream: see sse_free */
-}
-
 void *gw__ticker_main(void *arg)
 {
     struct gw_server *g = arg;

@@ -21,7 +21,6 @@ enum route_flags {
     R_PUBLIC = 1 << 1, /* never needs a key (health, metrics, pages) */
     R_KEY = 1 << 2,    /* always needs a key (it acts as the key's member) */
     R_WRITE = 1 << 3,  /* a key used here must not be read-only */
-    R_ASYNC = 1 << 4,  /* may suspend until ordering answers */
 };
 
 #define GW_MAX_PARAMS 3
@@ -164,11 +163,10 @@ struct gw_req {
     size_t nsub;
     bool batch;
     struct ord_result *res;
-    uint64_t *sent_ns;
+    void *subs;               /* one per submission, freed with the request */
     struct gw_req *next_done; /* on the server's done list */
     /* Prepared answer, queued when the connection resumes. */
     struct MHD_Response *ready;
-    struct gw_sse *sse;
 };
 
 /* Replies. Each queues a response and records the status for metrics. */
@@ -184,6 +182,9 @@ unsigned gw__status_of(int code);
 /** Query argument @name, percent-decoded into @out (@size bytes);
  *  NULL when absent. */
 const char *gw__arg(struct gw_req *r, const char *name, char *out, size_t size);
+/** The API key the request carries (Authorization: Bearer, or
+ *  X-API-Key), or NULL. */
+const char *gw__token(struct MHD_Connection *c);
 /** Parse the JSON body; on error replies 400 and returns NULL. */
 struct json_t *gw__body_json(struct gw_req *r);
 
@@ -196,7 +197,6 @@ void gw__prepare_results(struct gw_req *r);
 /* Handlers (routes.c, events.c). */
 enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
 void gw__sse_on_block(struct gw_server *g);
-void gw__sse_release(struct gw_sse *s);
 void gw__sse_wake_all(struct gw_server *g);
 void *gw__ticker_main(void *arg);
 

@@ -416,8 +416,7 @@ static enum MHD_Result submit_all(struct gw_server *g, struct gw_req *r,
         base_free(subs);
         return gw__error(r, 500, "internal", "out of memory");
     }
-    /* The subs live in r->sent_ns's place: freed with the request. */
-    r->sent_ns = (uint64_t *)subs;
+    r->subs = subs;
     r->nsub = n;
     atomic_store(&r->remaining, n + 1);
     r->state = RQ_WAITING;
@@ -712,14 +711,7 @@ static bool key_member(struct gw_server *g, struct gw_req *r,
 {
     const char *why = "";
     struct gw_key k;
-    const char *token = MHD_lookup_connection_value(
-        r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (token != NULL && strncasecmp(token, "Bearer ", 7) == 0) {
-        token += 7;
-    } else if (token == NULL) {
-        token =
-            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
-    }
+    const char *token = gw__token(r->conn);
     int rv = gw__keys_check(&g->keys, token ? token : "", &k, cert, kp, &why);
     if (rv == BASE_EPERM) {
         gw__error(r, 401, "unauthorized", "API key refused: %s", why);
@@ -994,14 +986,8 @@ const struct gw_route gw__route_table[] = {
     {{"GET", "/v1/tx/{id}"}, 0, h_tx, NULL},
     {{"GET", "/v1/proof/{id}"}, 0, h_proof, NULL},
     {{"GET", "/v1/events"}, 0, gw__h_events, NULL},
-    {{"POST", "/v1/tx"},
-     R_BODY | R_ASYNC,
-     h_submit,
-     CT_BIN " " CT_JSON " " CT_BATCH},
-    {{"POST", "/v1/invoke"},
-     R_BODY | R_KEY | R_WRITE | R_ASYNC,
-     h_invoke,
-     CT_JSON},
+    {{"POST", "/v1/tx"}, R_BODY, h_submit, CT_BIN " " CT_JSON " " CT_BATCH},
+    {{"POST", "/v1/invoke"}, R_BODY | R_KEY | R_WRITE, h_invoke, CT_JSON},
     {{"POST", "/v1/evaluate"}, R_BODY, h_evaluate, CT_JSON " " CT_BIN},
     {{"POST", "/v1/offchain"}, R_BODY | R_WRITE, h_off_put, NULL},
     {{"GET", "/v1/offchain/{hash}"}, 0, h_off_get, NULL},

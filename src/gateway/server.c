@@ -254,7 +254,7 @@ static unsigned route(struct gw_req *r)
 }
 
 /* The token of "Authorization: Bearer T" or "X-API-Key: T", or NULL. */
-static const char *token_of(struct MHD_Connection *c)
+const char *gw__token(struct MHD_Connection *c)
 {
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
@@ -311,7 +311,7 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
                          "malformed percent-escape in the path");
     }
     const struct gw_route *rt = &gw__route_table[r->route];
-    const char *token = token_of(r->conn);
+    const char *token = gw__token(r->conn);
     bool need = (rt->flags & R_KEY) != 0;
     if (token != NULL && !(rt->flags & R_PUBLIC)) {
         const char *why = "";
@@ -488,16 +488,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (g->opt.access_log) {
         access_log(g, r);
     }
-    if (r->sse != NULL) {
-        gw__sse_release(r->sse);
-    }
     if (r->ready != NULL) {
         MHD_destroy_response(r->ready);
     }
     free_params(r);
     base_buf_release(&r->body);
     base_free(r->res);
-    base_free(r->sent_ns);
+    base_free(r->subs);
     base_free(r);
 }
 
