@@ -38,5 +38,7 @@ int cmd_node(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 /** gridledger http-bench: Caliper's metrics for a node over HTTP. */
 int cmd_http_bench(int argc, char **argv);
+/** gridledger config: a ledger directory's settings (apps/cmd_config.c). */
+int cmd_config(int argc, char **argv);
 
 #endif

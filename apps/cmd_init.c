@@ -4,19 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "node.h"
 
 static const char usage[] =
-    "usage: gridledger init DIR [--channel NAME]\n\n"
+    "usage: gridledger init DIR [--channel NAME] [--offchain SPEC]\n\n"
     "Create a ledger in DIR (which must not hold one) with the demo\n"
     "consortium: organisations ISO (role iso), DSO (dso), DERA1 and DERA2\n"
     "(dera) and PROSUMERS (prosumer), their root keys, one operator per\n"
     "organisation (ISO/operator, DSO/operator, DERA1/operator,\n"
     "DERA2/operator) and the prosumers PROSUMERS/alice and PROSUMERS/bob.\n"
     "Keys and certificates go under DIR/keys. The channel defaults to\n"
-    "'" APP_DEFAULT_CHANNEL "'.\n";
+    "'" APP_DEFAULT_CHANNEL "'.\n"
+    "--offchain SPEC puts the off-chain records (the bid store) in SPEC\n"
+    "instead of DIR/" APP_OFFCHAIN_DEFAULT ": postgresql://USER@HOST:PORT/DB\n"
+    "(a libpq URI; the password in it, in ~/.pgpass or PGPASSWORD), or\n"
+    "sqlite:PATH (relative to DIR). The store is opened first, so a wrong\n"
+    "SPEC creates nothing; it is kept in DIR/" APP_CONFIG_FILE
+    " ('gridledger config').\n";
 
 static const char *const iso_m[] = {"operator", NULL};
 static const char *const dso_m[] = {"operator", NULL};
@@ -34,6 +41,7 @@ static const struct app_org orgs[] = {
 int cmd_init(int argc, char **argv)
 {
     const char *channel = app_take_opt(&argc, argv, "--channel");
+    const char *offchain = app_take_opt(&argc, argv, "--offchain");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -44,11 +52,29 @@ int cmd_init(int argc, char **argv)
     }
     const char *dir = argv[1];
     const char *ch = channel ? channel : APP_DEFAULT_CHANNEL;
-    int rv = app_ledger_create(dir, ch, orgs, BASE_ARRAY_LEN(orgs));
+    int rv = 0;
+    if (offchain != NULL) {
+        /* Checked in DIR (a relative SQLite path is in DIR); a DIR made
+         * only for the check goes again when the check fails. */
+        struct stat st;
+        bool made = stat(dir, &st) != 0;
+        rv = base_mkdirs(dir, 0700) != 0 ? cmd_fail(1, "cannot create %s", dir)
+                                         : app_offchain_check(dir, offchain);
+        if (rv != 0 && made) {
+            rmdir(dir);
+        }
+    }
+    rv = rv ? rv : app_ledger_create(dir, ch, orgs, BASE_ARRAY_LEN(orgs));
+    if (rv == 0 && offchain != NULL) {
+        rv = app_config_set(dir, "offchain", offchain);
+    }
     if (rv == 0) {
+        char shown[512];
+        kv_offchain_spec_redact(shown, sizeof shown,
+                                offchain ? offchain : APP_OFFCHAIN_DEFAULT);
         printf("initialised %s: channel %s, organisations ISO DSO DERA1 DERA2 "
-               "PROSUMERS, keys in %s/keys\n",
-               dir, ch, dir);
+               "PROSUMERS, keys in %s/keys, off-chain store %s\n",
+               dir, ch, dir, shown);
     }
     return rv;
 }

@@ -76,12 +76,9 @@ static struct gw_ordering node_ordering(struct app_node *n)
 
 static int node_offchain_open(const char *dir, struct kv_offchain **out)
 {
-    char path[PATH_MAX], err[BASE_ERRMSG_SIZE];
-    snprintf(path, sizeof path, "%s/offchain.sqlite", dir);
-    if (kv_offchain_open_sqlite(out, path, err) != 0) {
-        return cmd_fail(1, "%s", err);
-    }
-    return 0;
+    /* The store DIR/config.json names (SQLite by default, or PostgreSQL;
+     * docs/offchain.md). */
+    return app_offchain_open(dir, out);
 }
 
 /* How an API key reaches its member's key and certificate. */

@@ -17,7 +17,8 @@
 #define DEMO_OUT      "out/ieee13-der-market"
 
 static const char usage[] =
-    "usage: gridledger run SCENARIO [--out DIR] [--force] [--quiet]\n\n"
+    "usage: gridledger run SCENARIO [--out DIR] [--force] [--quiet]\n"
+    "                      [--offchain SPEC]\n\n"
     "Run a scenario (JSON, see docs/scenario.md) end to end: the market\n"
     "agents on a fresh embedded ledger in DIR/ledger, the feeder solved\n"
     "every simulated minute, and the results in DIR:\n"
@@ -33,7 +34,12 @@ static const char usage[] =
     "  ledger/           the run's ledger ('gridledger verify DIR/ledger')\n"
     "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
     "only with --force. A progress bar is drawn on a terminal unless "
-    "--quiet.\n";
+    "--quiet.\n"
+    "The bid records go to the off-chain store SPEC (default\n"
+    "DIR/ledger/" APP_OFFCHAIN_DEFAULT "): postgresql://USER@HOST:PORT/DB, a\n"
+    "libpq URI, or sqlite:PATH (relative to DIR/ledger); the run's ledger\n"
+    "keeps SPEC in its " APP_CONFIG_FILE " (docs/offchain.md). The results do\n"
+    "not depend on the store.\n";
 
 static const char demo_usage[] =
     "usage: gridledger demo [--out DIR] [--quiet]\n\n"
@@ -165,7 +171,7 @@ static int clear_run(const char *out)
 }
 
 static int run_market(const char *scenario, const char *out, bool force,
-                      bool quiet)
+                      bool quiet, const char *offchain)
 {
     struct sim_scenario sc;
     char err[BASE_ERRMSG_SIZE];
@@ -187,6 +193,12 @@ static int run_market(const char *scenario, const char *out, bool force,
     if (rv == 0 && base_mkdirs(out, 0755) != 0) {
         rv = cmd_fail(1, "cannot create %s", out);
     }
+    /* A store that cannot be opened stops the run before it starts. */
+    if (rv == 0 && offchain != NULL) {
+        rv = base_mkdirs(ledger, 0700) != 0
+                 ? cmd_fail(1, "cannot create %s", ledger)
+                 : app_offchain_check(ledger, offchain);
+    }
     /* The consortium: the ISO, the DSO and each aggregator, one operator
      * each: the agents sign as them. */
     static const char *const op[] = {"operator", NULL};
@@ -196,6 +208,9 @@ static int run_market(const char *scenario, const char *out, bool force,
         orgs[2 + i] = (struct app_org){sc.deras[i], "dera", op};
     }
     rv = rv ? rv : app_ledger_create(ledger, sc.channel, orgs, 2 + sc.nderas);
+    if (rv == 0 && offchain != NULL) {
+        rv = app_config_set(ledger, "offchain", offchain);
+    }
     struct host h;
     memset(&h, 0, sizeof h);
     h.ledger = ledger;
@@ -205,10 +220,7 @@ static int run_market(const char *scenario, const char *out, bool force,
     struct ord_options opt = {.max_block_tx = sc.block_tx,
                               .batch_timeout = sc.batch_us * 1000};
     rv = rv ? rv : app_node_start(&h.node, ledger, &opt);
-    snprintf(path, sizeof path, "%s/offchain.sqlite", ledger);
-    if (rv == 0 && kv_offchain_open_sqlite(&h.off, path, err) != 0) {
-        rv = cmd_fail(1, "%s: %s", path, err);
-    }
+    rv = rv ? rv : app_offchain_open(ledger, &h.off);
     struct sim_day_summary sum;
     if (rv == 0) {
         struct sim_day_env env = {client, &h, progress, stats};
@@ -244,7 +256,7 @@ static void default_out(const char *scenario, char *out, size_t size)
 }
 
 static int dispatch(const char *scenario, const char *out, bool force,
-                    bool quiet)
+                    bool quiet, const char *offchain)
 {
     char kind[64], err[BASE_ERRMSG_SIZE], dflt[PATH_MAX];
     if (sim_scenario_kind(scenario, kind, sizeof kind, err) != 0) {
@@ -255,7 +267,7 @@ static int dispatch(const char *scenario, const char *out, bool force,
         out = dflt;
     }
     if (strcmp(kind, "der-market") == 0) {
-        return run_market(scenario, out, force, quiet);
+        return run_market(scenario, out, force, quiet, offchain);
     }
     return cmd_fail(1, "%s: unknown scenario kind '%s' (known: der-market)",
                     scenario, kind);
@@ -266,6 +278,7 @@ int cmd_run(int argc, char **argv)
     const char *out = app_take_opt(&argc, argv, "--out");
     bool force = app_take_flag(&argc, argv, "--force");
     bool quiet = app_take_flag(&argc, argv, "--quiet");
+    const char *offchain = app_take_opt(&argc, argv, "--offchain");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -274,7 +287,7 @@ int cmd_run(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    return dispatch(argv[1], out, force, quiet);
+    return dispatch(argv[1], out, force, quiet, offchain);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -289,5 +302,5 @@ int cmd_demo(int argc, char **argv)
         fputs(demo_usage, stderr);
         return 2;
     }
-    return dispatch(DEMO_SCENARIO, out ? out : DEMO_OUT, true, quiet);
+    return dispatch(DEMO_SCENARIO, out ? out : DEMO_OUT, true, quiet, NULL);
 }

@@ -23,6 +23,8 @@ static const struct cmd commands[] = {
     {"apikey", "create, list and revoke the node's API keys", cmd_apikey},
     {"http-bench", "benchmark a running node over HTTP (Caliper's metrics)",
      cmd_http_bench},
+    {"config", "show or change a ledger's settings (off-chain store)",
+     cmd_config},
     {NULL, NULL, NULL},
 };
 

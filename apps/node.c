@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ledger directory, keys and certificates, the embedded node. */
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -299,4 +301,105 @@ int app_ledger_create(const char *dir, const char *channel,
     lg_close(n.ledger);
     cr_wipe(&orderer, sizeof orderer);
     return rv;
+}
+
+/* DIR/config.json as a JSON object (a new empty one when the file is
+ * missing), or NULL after printing why. */
+static json_t *config_load(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" APP_CONFIG_FILE, dir);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return json_object();
+    }
+    json_error_t je;
+    json_t *o = json_load_file(path, 0, &je);
+    if (o == NULL) {
+        cmd_fail(1, "%s: line %d: %s", path, je.line, je.text);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        cmd_fail(1, "%s: not a JSON object", path);
+        return NULL;
+    }
+    return o;
+}
+
+int app_config_get(const char *dir, const char *key, const char *dflt,
+                   char *val, size_t size)
+{
+    json_t *o = config_load(dir);
+    if (o == NULL) {
+        return 1;
+    }
+    json_t *v = json_object_get(o, key);
+    const char *s = v ? json_string_value(v) : dflt;
+    int rv = 0;
+    if (s == NULL) {
+        rv = cmd_fail(1, "%s/" APP_CONFIG_FILE ": \"%s\" must be a string", dir,
+                      key);
+    } else if (strlen(s) >= size) {
+        rv =
+            cmd_fail(1, "%s/" APP_CONFIG_FILE ": \"%s\" is too long", dir, key);
+    } else {
+        snprintf(val, size, "%s", s);
+    }
+    json_decref(o);
+    return rv;
+}
+
+int app_config_set(const char *dir, const char *key, const char *val)
+{
+    json_t *o = config_load(dir);
+    if (o == NULL) {
+        return 1;
+    }
+    char *text = NULL;
+    if (json_object_set_new(o, key, json_string(val)) == 0) {
+        char *dump = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+        size_t n = dump ? strlen(dump) : 0;
+        text = dump ? realloc(dump, n + 2) : NULL;
+        if (text != NULL) {
+            memcpy(text + n, "\n", 2);
+        } else {
+            free(dump);
+        }
+    }
+    json_decref(o);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" APP_CONFIG_FILE, dir);
+    /* base_write_file: a temp file, fsync, rename, mode 0600. */
+    int rv = text ? base_write_file(path, text, strlen(text)) : BASE_ENOMEM;
+    free(text);
+    if (rv != 0) {
+        return cmd_fail(1, "cannot write %s: %s", path, base_strerror(rv));
+    }
+    return 0;
+}
+
+int app_offchain_check(const char *dir, const char *spec)
+{
+    struct kv_offchain *s;
+    char err[BASE_ERRMSG_SIZE];
+    if (kv_offchain_open_uri(&s, spec, dir, err) != 0) {
+        return cmd_fail(1, "off-chain store: %s", err);
+    }
+    kv_offchain_close(s);
+    return 0;
+}
+
+int app_offchain_open(const char *dir, struct kv_offchain **out)
+{
+    char spec[4096], err[BASE_ERRMSG_SIZE];
+    int rv = app_config_get(dir, "offchain", APP_OFFCHAIN_DEFAULT, spec,
+                            sizeof spec);
+    if (rv != 0) {
+        return rv;
+    }
+    if (kv_offchain_open_uri(out, spec, dir, err) != 0) {
+        return cmd_fail(1, "%s: off-chain store: %s", dir, err);
+    }
+    return 0;
 }

@@ -7,11 +7,14 @@
 #include "contract/contract.h"
 #include "ledger/ledger.h"
 #include "order/order.h"
+#include "store/store.h"
 
 /*
  * A ledger directory:
  *   DIR/data.mdb, lock.mdb     the LMDB store (every channel)
- *   DIR/offchain.sqlite        off-chain records
+ *   DIR/config.json            settings (optional; app_config_get)
+ *   DIR/offchain.sqlite        off-chain records, unless config.json's
+ *                              "offchain" names another store
  *   DIR/keys/orderer.key       the orderer's key (hex seed)
  *   DIR/keys/ORG/root.key      an organisation's root key
  *   DIR/keys/ORG/NAME.key      a member's key
@@ -76,5 +79,39 @@ int app_ledger_create(const char *dir, const char *channel,
 const char *app_take_opt(int *argc, char **argv, const char *name);
 /** Remove a boolean flag; true when present. */
 bool app_take_flag(int *argc, char **argv, const char *name);
+
+/* ---- settings and the off-chain store ---------------------------------
+ * DIR/config.json is a JSON object of settings, all optional (docs/
+ * offchain.md). Keys this version does not know are kept and ignored.
+ *   "offchain"  the off-chain store's spec (kv_offchain_open_uri): a
+ *               postgresql:// URI, or sqlite:PATH / PATH, a relative PATH
+ *               being taken in DIR. Default APP_OFFCHAIN_DEFAULT.
+ * The file is written with mode 0600: a spec may hold a password. */
+
+#define APP_CONFIG_FILE      "config.json"
+#define APP_OFFCHAIN_DEFAULT "offchain.sqlite"
+
+/** The string setting @key of DIR/config.json into @val (@size bytes), or
+ *  @dflt when the file or the key is absent. Prints the reason and returns
+ *  non-zero when the file is malformed, the value is not a string, or it
+ *  does not fit. */
+int app_config_get(const char *dir, const char *key, const char *dflt,
+                   char *val, size_t size);
+/** Set the string setting @key of DIR/config.json to @val, keeping the
+ *  others (the file is created if missing, replaced atomically). Prints
+ *  the reason and returns non-zero on failure. */
+int app_config_set(const char *dir, const char *key, const char *val);
+
+/** Open the off-chain record store configured for the ledger in @dir:
+ *  the "offchain" spec of DIR/config.json, or DIR/offchain.sqlite. This is
+ *  the one place a command opens it (gridledger run, and the node).
+ *  On success *@out is the caller's, to kv_offchain_close(); the store is
+ *  thread-safe. Prints the reason (passwords left out) and returns
+ *  non-zero on failure, *@out untouched. */
+int app_offchain_open(const char *dir, struct kv_offchain **out);
+/** Check that @spec opens as the off-chain store of @dir (a relative
+ *  SQLite path is taken in @dir, which must exist): open and close it.
+ *  Prints the reason and returns non-zero on failure. */
+int app_offchain_check(const char *dir, const char *spec);
 
 #endif

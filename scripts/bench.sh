@@ -46,3 +46,5 @@ step "gateway: read latency at 1,000 requests per second"
 "$bin" http-bench "$url" --ledger "$tmp/G" --workload read --tx 20000 --rate 1000 --connections 16
 kill -TERM "$node_pid"
 wait "$node_pid"
+step "off-chain store: SQLite and PostgreSQL (issue 5)"
+sh bench/offchain.sh "$dir"

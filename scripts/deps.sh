@@ -18,6 +18,10 @@ PKGS="$PKGS libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk openssl"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
+# The off-chain store's PostgreSQL backend: libpq to build, and the server
+# its tests start on loopback (tests/lib/pg-server.sh).
+PKGS="$PKGS libpq-dev postgresql"
+
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 

@@ -18,12 +18,22 @@ static int sq_put(struct kv_offchain *s, const void *data, size_t len,
                   struct cr_hash *hash)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
+    if (len > KV_OFFCHAIN_MAX_RECORD) {
+        pthread_mutex_lock(&q->lock);
+        int rv = base_errf(s->errmsg, BASE_ETOOBIG,
+                           "offchain put: %zu bytes, over the %u-byte limit",
+                           len, KV_OFFCHAIN_MAX_RECORD);
+        pthread_mutex_unlock(&q->lock);
+        return rv;
+    }
     struct cr_hash h;
     cr_sha256(&h, data, len);
     pthread_mutex_lock(&q->lock);
     sqlite3_reset(q->put);
     sqlite3_bind_blob(q->put, 1, h.b, CR_HASH_SIZE, SQLITE_STATIC);
-    sqlite3_bind_blob64(q->put, 2, data, len, SQLITE_STATIC);
+    /* A NULL pointer would bind SQL NULL: an empty record is "". */
+    sqlite3_bind_blob64(q->put, 2, data != NULL ? data : "", len,
+                        SQLITE_STATIC);
     int rc = sqlite3_step(q->put);
     int err = 0;
     if (rc != SQLITE_DONE) {

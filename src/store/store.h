@@ -93,18 +93,59 @@ int kv_cursor_last(struct kv_cursor *c, struct kv_val *k,
  * only the hash. get() returns the bytes as stored, without checking them
  * against the hash, because the caller's job is to *report* a tampered
  * record (the BLOSEM bid store), not to hide it. Backends implement
- * struct kv_offchain_ops; SQLite is the default, PostgreSQL comes with the
- * gateway. */
+ * struct kv_offchain_ops; both behave the same way:
+ *
+ *   put   stores @len bytes (0 to KV_OFFCHAIN_MAX_RECORD, any byte values)
+ *         under their SHA-256. Putting bytes already stored is not an error
+ *         and adds nothing (the hash is the primary key); a row that was
+ *         changed behind the store's back stays as it is (put never
+ *         overwrites), so a tampered record is reported, not silently
+ *         repaired. Records are never deleted.
+ *   get   appends the stored bytes to the caller's buffer, or returns
+ *         BASE_ENOTFOUND and leaves the buffer as it was.
+ *   threads  every call may come from any thread at the same time (the
+ *         node's HTTP gateway does): SQLite serialises calls on one
+ *         connection, PostgreSQL hands each call a connection of a small
+ *         pool. kv_offchain_close() must not race any other call.
+ *   errmsg   the reason of the last failure, for messages; with several
+ *         threads it may be another thread's.
+ *
+ * Where the bytes live (docs/offchain.md):
+ *   SQLite      one file, table records(hash BLOB PRIMARY KEY,
+ *               data BLOB NOT NULL) WITHOUT ROWID; WAL journal,
+ *               synchronous=NORMAL: a put survives a crash of the process,
+ *               and the last ones may be lost on a power cut.
+ *   PostgreSQL  table offchain_records(hash bytea PRIMARY KEY, 32 bytes,
+ *               data bytea NOT NULL) in the connection's default schema,
+ *               created if missing; a put is committed (and flushed, with
+ *               the server's default synchronous_commit) when it returns.
+ *
+ * Which backend a ledger uses is a store "spec" (kv_offchain_open_uri):
+ *   sqlite:PATH or PATH                  SQLite at file PATH
+ *   postgresql://... or postgres://...   PostgreSQL, a libpq connection URI
+ */
+
+/* The largest record either backend takes (BASE_ETOOBIG beyond). Bid
+ * records are a few hundred bytes; the bound keeps one bad caller from
+ * making the store buffer gigabytes. */
+#define KV_OFFCHAIN_MAX_RECORD (64u << 20)
+
+/* PostgreSQL connection pool: connections are opened on demand, one per
+ * call running at the same time, up to this many (kv_offchain_open_pg). */
+#define KV_PG_CONNS_DEFAULT 8
+#define KV_PG_CONNS_MAX     64
 
 struct kv_offchain;
 
 struct kv_offchain_ops {
     /** Store @len bytes under their SHA-256 (written to @hash). Storing the
-     *  same bytes twice is not an error. */
+     *  same bytes twice is not an error. @data is borrowed for the call.
+     *  Errors: BASE_ETOOBIG (over KV_OFFCHAIN_MAX_RECORD), BASE_EIO,
+     *  BASE_EPERM (PostgreSQL: no right to write the table), BASE_ENOMEM. */
     int (*put)(struct kv_offchain *s, const void *data, size_t len,
                struct cr_hash *hash);
     /** Fetch the bytes stored under @hash into @out (appended).
-     *  Errors: BASE_ENOTFOUND. */
+     *  Errors: BASE_ENOTFOUND, BASE_EIO, BASE_EPERM, BASE_ENOMEM. */
     int (*get)(struct kv_offchain *s, const struct cr_hash *hash,
                struct base_buf *out);
     void (*close)(struct kv_offchain *s);
@@ -115,10 +156,45 @@ struct kv_offchain {
     char errmsg[BASE_ERRMSG_SIZE];
 };
 
-/** Open (creating) the SQLite off-chain store at file @path.
- *  Thread-safe: calls are serialised inside. Errors: BASE_EIO, BASE_ENOMEM. */
+/** Open (creating) the SQLite off-chain store at file @path (copied).
+ *  On error *@out is untouched and @errmsg says why.
+ *  Thread-safe: calls are serialised on one connection inside.
+ *  Errors: BASE_EIO, BASE_ENOMEM. */
 int kv_offchain_open_sqlite(struct kv_offchain **out, const char *path,
                             char *errmsg) BASE_WUR;
+
+/** Open the PostgreSQL off-chain store at @conninfo (copied: a libpq URI
+ *  "postgresql://user:pw@host:port/db?..." or "key=value ..." string;
+ *  libpq's PG* environment variables and ~/.pgpass apply). Connects once
+ *  to check the server and create the table if it is missing; further
+ *  connections open on demand, up to @max_conns (0: KV_PG_CONNS_DEFAULT;
+ *  at most KV_PG_CONNS_MAX) calls in flight at once; more wait for a free
+ *  connection. A call that finds its connection lost (server restarted)
+ *  drops the idle ones and retries once on a new connection, so the store
+ *  carries on when the server comes back; while it is down calls fail
+ *  with BASE_EIO. Messages name the server by the connection options
+ *  without the password.
+ *  On error *@out is untouched and @errmsg says why. Thread-safe.
+ *  Errors: BASE_EINVAL (@conninfo malformed, or @max_conns too large),
+ *  BASE_EIO (cannot connect or authenticate, no such database),
+ *  BASE_EPERM (the table is missing and the role may not create it),
+ *  BASE_ENOMEM. */
+int kv_offchain_open_pg(struct kv_offchain **out, const char *conninfo,
+                        unsigned max_conns, char *errmsg) BASE_WUR;
+
+/** Open the store named by @spec (see above): PostgreSQL with the default
+ *  pool for a postgresql:// or postgres:// URI, else SQLite; a relative
+ *  SQLite PATH is taken relative to @base_dir (NULL: the working
+ *  directory). @spec and @base_dir are borrowed for the call.
+ *  Errors: BASE_EINVAL (empty spec, empty path, an unknown "scheme://"),
+ *  and those of the backend's open. */
+int kv_offchain_open_uri(struct kv_offchain **out, const char *spec,
+                         const char *base_dir, char *errmsg) BASE_WUR;
+
+/** Copy @spec into @out (@size bytes, truncated, NUL-terminated) with the
+ *  password of a PostgreSQL URI, in its user part or a password=
+ *  parameter, replaced by "***", for showing a spec to people. */
+void kv_offchain_spec_redact(char *out, size_t size, const char *spec);
 
 static inline int kv_offchain_put(struct kv_offchain *s, const void *data,
                                   size_t len, struct cr_hash *hash)

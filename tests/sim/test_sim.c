@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgserver.h"
 #include "sim/sim.h"
 #include "testlib.h"
 
@@ -154,17 +155,24 @@ struct run {
     char out[PATH_MAX];
 };
 
-static void run_scenario(struct run *r, const char *scenario, const char *tag)
+/* `gridledger run SCENARIO` with @extra options. */
+static void run_scenario_with(struct run *r, const char *scenario,
+                              const char *tag, const char *extra)
 {
     tl_tmpdir(r->dir, tag);
     snprintf(r->out, sizeof r->out, "%s/out", r->dir);
     char sc[PATH_MAX], msg[4096];
     tl_source_path(sc, scenario);
-    int st = tl_run(msg, sizeof msg, "%s run %s --out %s --quiet 2>&1",
-                    tl_binary(), sc, r->out);
+    int st = tl_run(msg, sizeof msg, "%s run %s --out %s --quiet %s 2>&1",
+                    tl_binary(), sc, r->out, extra);
     if (st != 0) {
         fail_msg("run %s: %d: %s", scenario, st, msg);
     }
+}
+
+static void run_scenario(struct run *r, const char *scenario, const char *tag)
+{
+    run_scenario_with(r, scenario, tag, "");
 }
 
 /* Rows of a CSV file under the run, header skipped. */
@@ -380,8 +388,9 @@ static int collect_bid(void *arg, struct lg_slice key, struct lg_slice val)
 
 /* Every bid's off-chain record matches its on-chain checksum; then one
  * record is changed in the store behind the ledger's back, and retrieval
- * reports it instead of serving it. */
-static void check_offchain(const struct run *r)
+ * reports it instead of serving it. The store is the run's SQLite file,
+ * or the PostgreSQL database @pg when the run put its records there. */
+static void check_offchain(const struct run *r, struct tl_pg *pg)
 {
     char ldir[PATH_MAX], db[PATH_MAX], err[BASE_ERRMSG_SIZE];
     snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
@@ -399,7 +408,8 @@ static void check_offchain(const struct run *r)
         lg_range(ch, "bids", "bid/", 4, "bid0", 4, 0, collect_bid, &s), 0);
     assert_true(s.n > 40);
     struct kv_offchain *off;
-    assert_int_equal(kv_offchain_open_sqlite(&off, db, err), 0);
+    assert_int_equal(kv_offchain_open_uri(&off, pg ? pg->uri : db, NULL, err),
+                     0);
     struct base_buf raw;
     base_buf_init(&raw, 0);
     for (size_t i = 0; i < s.n; i++) {
@@ -414,22 +424,35 @@ static void check_offchain(const struct run *r)
     base_buf_release(&raw);
 
     /* Tamper with the first bid's current record. */
-    sqlite3 *q;
-    assert_int_equal(sqlite3_open(db, &q), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(q,
-                                        "UPDATE records SET data = "
-                                        "replace(data, '\"kw\":', '\"kw\":9') "
-                                        "WHERE hash = ?",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    struct cr_hash h;
-    assert_int_equal(base_hex_decode(h.b, 32, s.hash[0]), 0);
-    sqlite3_bind_blob(st, 1, h.b, 32, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    assert_int_equal(sqlite3_changes(q), 1);
-    sqlite3_finalize(st);
-    sqlite3_close(q);
+    if (pg != NULL) {
+        char sql[512], out[256];
+        snprintf(sql, sizeof sql,
+                 "WITH u AS (UPDATE offchain_records SET data = convert_to("
+                 "replace(convert_from(data, 'UTF8'), '\"kw\":', '\"kw\":9'),"
+                 " 'UTF8') WHERE hash = decode('%s', 'hex') RETURNING 1) "
+                 "SELECT count(*) FROM u",
+                 s.hash[0]);
+        assert_int_equal(tl_pg_sql(pg, "gridledger", out, sizeof out, sql), 0);
+        assert_string_equal(out, "1\n");
+    } else {
+        sqlite3 *q;
+        assert_int_equal(sqlite3_open(db, &q), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(
+            sqlite3_prepare_v2(q,
+                               "UPDATE records SET data = "
+                               "replace(data, '\"kw\":', '\"kw\":9') "
+                               "WHERE hash = ?",
+                               -1, &st, NULL),
+            SQLITE_OK);
+        struct cr_hash h;
+        assert_int_equal(base_hex_decode(h.b, 32, s.hash[0]), 0);
+        sqlite3_bind_blob(st, 1, h.b, 32, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        assert_int_equal(sqlite3_changes(q), 1);
+        sqlite3_finalize(st);
+        sqlite3_close(q);
+    }
 
     struct lg_cert cert;
     struct cr_keypair key;
@@ -466,11 +489,17 @@ static void test_market_day(void **state)
     check_curtailment(&r);
     check_awards(&r);
     check_results(&r, 1);
-    check_offchain(&r);
+    check_offchain(&r, NULL);
 
-    /* Same scenario, same results: the co-simulation is deterministic. */
+    /* Same scenario, same results: the co-simulation is deterministic, and
+     * the off-chain store's backend changes nothing. The second run keeps
+     * its bid records in a real PostgreSQL server. */
+    struct tl_pg pg;
+    tl_pg_start(&pg);
     struct run r2;
-    run_scenario(&r2, "scenarios/ieee13-der-market.json", "day2");
+    char opt[600];
+    snprintf(opt, sizeof opt, "--offchain '%s'", pg.uri);
+    run_scenario_with(&r2, "scenarios/ieee13-der-market.json", "day2", opt);
     const char *files[] = {"bids.csv", "clearing.csv", "curtailment.csv",
                            "voltages.csv"};
     for (size_t i = 0; i < 4; i++) {
@@ -479,6 +508,21 @@ static void test_market_day(void **state)
                                 files[i], r2.out, files[i]),
                          0);
     }
+    char msg2[1024];
+    assert_int_equal(tl_pg_sql(&pg, "gridledger", msg2, sizeof msg2,
+                               "SELECT count(*) FROM offchain_records"),
+                     0);
+    assert_true(atoi(msg2) > 40);
+    /* The run's ledger names its store; nothing went to a SQLite file. */
+    assert_int_equal(tl_run(msg2, sizeof msg2, "%s config %s/ledger offchain",
+                            tl_binary(), r2.out),
+                     0);
+    assert_non_null(strstr(msg2, "postgresql://gridledger:***@127.0.0.1:"));
+    assert_null(strstr(msg2, pg.password));
+    assert_int_equal(
+        tl_run(NULL, 0, "test -e %s/ledger/offchain.sqlite", r2.out), 1);
+    check_offchain(&r2, &pg);
+    tl_pg_stop(&pg);
     /* A second run into the same directory needs --force. */
     char sc[PATH_MAX], msg[4096];
     tl_source_path(sc, "scenarios/ieee13-der-market.json");
