@@ -284,13 +284,19 @@ static int run(struct hb *b, bool tty, const char *what)
                 return cmd_fail(1, "connection lost");
             }
         }
-        int timeout = 100;
+        /* Sleep until shortly before the next request is due
+         * (epoll_pwait2 takes nanoseconds), then poll for the last 100 us:
+         * a timer wakes late by tens of microseconds, and spinning the
+         * whole wait would take a core the node needs. */
+        uint64_t wait_ns = 100000000u;
         if (b->rate > 0 && next < b->nreq) {
             uint64_t due = t0 + (uint64_t)((double)next * 1e9 / b->rate);
             now = base_mono_ns();
-            timeout = due > now ? (int)((due - now) / 1000000u) : 0;
+            wait_ns = due > now + 100000u ? due - now - 100000u : 0;
         }
-        int ne = epoll_wait(b->ep, evs, 256, timeout);
+        struct timespec ts = {(time_t)(wait_ns / 1000000000u),
+                              (long)(wait_ns % 1000000000u)};
+        int ne = epoll_pwait2(b->ep, evs, 256, &ts, NULL);
         for (int e = 0; e < ne; e++) {
             struct conn *c = evs[e].data.ptr;
             if ((evs[e].events & EPOLLOUT) && send_more(b, c) != 0) {
