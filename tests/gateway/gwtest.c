@@ -219,6 +219,23 @@ void gt_envelope(const struct gt_node *n, struct base_buf *out, const char *who,
     assert_int_equal(lg_tx_build(out, &call, &cert, &key, nonce, NULL), 0);
 }
 
+void gt_batch(const struct gt_node *n, struct base_buf *out, const char *who,
+              uint64_t nonce, const char *prefix, int count)
+{
+    struct base_buf one;
+    base_buf_init(&one, 0);
+    base_buf_reset(out);
+    for (int i = 0; i < count; i++) {
+        char aid[32];
+        snprintf(aid, sizeof aid, "%s%d", prefix, i);
+        gt_envelope(n, &one, who, nonce + (uint64_t)i, "asset", "create", 2,
+                    aid, "1");
+        assert_int_equal(base_buf_add_u32(out, (uint32_t)one.len), 0);
+        assert_int_equal(base_buf_add(out, one.data, one.len), 0);
+    }
+    base_buf_release(&one);
+}
+
 void gt_apikey(const struct gt_node *n, char *token, const char *args)
 {
     char out[4096];

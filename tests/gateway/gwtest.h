@@ -56,6 +56,11 @@ void gt_member(const struct gt_node *n, const char *who, struct lg_cert *cert,
 void gt_envelope(const struct gt_node *n, struct base_buf *out, const char *who,
                  uint64_t nonce, const char *contract, const char *fn,
                  int nargs, ...);
+/** A batch body (u32 length, envelope; repeated) of @count asset.create
+ *  envelopes by @who, assets PREFIX0.., nonces from @nonce; @out is reset
+ *  first. */
+void gt_batch(const struct gt_node *n, struct base_buf *out, const char *who,
+              uint64_t nonce, const char *prefix, int count);
 /** `gridledger apikey create` with @args (e.g. "--identity DERA1/operator
  *  --name k1"); the key token is copied to @token (GW_KEY_TOKEN_LEN+1). */
 void gt_apikey(const struct gt_node *n, char *token, const char *args);

@@ -330,17 +330,9 @@ static void test_submit_json_and_batch(void **state)
     free(js);
 
     /* A batch: 40 envelopes, u32 length before each. */
-    struct base_buf batch, one;
+    struct base_buf batch;
     base_buf_init(&batch, 0);
-    base_buf_init(&one, 0);
-    for (int i = 0; i < 40; i++) {
-        char aid[16];
-        snprintf(aid, sizeof aid, "b%d", i);
-        gt_envelope(&node, &one, "DERA1/operator", 100 + (uint64_t)i, "asset",
-                    "create", 2, aid, "1");
-        assert_int_equal(base_buf_add_u32(&batch, (uint32_t)one.len), 0);
-        assert_int_equal(base_buf_add(&batch, one.data, one.len), 0);
-    }
+    gt_batch(&node, &batch, "DERA1/operator", 100, "b", 40);
     gt_http(&node, &r, "POST", "/v1/tx", NULL,
             "application/vnd.gridledger.batch", batch.data, batch.len);
     assert_int_equal(r.status, 200);
@@ -360,7 +352,6 @@ static void test_submit_json_and_batch(void **state)
     gt_free(&r);
     assert_int_equal(gt_height(&node), h);
     base_buf_release(&batch);
-    base_buf_release(&one);
     base_buf_release(&env);
 }
 

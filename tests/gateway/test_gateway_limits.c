@@ -245,17 +245,9 @@ static void test_full_queue_and_lost_identity(void **state)
     char key[128];
     gt_apikey(&n, key, "--name k --identity DERA2/operator");
     gt_start(&n, "--max-pending 1 --no-access-log");
-    struct base_buf batch, one;
+    struct base_buf batch;
     base_buf_init(&batch, 0);
-    base_buf_init(&one, 0);
-    for (int i = 0; i < 50; i++) {
-        char aid[16];
-        snprintf(aid, sizeof aid, "f%d", i);
-        gt_envelope(&n, &one, "DERA1/operator", (uint64_t)i + 1, "asset",
-                    "create", 2, aid, "1");
-        assert_int_equal(base_buf_add_u32(&batch, (uint32_t)one.len), 0);
-        assert_int_equal(base_buf_add(&batch, one.data, one.len), 0);
-    }
+    gt_batch(&n, &batch, "DERA1/operator", 1, "f", 50);
     struct gt_resp r;
     assert_int_equal(gt_http(&n, &r, "POST", "/v1/tx", NULL,
                              "application/vnd.gridledger.batch", batch.data,
@@ -265,7 +257,6 @@ static void test_full_queue_and_lost_identity(void **state)
     assert_non_null(strstr(r.body, "\"result\":\"VALID\""));
     gt_free(&r);
     base_buf_release(&batch);
-    base_buf_release(&one);
     assert_int_equal(gt_get(&n, &r, "/metrics"), 200);
     assert_non_null(
         strstr(r.body, "gl_transactions_refused_total{reason=\"EFULL\"}"));
