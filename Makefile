@@ -8,7 +8,7 @@ WERROR     ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan demo bench format clean
+.PHONY: all deps build test test-asan demo bench bench-peers format clean
 
 all: build
 
@@ -40,6 +40,10 @@ demo: build
 
 bench: build
 	sh scripts/bench.sh $(BUILD)/gridledger
+
+# PETra against the same contract on a local Ethereum node (npm packages).
+bench-peers: build
+	sh scripts/bench-peers.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

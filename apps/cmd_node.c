@@ -57,21 +57,11 @@ static int parse_uint(const char *v, const char *name, uint64_t max,
  * off-chain store only in node_offchain_open(): a replicated orderer or
  * another store backend plugs in there and nowhere else. */
 
-static int solo_submit(void *impl, const void *tx, size_t len, ord_done_cb cb,
-                       void *arg)
+/* The node's orderer through order.h's common interface: solo here; a
+ * cluster node passes its Raft orderer instead and nothing else changes. */
+static struct ord_orderer *node_ordering(struct app_node *n)
 {
-    return ord_submit(impl, tx, len, cb, arg);
-}
-
-static void solo_stats(void *impl, struct ord_stats *st)
-{
-    ord_solo_stats(impl, st);
-}
-
-static struct gw_ordering node_ordering(struct app_node *n)
-{
-    struct gw_ordering o = {n->solo, solo_submit, solo_stats};
-    return o;
+    return ord_solo_orderer(n->solo);
 }
 
 static int node_offchain_open(const char *dir, struct kv_offchain **out)
@@ -149,8 +139,7 @@ static int serve(struct node_args *a, const sigset_t *stop)
         rv = app_node_start(&n, a->dir, &oo);
     }
     if (rv == 0) {
-        struct gw_ordering ord = node_ordering(&n);
-        if (gw_start(g, &ord, err) != 0) {
+        if (gw_start(g, node_ordering(&n), err) != 0) {
             rv = cmd_fail(1, "%s", err);
         }
     }

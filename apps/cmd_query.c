@@ -20,6 +20,9 @@ static const char usage[] =
     "                              checked offline with 'gridledger "
     "check-proof'\n"
     "  tip                         height, tip hash, state hash\n"
+    "  state [N]                   block N's hash and the state hash after\n"
+    "                              it (default: the last block), to compare\n"
+    "                              the nodes of a cluster\n"
     "  eval --as ORG/NAME CONTRACT FUNCTION [ARGS...]   run a read-only "
     "call\n\n"
     "Output is JSON on stdout. A missing key, block or transaction exits "
@@ -215,6 +218,32 @@ static int q_tip(struct app_node *n)
     return 0;
 }
 
+/* The state hash after block N: two nodes that applied the same chain
+ * print the same line, whatever else they hold. */
+static int q_state(struct app_node *n, int argc, char **argv)
+{
+    uint64_t num;
+    if (argc > 1 || (argc == 1 && base_parse_u64(argv[0], &num) != 0)) {
+        return cmd_fail(2, "usage: query DIR state [N]");
+    }
+    if (argc == 0) {
+        lg_channel_tip(n->ch, &num, NULL, NULL);
+        num--;
+    }
+    struct lg_header h;
+    struct cr_hash hash;
+    int rv = lg_block_header(n->ch, num, &h, &hash);
+    if (rv != 0) {
+        return cmd_fail(1, "block %llu: %s", (unsigned long long)num,
+                        base_strerror(rv));
+    }
+    print_json(json_pack("{s:s, s:I, s:o, s:o}", "channel",
+                         lg_channel_name(n->ch), "block", (json_int_t)num,
+                         "hash", gw_json_hex(hash.b, 32), "state_hash",
+                         gw_json_hex(h.state_hash.b, 32)));
+    return 0;
+}
+
 static int q_eval(struct app_node *n, const char *dir, int argc, char **argv)
 {
     int ac = argc + 1;
@@ -282,6 +311,8 @@ int cmd_query(int argc, char **argv)
         rv = q_proof(&n, sub, sv);
     } else if (strcmp(what, "tip") == 0) {
         rv = q_tip(&n);
+    } else if (strcmp(what, "state") == 0) {
+        rv = q_state(&n, sub, sv);
     } else if (strcmp(what, "eval") == 0) {
         rv = q_eval(&n, dir, sub, sv);
     } else {

@@ -32,6 +32,10 @@ static const char usage[] =
     "                    file that opens offline\n"
     "  report-data.json  the data of the report\n"
     "  ledger/           the run's ledger ('gridledger verify DIR/ledger')\n"
+    "\nA scenario of \"kind\": \"petra\" (docs/petra.md) runs PETra's\n"
+    "microgrid instead and writes trades.csv, withdrawals.csv, dso-map.csv,\n"
+    "results.json, report-data.json and report.html (the clearing-time\n"
+    "distribution) beside ledger/.\n\n"
     "DIR defaults to out/<scenario name>. An existing run in DIR is replaced\n"
     "only with --force. A progress bar is drawn on a terminal unless "
     "--quiet.\n"
@@ -48,6 +52,7 @@ static const char demo_usage[] =
     "It is 'gridledger run " DEMO_SCENARIO " --force'.\n";
 
 struct host {
+    char dir[PATH_MAX];
     const char *ledger;
     struct app_node node;
     struct kv_offchain *off;
@@ -73,7 +78,7 @@ static int client(void *arg, const char *org, const char *name,
     return rv;
 }
 
-static void progress(void *arg, int done, int total)
+static void bar(void *arg, const char *label, int done, int total)
 {
     struct host *h = arg;
     if (!h->bar || done == h->last) {
@@ -81,12 +86,17 @@ static void progress(void *arg, int done, int total)
     }
     h->last = done;
     int width = 40, fill = done * width / total;
-    fprintf(stderr, "\r  market day [%.*s%*s] %3d/%d intervals", fill,
+    fprintf(stderr, "\r  %s [%.*s%*s] %3d/%d intervals", label, fill,
             "########################################", width - fill, "", done,
             total);
     if (done == total) {
         fputc('\n', stderr);
     }
+}
+
+static void progress(void *arg, int done, int total)
+{
+    bar(arg, "market day", done, total);
 }
 
 static void stats(void *arg, uint64_t *committed, uint64_t *invalid,
@@ -154,8 +164,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 static int clear_run(const char *out)
 {
     static const char *const files[] = {
-        "results.json",    "voltages.csv",     "bids.csv",   "clearing.csv",
-        "curtailment.csv", "report-data.json", "report.html"};
+        "results.json", "voltages.csv", "bids.csv", "clearing.csv",
+        "curtailment.csv", "report-data.json", "report.html",
+        /* PETra's */
+        "trades.csv", "withdrawals.csv", "dso-map.csv"};
     char path[PATH_MAX];
     for (size_t i = 0; i < BASE_ARRAY_LEN(files); i++) {
         snprintf(path, sizeof path, "%s/%s", out, files[i]);
@@ -170,17 +182,22 @@ static int clear_run(const char *out)
     return 0;
 }
 
-static int run_market(const char *scenario, const char *out, bool force,
-                      bool quiet, const char *offchain)
+/* A fresh run in @out: replace an earlier one (with @force), check the
+ * off-chain store @offchain (NULL: the default), create the ledger whose
+ * genesis names @orgs, open it, start ordering, open the store. @h gets the
+ * node; stop_run() releases it. */
+static int start_run(struct host *h, const char *out, bool force, bool quiet,
+                     const char *offchain, const char *channel,
+                     const struct app_org *orgs, size_t norgs,
+                     unsigned block_tx, uint64_t batch_us)
 {
-    struct sim_scenario sc;
-    char err[BASE_ERRMSG_SIZE];
-    if (sim_scenario_load(&sc, scenario, err) != 0) {
-        return cmd_fail(1, "%s", err);
-    }
-    char ledger[PATH_MAX], path[PATH_MAX];
-    snprintf(ledger, sizeof ledger, "%s/ledger", out);
-    snprintf(path, sizeof path, "%s/data.mdb", ledger);
+    char path[PATH_MAX];
+    memset(h, 0, sizeof *h);
+    snprintf(h->dir, sizeof h->dir, "%s/ledger", out);
+    h->ledger = h->dir;
+    h->bar = !quiet && isatty(STDERR_FILENO);
+    h->last = -1;
+    snprintf(path, sizeof path, "%s/data.mdb", h->dir);
     struct stat st;
     int rv = 0;
     if (stat(path, &st) == 0) {
@@ -195,9 +212,38 @@ static int run_market(const char *scenario, const char *out, bool force,
     }
     /* A store that cannot be opened stops the run before it starts. */
     if (rv == 0 && offchain != NULL) {
-        rv = base_mkdirs(ledger, 0700) != 0
-                 ? cmd_fail(1, "cannot create %s", ledger)
-                 : app_offchain_check(ledger, offchain);
+        rv = base_mkdirs(h->dir, 0700) != 0
+                 ? cmd_fail(1, "cannot create %s", h->dir)
+                 : app_offchain_check(h->dir, offchain);
+    }
+    rv = rv ? rv : app_ledger_create(h->dir, channel, orgs, norgs);
+    if (rv == 0 && offchain != NULL) {
+        rv = app_config_set(h->dir, "offchain", offchain);
+    }
+    rv = rv ? rv : app_node_open(&h->node, h->dir, channel, false);
+    struct ord_options opt = {.max_block_tx = block_tx,
+                              .batch_timeout = batch_us * 1000};
+    rv = rv ? rv : app_node_start(&h->node, h->dir, &opt);
+    rv = rv ? rv : app_offchain_open(h->dir, &h->off);
+    return rv;
+}
+
+static void stop_run(struct host *h)
+{
+    if (h->node.ledger != NULL) {
+        app_node_close(&h->node);
+    }
+    kv_offchain_close(h->off);
+    h->off = NULL;
+}
+
+static int run_market(const char *scenario, const char *out, bool force,
+                      bool quiet, const char *offchain)
+{
+    struct sim_scenario sc;
+    char err[BASE_ERRMSG_SIZE];
+    if (sim_scenario_load(&sc, scenario, err) != 0) {
+        return cmd_fail(1, "%s", err);
     }
     /* The consortium: the ISO, the DSO and each aggregator, one operator
      * each: the agents sign as them. */
@@ -207,20 +253,9 @@ static int run_market(const char *scenario, const char *out, bool force,
     for (size_t i = 0; i < sc.nderas; i++) {
         orgs[2 + i] = (struct app_org){sc.deras[i], "dera", op};
     }
-    rv = rv ? rv : app_ledger_create(ledger, sc.channel, orgs, 2 + sc.nderas);
-    if (rv == 0 && offchain != NULL) {
-        rv = app_config_set(ledger, "offchain", offchain);
-    }
     struct host h;
-    memset(&h, 0, sizeof h);
-    h.ledger = ledger;
-    h.bar = !quiet && isatty(STDERR_FILENO);
-    h.last = -1;
-    rv = rv ? rv : app_node_open(&h.node, ledger, sc.channel, false);
-    struct ord_options opt = {.max_block_tx = sc.block_tx,
-                              .batch_timeout = sc.batch_us * 1000};
-    rv = rv ? rv : app_node_start(&h.node, ledger, &opt);
-    rv = rv ? rv : app_offchain_open(ledger, &h.off);
+    int rv = start_run(&h, out, force, quiet, offchain, sc.channel, orgs,
+                       2 + sc.nderas, sc.block_tx, sc.batch_us);
     struct sim_day_summary sum;
     if (rv == 0) {
         struct sim_day_env env = {client, &h, progress, stats};
@@ -232,14 +267,136 @@ static int run_market(const char *scenario, const char *out, bool force,
             rv = cmd_fail(1, "%s", err);
         }
     }
-    if (h.node.ledger != NULL) {
-        app_node_close(&h.node);
-    }
-    kv_offchain_close(h.off);
+    stop_run(&h);
     if (rv == 0 && !quiet) {
         print_summary(&sc, &sum, out);
     }
     sim_scenario_release(&sc);
+    return rv;
+}
+
+/* ---- PETra (kind "petra", docs/petra.md) -------------------------------- */
+
+static int petra_client(void *arg, const char *org, const char *name,
+                        struct mk_client **out)
+{
+    return client(arg, org, name, NULL, out);
+}
+
+static int petra_anon(void *arg, const struct lg_cert *cert,
+                      const struct cr_keypair *key, struct mk_client **out)
+{
+    struct host *h = arg;
+    return mk_client_local(out, h->node.ch, h->node.solo, h->off, cert, key);
+}
+
+static int petra_member(void *arg, const char *org, const char *name,
+                        struct lg_cert *cert, struct cr_keypair *key)
+{
+    struct host *h = arg;
+    char who[MK_ID_MAX];
+    snprintf(who, sizeof who, "%s/%s", org, name);
+    struct app_member m;
+    if (app_member_load(&m, h->ledger, who) != 0) {
+        return BASE_ENOTFOUND;
+    }
+    *cert = m.cert;
+    *key = m.key;
+    cr_wipe(&m.key, sizeof m.key);
+    return 0;
+}
+
+static int petra_root(void *arg, const char *org, struct cr_keypair *key)
+{
+    struct host *h = arg;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/keys/%s/root.key", h->ledger, org);
+    return app_key_read(path, key);
+}
+
+static void petra_progress(void *arg, int done, int total)
+{
+    bar(arg, "PETra", done, total);
+}
+
+static void print_petra(const struct sim_petra_scenario *sc,
+                        const struct sim_petra_summary *s, const char *out)
+{
+    printf("\n%s\n", sc->name);
+    printf("  %-34s %d x %d min, %d producers, %d consumers\n", "market",
+           s->intervals, sc->interval_min, s->producers, s->consumers);
+    printf("  %-34s %llu (%llu failed), %llu fresh addresses\n",
+           "withdrawals (ZeroMQ, to the DSO)",
+           (unsigned long long)s->withdrawals,
+           (unsigned long long)s->failed_withdrawals,
+           (unsigned long long)s->addresses);
+    printf("  %-34s %llu offers, %llu trades, %llu rescinded\n", "trading",
+           (unsigned long long)s->offers, (unsigned long long)s->trades,
+           (unsigned long long)s->rescinded);
+    printf("  %-34s %.2f kWh for %.2f (production %.1f kWh, load %.1f "
+           "kWh)\n",
+           "energy traded", s->traded_kwh, s->traded_value, s->production_kwh,
+           s->load_kwh);
+    printf("  %-34s mean %.2f ms, median %.2f ms, p90 %.2f ms\n",
+           "clearing time (post to accept)", s->clear_mean, s->clear_median,
+           s->clear_p90);
+    printf("  %-34s min %.2f ms, max %.2f ms, variance %.2f ms^2\n", "",
+           s->clear_min, s->clear_max, s->clear_var);
+    printf("  %-34s %llu (%llu invalid, %llu refused) in %llu blocks\n",
+           "ledger transactions", (unsigned long long)s->ledger_tx,
+           (unsigned long long)s->ledger_invalid,
+           (unsigned long long)s->ledger_refused,
+           (unsigned long long)s->ledger_blocks);
+    printf("  %-34s %.3f s\n", "run time", s->runtime_s);
+    printf("\nresults in %s (verify the ledger: gridledger verify %s/ledger)\n",
+           out, out);
+}
+
+static int run_petra(const char *scenario, const char *out, bool force,
+                     bool quiet, const char *offchain)
+{
+    /* Large: a day of forecasts for every prosumer. */
+    struct sim_petra_scenario *sc = base_calloc(1, sizeof *sc);
+    char err[BASE_ERRMSG_SIZE];
+    if (sc == NULL) {
+        return cmd_fail(1, "out of memory");
+    }
+    if (sim_petra_load(sc, scenario, err) != 0) {
+        base_free(sc);
+        return cmd_fail(1, "%s", err);
+    }
+    /* The DSO signs withdrawals; ANON certifies anonymous addresses (its
+     * root key is the DSO's); PROSUMERS certifies the real identities,
+     * which sign withdrawal requests off chain and never a transaction. */
+    static const char *const op[] = {"operator", NULL};
+    const char *people[SIM_PETRA_MAX_PROSUMERS + 1] = {NULL};
+    for (size_t i = 0; i < sc->nprosumers; i++) {
+        people[i] = sc->prosumers[i].name;
+    }
+    struct app_org orgs[3] = {{"DSO", "dso", op},
+                              {MK_PETRA_ANON_ORG, "anon", NULL},
+                              {MK_PETRA_PEOPLE_ORG, "prosumer", people}};
+    struct host h;
+    int rv = start_run(&h, out, force, quiet, offchain, sc->channel, orgs, 3,
+                       sc->block_tx, sc->batch_us);
+    struct sim_petra_summary sum;
+    if (rv == 0) {
+        struct sim_petra_env env = {&h,           petra_client, petra_anon,
+                                    petra_member, petra_root,   petra_progress,
+                                    stats};
+        if (!quiet) {
+            fprintf(stderr, "running %s (%s) into %s\n", scenario, sc->name,
+                    out);
+        }
+        if (sim_petra_run(sc, &env, out, &sum, err) != 0) {
+            rv = cmd_fail(1, "%s", err);
+        }
+    }
+    stop_run(&h);
+    if (rv == 0 && !quiet) {
+        print_petra(sc, &sum, out);
+    }
+    base_free(sc);
     return rv;
 }
 
@@ -269,7 +426,12 @@ static int dispatch(const char *scenario, const char *out, bool force,
     if (strcmp(kind, "der-market") == 0) {
         return run_market(scenario, out, force, quiet, offchain);
     }
-    return cmd_fail(1, "%s: unknown scenario kind '%s' (known: der-market)",
+    if (strcmp(kind, "petra") == 0) {
+        return run_petra(scenario, out, force, quiet, offchain);
+    }
+    return cmd_fail(1,
+                    "%s: unknown scenario kind '%s' (known: der-market, "
+                    "petra)",
                     scenario, kind);
 }
 

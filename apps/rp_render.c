@@ -13,7 +13,8 @@ int main(int argc, char **argv)
 {
     if (argc != 4 || strcmp(argv[1], "--help") == 0) {
         fputs("usage: rp-render KIND DATA.json OUT.html\n\n"
-              "Writes the self-contained HTML report of KIND (market) drawing\n"
+              "Writes the self-contained HTML report of KIND (market, petra) "
+              "drawing\n"
               "DATA.json (format: docs/report.md).\n",
               argc == 2 ? stdout : stderr);
         return argc == 2 ? 0 : 2;

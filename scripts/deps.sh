@@ -6,7 +6,11 @@
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev liblmdb-dev \
-libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium"
+libsqlite3-dev libsuitesparse-dev libjansson-dev libcmocka-dev chromium \
+libraft-dev libuv1-dev"
+
+# libzmq: the agents' off-chain messages (PETra's withdrawals, docs/petra.md).
+PKGS="$PKGS libzmq3-dev"
 # The node's HTTP gateway (issue 5): libmicrohttpd, libcurl for its tests and
 # benchmark, Prometheus and wrk for the tests that scrape and load it,
 # openssl to make the TLS test's certificate.

@@ -34,14 +34,15 @@
     X(ENOSPC, -24, "no space left")                                            \
     X(EPANIC, -25, "store refuses writes after a fatal error")                 \
     X(ENOCHANNEL, -26, "unknown channel")                                      \
-    X(EARGS, -27, "bad contract arguments")
+    X(EARGS, -27, "bad contract arguments")                                    \
+    X(ENOTLEADER, -28, "not the cluster leader")
 
 enum base_err {
     BASE_OK = 0,
 #define BASE__ERR_ENUM(name, value, msg) BASE_##name = value,
     BASE_ERRNO_MAP(BASE__ERR_ENUM)
 #undef BASE__ERR_ENUM
-        BASE__ERR_LAST = -28
+        BASE__ERR_LAST = -29
 };
 
 #endif

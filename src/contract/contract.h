@@ -164,4 +164,50 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  */
 extern const struct sc_contract sc_bids_contract;
 
+/**
+ * petra: privacy-preserving energy trading (paper 004; docs/petra.md).
+ * Addresses are the hex of Ed25519 public keys. An anonymous address signs
+ * as itself: the DSO certifies each fresh key as a member of the ANON
+ * organisation with role "anon", and the contract takes the caller's
+ * address from its certificate's key. Energy assets are {power W
+ * (positive: production, negative: consumption), start, end} in intervals
+ * of SC_PETRA_INTERVAL_S seconds; financial balances are integers in
+ * micro-units; prices are micro-units per kWh.
+ *   addEnergyAsset(ADDR, POWER, START, END)    dso; AssetAdded
+ *   addFinancialBalance(ADDR, AMOUNT)          dso; FinancialAdded
+ *   postOffer(ASSET, PRICE [, ask|bid])        anon, the asset's owner: an
+ *       ask offers a production asset, a bid a consumption asset (and
+ *       locks its cost); the asset is locked; OfferPosted
+ *   rescindOffer(OFFER)                        anon, the poster; unlocks;
+ *       OfferRescinded
+ *   acceptOffer(OFFER, ASSET)                  anon: an ask with a
+ *       consumption asset (the caller pays), a bid with a production asset;
+ *       the overlap of the intervals and the smaller power change hands,
+ *       the rest goes back to the owners as new assets; OfferAccepted
+ *   depositEnergyAsset(ASSET), depositFinancial(AMOUNT)   anon, the owner;
+ *       AssetDeposited, FinancialDeposited; logged under dep/SEQ for the DSO
+ *   readAsset(ID), readOffer(ID), balance(ADDR), openOffers(),
+ *   deposits(FROM_SEQ)                         reads, any role
+ */
+extern const struct sc_contract sc_petra_contract;
+
+/* Room for a petra asset or offer id and its NUL. */
+#define SC_PETRA_ID_SIZE 24
+
+/** The id of what a petra call made: @kind 'a' (asset, the @k-th of the
+ *  call) or 'o' (offer, @k < 0), from the @block and transaction @txid it
+ *  committed in ("a0000000123.1a2b3c4d-0"): what a client computes from its
+ *  result instead of reading the id back. */
+void sc_petra_id(char out[SC_PETRA_ID_SIZE], char kind, uint64_t block,
+                 const struct cr_hash *txid, int k);
+
+/* Length of one petra interval: 15 minutes, as in the paper's case study. */
+#define SC_PETRA_INTERVAL_S 900
+
+/** What @watts over @intervals cost at @price (micro-units per kWh), in
+ *  micro-units, rounded down: the contract's own arithmetic.
+ *  Errors: BASE_EINVAL (negative), BASE_ETOOBIG (over 63 bits). */
+int sc_petra_amount(int64_t price, int64_t watts, int64_t intervals,
+                    int64_t *out) BASE_WUR;
+
 #endif

@@ -42,7 +42,8 @@ int sc_register(struct sc_registry *r, const struct sc_contract *c)
 int sc_register_builtin(struct sc_registry *r)
 {
     static const struct sc_contract *const builtin[] = {
-        &sc_asset_contract, &sc_registry_contract, &sc_bids_contract};
+        &sc_asset_contract, &sc_registry_contract, &sc_bids_contract,
+        &sc_petra_contract};
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
         int rv = sc_register(r, builtin[i]);
         if (rv != 0) {

@@ -21,24 +21,11 @@
  *
  * Lifecycle, in this order:
  *   gw_new()      subscribes to the ledger (before ordering starts)
- *   gw_start()    takes the running ordering and listens
+ *   gw_start()    takes the running orderer and listens
  *   gw_quiesce()  stops accepting and ends event streams
  *   (the node stops ordering: every waiting submission gets its answer)
  *   gw_free()     closes the remaining connections
  */
-
-/* ---- the ordering seam ---------------------------------------------------
- * The gateway submits through these two calls only, so another orderer (a
- * replicated one) plugs in without the gateway knowing. */
-struct gw_ordering {
-    void *impl; /* borrowed until gw_free */
-    /** As ord_submit(): @tx is copied, @cb is called exactly once unless
-     *  this returns an error. */
-    int (*submit)(void *impl, const void *tx, size_t len, ord_done_cb cb,
-                  void *arg);
-    /** Counters for /metrics (ord_solo_stats's shape). */
-    void (*stats)(void *impl, struct ord_stats *st);
-};
 
 /** Load the key and certificate of member @who ("ORG/NAME") for an API key
  *  that maps to it. Returns 0 or a BASE_E* code. */
@@ -86,11 +73,13 @@ struct gw_server;
 int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
            struct kv_offchain *off, const struct gw_options *opt,
            char *errmsg) BASE_WUR;
-/** Listen and serve, submitting through @ord (copied; its impl borrowed
- *  until gw_free). Errors: BASE_EIO (cannot bind; @errmsg says why),
+/** Listen and serve, submitting through orderer @ord (solo or a cluster:
+ *  order.h's common interface; borrowed until gw_free). The gateway
+ *  reaches ordering only through ord_orderer_submit and
+ *  ord_orderer_stats. Errors: BASE_EIO (cannot bind; @errmsg says why),
  *  BASE_EINVAL (bad listen address), BASE_EUNSUPPORTED (TLS asked for,
  *  libmicrohttpd built without it). */
-int gw_start(struct gw_server *g, const struct gw_ordering *ord,
+int gw_start(struct gw_server *g, struct ord_orderer *ord,
              char *errmsg) BASE_WUR;
 /** The bound port (after gw_start). */
 uint16_t gw_port(const struct gw_server *g);

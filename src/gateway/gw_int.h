@@ -110,7 +110,7 @@ struct gw_sse; /* one event-stream client */
 struct gw_server {
     struct lg_ledger *ledger;
     struct lg_channel *ch;
-    struct gw_ordering ord;
+    struct ord_orderer *ord; /* NULL until gw_start */
     struct kv_offchain *off;
     struct gw_options opt;
     char *tls_cert, *tls_key; /* owned copies */

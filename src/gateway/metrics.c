@@ -93,8 +93,8 @@ int gw__metrics_render(struct gw_server *g, struct base_buf *out)
     lg_channel_tip(g->ch, &height, &tip, &state);
     struct ord_stats st;
     memset(&st, 0, sizeof st);
-    if (g->ord.stats != NULL) {
-        g->ord.stats(g->ord.impl, &st);
+    if (g->ord != NULL) {
+        ord_orderer_stats(g->ord, &st);
     }
     const char *ch = lg_channel_name(g->ch);
     int rv = base_buf_printf(

@@ -391,7 +391,7 @@ static enum MHD_Result submit_all(struct gw_server *g, struct gw_req *r,
             }
             *s = (struct sub){NULL, g, i, base_mono_ns()};
             int rv =
-                g->ord.submit(g->ord.impl, env[i].p, env[i].len, on_done, s);
+                ord_orderer_submit(g->ord, env[i].p, env[i].len, on_done, s);
             json_t *o = json_pack("{s:o, s:b}", "id", gw_json_hex(tx.id.b, 32),
                                   "accepted", rv == 0);
             if (rv != 0) {
@@ -424,7 +424,7 @@ static enum MHD_Result submit_all(struct gw_server *g, struct gw_req *r,
     for (size_t i = 0; i < n; i++) {
         subs[i] = (struct sub){r, g, i, base_mono_ns()};
         int rv =
-            g->ord.submit(g->ord.impl, env[i].p, env[i].len, on_done, &subs[i]);
+            ord_orderer_submit(g->ord, env[i].p, env[i].len, on_done, &subs[i]);
         if (rv != 0) {
             struct ord_result *res = &r->res[i];
             memset(res, 0, sizeof *res);

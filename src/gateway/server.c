@@ -717,9 +717,9 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss,
     return 0;
 }
 
-int gw_start(struct gw_server *g, const struct gw_ordering *ord, char *errmsg)
+int gw_start(struct gw_server *g, struct ord_orderer *ord, char *errmsg)
 {
-    g->ord = *ord;
+    g->ord = ord;
     struct sockaddr_storage ss;
     int rv = parse_listen(g->opt.listen, &ss, errmsg);
     if (rv != 0) {

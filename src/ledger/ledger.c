@@ -259,10 +259,15 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     }
     struct cr_hash h;
     cr_sha256(&h, tx->cert_bytes.p, tx->cert_bytes.len);
-    size_t slot = base_get_u32(h.b) % LG_CERT_CACHE;
+    /* Two ways per set: with one, two busy clients whose certificates
+     * share a slot evict each other and pay a verification each time. */
+    size_t slot = (base_get_u32(h.b) % (LG_CERT_CACHE / 2)) * 2;
     pthread_mutex_lock(&ch->cache_lock);
-    bool hit = ch->cache[slot].used &&
-               memcmp(ch->cache[slot].h.b, h.b, CR_HASH_SIZE) == 0;
+    bool hit = false;
+    for (size_t w = slot; w < slot + 2 && !hit; w++) {
+        hit = ch->cache[w].used &&
+              memcmp(ch->cache[w].h.b, h.b, CR_HASH_SIZE) == 0;
+    }
     pthread_mutex_unlock(&ch->cache_lock);
     if (hit) {
         return 0;
@@ -274,6 +279,8 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
         return BASE_EUNKNOWNCERT;
     }
     pthread_mutex_lock(&ch->cache_lock);
+    /* The newest goes first; the older one moves to the second way. */
+    ch->cache[slot + 1] = ch->cache[slot];
     ch->cache[slot].h = h;
     ch->cache[slot].used = true;
     pthread_mutex_unlock(&ch->cache_lock);
@@ -750,6 +757,11 @@ uint64_t lg_ctx_time(const struct lg_ctx *ctx)
     return ctx->time;
 }
 
+uint64_t lg_ctx_block(const struct lg_ctx *ctx)
+{
+    return ctx->block;
+}
+
 const struct cr_hash *lg_ctx_txid(const struct lg_ctx *ctx)
 {
     return &ctx->tx->id;
@@ -1027,6 +1039,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     int rv = 0;
     if (code == 0) {
         lg__ctx_init(&ctx, ch, br->txn, &tx, br->ts, false);
+        ctx.block = br->number;
         have_ctx = true;
         code = ch->l->exec.invoke(ch->l->exec.impl, &ctx, tx.contract,
                                   tx.function, tx.nargs, tx.args);
@@ -1201,22 +1214,52 @@ static void run_release(struct block_run *br)
     base_buf_release(&br->evbuf);
 }
 
-int lg_commit(struct lg_channel *ch, const struct lg_item *items, size_t n,
-              uint64_t ts_ns, const struct cr_keypair *orderer,
-              struct lg_outcome *out, struct lg_header *header)
+/* An executed block waiting for its commit: the write transaction stays
+ * open (holding LMDB's writer lock) so the block can be stored exactly as
+ * executed once the orderer (a Raft cluster, say) has agreed on it. */
+struct lg_pending {
+    struct lg_channel *ch;
+    struct block_run br;
+    struct lg_outcome *outs; /* n entries, owned */
+    size_t n;
+    struct base_buf block;
+    struct lg_header h;
+    struct cr_hash hash;
+};
+
+static void pending_free(struct lg_pending *p)
 {
-    if (n == 0 || n > LG_BLOCK_MAX_TX || ch->l->read_only) {
-        return BASE_EINVAL;
+    if (p->br.txn != NULL) {
+        kv_txn_abort(p->br.txn);
     }
+    run_release(&p->br);
+    base_buf_release(&p->block);
+    base_free(p->outs);
+    base_free(p);
+}
+
+/* The tip a block is prepared on: block @height follows @tip and @state.
+ * @parent, when not NULL, is the pending block's open transaction: the new
+ * one is nested in it. */
+struct tip_of {
+    uint64_t height;
+    struct cr_hash tip, state;
+    struct kv_txn *parent;
+};
+
+/* Execute @n items on top of @at, sign the block and encode it into
+ * p->block, leaving the write transaction open. */
+static int prepare(struct lg_pending *p, const struct tip_of *at,
+                   const struct lg_item *items, uint64_t ts_ns,
+                   const struct cr_keypair *orderer)
+{
+    struct lg_channel *ch = p->ch;
+    size_t n = p->n;
     struct lg_slice *txs = base_malloc(n * sizeof *txs);
     bool *adm = base_malloc(n * sizeof *adm);
-    struct lg_outcome *outs = out != NULL ? out : base_calloc(n, sizeof *outs);
-    if (txs == NULL || adm == NULL || outs == NULL) {
+    if (txs == NULL || adm == NULL) {
         base_free(txs);
         base_free(adm);
-        if (out == NULL) {
-            base_free(outs);
-        }
         return BASE_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1224,71 +1267,197 @@ int lg_commit(struct lg_channel *ch, const struct lg_item *items, size_t n,
         txs[i].len = items[i].len;
         adm[i] = items[i].admitted;
     }
-    struct block_run br;
-    run_init(&br, ch, ts_ns, outs);
-    struct base_buf block;
-    base_buf_init(&block, 0);
-    struct lg_header h;
-    struct cr_hash hash;
-    uint64_t height;
-    struct cr_hash tip, state;
-    lg_channel_tip(ch, &height, &tip, &state);
-    br.number = height;
-    int rv = kv_txn_begin(ch->l->env, true, &br.txn);
+    struct lg_header *h = &p->h;
+    p->br.number = at->height;
+    int rv = at->parent != NULL ? kv_txn_begin_child(at->parent, &p->br.txn)
+                                : kv_txn_begin(ch->l->env, true, &p->br.txn);
     if (rv == 0) {
-        rv = execute(&br, txs, adm, n);
+        rv = execute(&p->br, txs, adm, n);
     }
     if (rv == 0) {
-        h.number = height;
-        h.prev_hash = tip;
-        h.timestamp = ts_ns;
-        h.tx_count = (uint32_t)n;
-        cr_sha256(&h.results_hash, br.results.data, br.results.len);
-        next_state_hash(&h.state_hash, &state, &br.writes);
-        rv = tx_root(&h.tx_root, txs, n);
+        h->number = at->height;
+        h->prev_hash = at->tip;
+        h->timestamp = ts_ns;
+        h->tx_count = (uint32_t)n;
+        cr_sha256(&h->results_hash, p->br.results.data, p->br.results.len);
+        next_state_hash(&h->state_hash, &at->state, &p->br.writes);
+        rv = tx_root(&h->tx_root, txs, n);
     }
     if (rv == 0) {
         uint8_t hb[LG_HEADER_SIZE], sig[CR_SIG_SIZE];
-        lg_header_encode(&h, hb);
-        cr_sha256(&hash, hb, sizeof hb);
-        cr_sign(sig, hash.b, CR_HASH_SIZE, orderer);
-        rv = base_buf_add(&block, hb, sizeof hb);
+        lg_header_encode(h, hb);
+        cr_sha256(&p->hash, hb, sizeof hb);
+        cr_sign(sig, p->hash.b, CR_HASH_SIZE, orderer);
+        rv = base_buf_add(&p->block, hb, sizeof hb);
         if (rv == 0) {
-            rv = base_buf_add(&block, sig, sizeof sig);
+            rv = base_buf_add(&p->block, sig, sizeof sig);
         }
         for (size_t i = 0; rv == 0 && i < n; i++) {
-            rv = base_buf_add_u32(&block, (uint32_t)txs[i].len);
+            rv = base_buf_add_u32(&p->block, (uint32_t)txs[i].len);
             if (rv == 0) {
-                rv = base_buf_add(&block, txs[i].p, txs[i].len);
+                rv = base_buf_add(&p->block, txs[i].p, txs[i].len);
             }
         }
         if (rv == 0) {
-            rv = base_buf_add(&block, br.results.data, br.results.len);
+            rv = base_buf_add(&p->block, p->br.results.data, p->br.results.len);
         }
     }
     if (rv == 0) {
-        rv = store_block(ch, br.txn, &h, &hash, block.data, block.len);
+        rv = store_block(ch, p->br.txn, h, &p->hash, p->block.data,
+                         p->block.len);
     }
-    if (rv == 0) {
-        rv = kv_txn_commit(br.txn);
-        br.txn = NULL;
-    }
-    if (br.txn != NULL) {
-        kv_txn_abort(br.txn);
-    }
-    if (rv == 0) {
-        set_tip(ch, &h, &hash);
-        notify(ch, &h, outs, n, &br);
-        if (header != NULL) {
-            *header = h;
-        }
-    }
-    run_release(&br);
-    base_buf_release(&block);
     base_free(txs);
     base_free(adm);
-    if (out == NULL) {
+    return rv;
+}
+
+static int pending_new(struct lg_channel *ch, const struct tip_of *at,
+                       const struct lg_item *items, size_t n, uint64_t ts_ns,
+                       const struct cr_keypair *orderer,
+                       struct lg_pending **pending)
+{
+    if (n == 0 || n > LG_BLOCK_MAX_TX || ch->l->read_only) {
+        return BASE_EINVAL;
+    }
+    struct lg_pending *p = base_calloc(1, sizeof *p);
+    struct lg_outcome *outs = base_calloc(n, sizeof *outs);
+    if (p == NULL || outs == NULL) {
+        base_free(p);
         base_free(outs);
+        return BASE_ENOMEM;
+    }
+    p->ch = ch;
+    p->n = n;
+    p->outs = outs;
+    run_init(&p->br, ch, ts_ns, outs);
+    base_buf_init(&p->block, 0);
+    int rv = prepare(p, at, items, ts_ns, orderer);
+    if (rv != 0) {
+        pending_free(p);
+        return rv;
+    }
+    *pending = p;
+    return 0;
+}
+
+int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
+               uint64_t ts_ns, const struct cr_keypair *orderer,
+               struct lg_outcome *out, struct lg_pending **pending)
+{
+    struct tip_of at = {0};
+    lg_channel_tip(ch, &at.height, &at.tip, &at.state);
+    struct lg_pending *p;
+    int rv = pending_new(ch, &at, items, n, ts_ns, orderer, &p);
+    if (rv != 0) {
+        return rv;
+    }
+    if (out != NULL) {
+        memcpy(out, p->outs, n * sizeof *out);
+    }
+    *pending = p;
+    return 0;
+}
+
+int lg_prepare_after(struct lg_pending *prev, const struct lg_item *items,
+                     size_t n, uint64_t ts_ns, const struct cr_keypair *orderer,
+                     struct base_buf *block, struct cr_hash *hash)
+{
+    struct tip_of at = {prev->h.number + 1, prev->hash, prev->h.state_hash,
+                        prev->br.txn};
+    struct lg_pending *p;
+    int rv = pending_new(prev->ch, &at, items, n, ts_ns, orderer, &p);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = base_buf_add(block, p->block.data, p->block.len);
+    if (rv == 0 && hash != NULL) {
+        *hash = p->hash;
+    }
+    /* Aborting the nested transaction leaves @prev as it was. */
+    pending_free(p);
+    return rv;
+}
+
+struct lg_slice lg_pending_block(const struct lg_pending *p)
+{
+    return (struct lg_slice){p->block.data, p->block.len};
+}
+
+const struct lg_header *lg_pending_header(const struct lg_pending *p,
+                                          struct cr_hash *hash)
+{
+    if (hash != NULL) {
+        *hash = p->hash;
+    }
+    return &p->h;
+}
+
+const struct lg_outcome *lg_pending_outcomes(const struct lg_pending *p)
+{
+    return p->outs;
+}
+
+int lg_pending_commit(struct lg_pending *p, struct lg_header *header)
+{
+    int rv = kv_txn_commit(p->br.txn);
+    p->br.txn = NULL;
+    if (rv == 0) {
+        set_tip(p->ch, &p->h, &p->hash);
+        notify(p->ch, &p->h, p->outs, p->n, &p->br);
+        if (header != NULL) {
+            *header = p->h;
+        }
+    }
+    pending_free(p);
+    return rv;
+}
+
+void lg_pending_abort(struct lg_pending *p)
+{
+    if (p != NULL) {
+        pending_free(p);
+    }
+}
+
+int lg_commit(struct lg_channel *ch, const struct lg_item *items, size_t n,
+              uint64_t ts_ns, const struct cr_keypair *orderer,
+              struct lg_outcome *out, struct lg_header *header)
+{
+    struct lg_pending *p;
+    int rv = lg_prepare(ch, items, n, ts_ns, orderer, out, &p);
+    return rv != 0 ? rv : lg_pending_commit(p, header);
+}
+
+int lg__block_check(const struct lg_channel *ch, const struct lg_block *b,
+                    uint64_t number, const struct cr_hash *prev, char *errmsg)
+{
+    struct cr_hash root, rh;
+    unsigned long long num = (unsigned long long)b->h.number;
+    int rv = 0;
+    if (b->h.number != number) {
+        rv = base_errf(errmsg, BASE_ECORRUPT,
+                       "block %llu: expected block number %llu", num,
+                       (unsigned long long)number);
+    } else if (memcmp(b->h.prev_hash.b, prev->b, CR_HASH_SIZE) != 0) {
+        rv = base_errf(errmsg, BASE_ECORRUPT,
+                       "block %llu: previous-hash link is broken", num);
+    } else if (cr_verify(b->sig, b->hash.b, CR_HASH_SIZE, ch->cfg.orderer_pk) !=
+               0) {
+        rv = base_errf(errmsg, BASE_ECORRUPT,
+                       "block %llu: orderer signature does not verify", num);
+    } else if ((rv = tx_root(&root, b->txs, b->h.tx_count)) != 0) {
+        base_errf(errmsg, rv, "block %llu: %s", num, base_strerror(rv));
+    } else if (memcmp(root.b, b->h.tx_root.b, CR_HASH_SIZE) != 0) {
+        rv = base_errf(errmsg, BASE_ECORRUPT,
+                       "block %llu: transactions do not match the Merkle "
+                       "root",
+                       num);
+    } else {
+        cr_sha256(&rh, b->results_bytes.p, b->results_bytes.len);
+        if (memcmp(rh.b, b->h.results_hash.b, CR_HASH_SIZE) != 0) {
+            rv = base_errf(errmsg, BASE_ECORRUPT,
+                           "block %llu: results do not match the header", num);
+        }
     }
     return rv;
 }
@@ -1306,34 +1475,10 @@ int lg_apply(struct lg_channel *ch, const uint8_t *bytes, size_t len,
                          base_strerror(rv));
     }
     uint64_t height;
-    struct cr_hash tip, state, root, rh;
+    struct cr_hash tip, state;
     lg_channel_tip(ch, &height, &tip, &state);
     unsigned long long num = (unsigned long long)b.h.number;
-    if (b.h.number != height) {
-        rv = base_errf(errmsg, BASE_ECORRUPT,
-                       "block %llu: expected block number %llu", num,
-                       (unsigned long long)height);
-    } else if (memcmp(b.h.prev_hash.b, tip.b, CR_HASH_SIZE) != 0) {
-        rv = base_errf(errmsg, BASE_ECORRUPT,
-                       "block %llu: previous-hash link is broken", num);
-    } else if (cr_verify(b.sig, b.hash.b, CR_HASH_SIZE, ch->cfg.orderer_pk) !=
-               0) {
-        rv = base_errf(errmsg, BASE_ECORRUPT,
-                       "block %llu: orderer signature does not verify", num);
-    } else if ((rv = tx_root(&root, b.txs, b.h.tx_count)) != 0) {
-        base_errf(errmsg, rv, "block %llu: %s", num, base_strerror(rv));
-    } else if (memcmp(root.b, b.h.tx_root.b, CR_HASH_SIZE) != 0) {
-        rv = base_errf(errmsg, BASE_ECORRUPT,
-                       "block %llu: transactions do not match the Merkle "
-                       "root",
-                       num);
-    } else {
-        cr_sha256(&rh, b.results_bytes.p, b.results_bytes.len);
-        if (memcmp(rh.b, b.h.results_hash.b, CR_HASH_SIZE) != 0) {
-            rv = base_errf(errmsg, BASE_ECORRUPT,
-                           "block %llu: results do not match the header", num);
-        }
-    }
+    rv = lg__block_check(ch, &b, height, &tip, errmsg);
     if (rv != 0) {
         lg_block_release(&b);
         return rv;
@@ -1472,6 +1617,16 @@ int lg__channel_adopt(struct lg_ledger *l, const uint8_t *genesis, size_t len,
                          base_strerror(rv));
     }
     return 0;
+}
+
+int lg_channel_join(struct lg_ledger *l, const uint8_t *genesis, size_t len,
+                    char *errmsg)
+{
+    errmsg[0] = '\0';
+    if (l->read_only) {
+        return base_errf(errmsg, BASE_EINVAL, "ledger is read-only");
+    }
+    return lg__channel_adopt(l, genesis, len, errmsg);
 }
 
 int lg_channel_create(struct lg_ledger *l, const struct lg_config *cfg,

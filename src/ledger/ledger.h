@@ -248,6 +248,14 @@ void lg_close(struct lg_ledger *l);
  *  Errors: BASE_EEXIST, BASE_EINVAL, BASE_EIO. */
 int lg_channel_create(struct lg_ledger *l, const struct lg_config *cfg,
                       const struct cr_keypair *orderer, char *errmsg) BASE_WUR;
+/** Join the channel whose genesis block is @genesis (copied), as a node
+ *  that receives a channel from a cluster does (Fabric's "channel join"):
+ *  the block must be a valid block 0 (configuration, Merkle root, orderer
+ *  signature), and is stored as the channel's first block.
+ *  Errors: BASE_ECORRUPT (not a valid genesis block), BASE_EEXIST (the
+ *  channel exists), BASE_EIO, BASE_ENOMEM. */
+int lg_channel_join(struct lg_ledger *l, const uint8_t *genesis, size_t len,
+                    char *errmsg) BASE_WUR;
 /** The open channel @name (borrowed until lg_close).
  *  Errors: BASE_ENOCHANNEL. */
 int lg_channel_get(struct lg_ledger *l, const char *name,
@@ -319,6 +327,52 @@ int lg_commit(struct lg_channel *ch, const struct lg_item *items, size_t n,
               struct lg_outcome *out, struct lg_header *header) BASE_WUR;
 
 /**
+ * An executed block that is not stored yet. lg_prepare() does everything
+ * lg_commit() does (execution, results, state hash, signature, encoding)
+ * but leaves the LMDB write transaction open, so a replicated orderer can
+ * first have the block agreed on (Raft) and then store exactly what it
+ * executed with lg_pending_commit(), or drop it with lg_pending_abort() if
+ * the cluster chose another block. While a block is pending, the ledger's
+ * write lock is held: no other block can be committed or applied (that
+ * would wait forever on the same thread), and readers see the old tip.
+ * Commit or abort on the thread that called lg_prepare() (LMDB binds a
+ * write transaction to its thread).
+ */
+struct lg_pending;
+
+/** Execute @n transactions as the next block, like lg_commit(), without
+ *  storing it. Outcomes are copied to @out (n entries, may be NULL).
+ *  Ownership of *@pending moves to the caller on success; it ends with
+ *  lg_pending_commit() or lg_pending_abort().
+ *  Errors: those of lg_commit. On error nothing is pending. */
+int lg_prepare(struct lg_channel *ch, const struct lg_item *items, size_t n,
+               uint64_t ts_ns, const struct cr_keypair *orderer,
+               struct lg_outcome *out, struct lg_pending **pending) BASE_WUR;
+/** Execute @n transactions as the block after pending block @prev, which
+ *  stays pending and unchanged: the work is done in a transaction nested
+ *  in @prev's and dropped. The encoded, signed block is appended to
+ *  @block and its hash written to @hash (may be NULL). Once @prev is
+ *  committed, lg_prepare() with the same transactions and @ts_ns makes
+ *  exactly this block again, so an orderer can have it agreed on while
+ *  @prev still is. Call on @prev's thread.
+ *  Errors: those of lg_commit. */
+int lg_prepare_after(struct lg_pending *prev, const struct lg_item *items,
+                     size_t n, uint64_t ts_ns, const struct cr_keypair *orderer,
+                     struct base_buf *block, struct cr_hash *hash) BASE_WUR;
+/** The encoded, signed block (borrowed until commit or abort). */
+struct lg_slice lg_pending_block(const struct lg_pending *p);
+/** Its header (borrowed likewise); its hash to @hash (may be NULL). */
+const struct lg_header *lg_pending_header(const struct lg_pending *p,
+                                          struct cr_hash *hash);
+/** Per-transaction outcomes, tx_count entries (borrowed likewise). */
+const struct lg_outcome *lg_pending_outcomes(const struct lg_pending *p);
+/** Store the block durably, move the tip and tell the subscribers. Frees
+ *  @p in every case. Errors: BASE_EIO, BASE_ENOSPC, BASE_EPANIC. */
+int lg_pending_commit(struct lg_pending *p, struct lg_header *header) BASE_WUR;
+/** Drop the block; nothing was stored. Frees @p (NULL is fine). */
+void lg_pending_abort(struct lg_pending *p);
+
+/**
  * Check and append a block produced elsewhere: it must be the next number,
  * link to the tip, carry the orderer's signature, the right Merkle root and
  * results hash, and re-execution must reproduce its results and state hash.
@@ -372,6 +426,10 @@ int lg_ctx_fail(struct lg_ctx *ctx, int code, const char *fmt, ...)
     BASE_PRINTF(3, 4);
 /** True when the call runs read-only (lg_evaluate): writes fail EPERM. */
 bool lg_ctx_read_only(const struct lg_ctx *ctx);
+/** Number of the block the call executes in (0 in lg_evaluate). Lets a
+ *  contract make keys that grow with the chain, which LMDB appends cheaply
+ *  where random keys would dirty pages all over its trees. */
+uint64_t lg_ctx_block(const struct lg_ctx *ctx);
 
 /* ---- queries ---------------------------------------------------------------
  * All queries read a consistent snapshot and are thread-safe. */
@@ -416,6 +474,12 @@ int lg_history(struct lg_channel *ch, const char *contract, const void *key,
 /** Encoded block @number appended to @out. Errors: BASE_ENOTFOUND. */
 int lg_block_get(struct lg_channel *ch, uint64_t number,
                  struct base_buf *out) BASE_WUR;
+/** Header of block @number to @h and its hash to @hash (may be NULL):
+ *  among others the state hash after that block, which any two nodes
+ *  that applied the same chain agree on. Errors: BASE_ENOTFOUND,
+ *  BASE_ECORRUPT (the stored block does not decode). */
+int lg_block_header(struct lg_channel *ch, uint64_t number, struct lg_header *h,
+                    struct cr_hash *hash) BASE_WUR;
 /** Number of the block whose hash is @hash. Errors: BASE_ENOTFOUND. */
 int lg_block_find(struct lg_channel *ch, const struct cr_hash *hash,
                   uint64_t *number) BASE_WUR;
@@ -491,6 +555,17 @@ struct lg_verify_report {
     uint64_t state_keys;
     char error[BASE_ERRMSG_SIZE]; /* the first problem found */
 };
+
+/**
+ * A quick integrity check for opening a node: the genesis block and the
+ * last @depth blocks of @ch (all of them when @depth is 0) must be stored
+ * under their own number, decode, link by hash up to the tip recorded in
+ * the store, and carry a matching Merkle root, results hash and orderer
+ * signature. It does not re-execute anything (lg_verify does).
+ * Errors: BASE_ECORRUPT (@errmsg names the block and what is wrong),
+ * BASE_ENOMEM, BASE_EIO.
+ */
+int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg) BASE_WUR;
 
 /**
  * Check every channel of the ledger in @dir: each block's hash link, Merkle

@@ -87,6 +87,7 @@ struct lg_ctx {
     struct base_buf ret;
     struct base_buf scratch; /* namespaced key under construction */
     char reason[LG_REASON_MAX + 1];
+    uint64_t block; /* the block being executed; 0 in lg_evaluate */
 };
 
 bool lg__name_ok(const char *s, size_t len);
@@ -100,6 +101,11 @@ void lg__ctx_release(struct lg_ctx *ctx);
 /** Build "contract\0key" into ctx->scratch. */
 int lg__state_key(struct base_buf *b, const char *contract, const void *key,
                   size_t klen);
+/** The checks of lg_apply that need no execution: @b is block @number,
+ *  links to @prev, carries the orderer's signature, and its Merkle root
+ *  and results hash match. Errors: BASE_ECORRUPT, BASE_ENOMEM. */
+int lg__block_check(const struct lg_channel *ch, const struct lg_block *b,
+                    uint64_t number, const struct cr_hash *prev, char *errmsg);
 int lg__channel_adopt(struct lg_ledger *l, const uint8_t *genesis, size_t len,
                       char *errmsg);
 

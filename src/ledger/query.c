@@ -207,6 +207,15 @@ int lg_history(struct lg_channel *ch, const char *contract, const void *key,
     return rv;
 }
 
+/* Block @number as stored, borrowed from @t. */
+static int block_value(struct lg_channel *ch, struct kv_txn *t, uint64_t number,
+                       struct kv_val *v)
+{
+    uint8_t key[8];
+    base_put_u64(key, number);
+    return kv_get(t, ch->blocks, key, 8, v);
+}
+
 int lg_block_get(struct lg_channel *ch, uint64_t number, struct base_buf *out)
 {
     struct kv_txn *t;
@@ -214,12 +223,30 @@ int lg_block_get(struct lg_channel *ch, uint64_t number, struct base_buf *out)
     if (rv != 0) {
         return rv;
     }
-    uint8_t key[8];
-    base_put_u64(key, number);
     struct kv_val v;
-    rv = kv_get(t, ch->blocks, key, 8, &v);
+    rv = block_value(ch, t, number, &v);
     if (rv == 0) {
         rv = base_buf_add(out, v.data, v.len);
+    }
+    kv_txn_abort(t);
+    return rv;
+}
+
+int lg_block_header(struct lg_channel *ch, uint64_t number, struct lg_header *h,
+                    struct cr_hash *hash)
+{
+    struct kv_txn *t;
+    int rv = begin_read(ch, &t);
+    if (rv != 0) {
+        return rv;
+    }
+    struct kv_val v;
+    rv = block_value(ch, t, number, &v);
+    if (rv == 0 && lg_header_decode(h, v.data, v.len) != 0) {
+        rv = BASE_ECORRUPT;
+    }
+    if (rv == 0 && hash != NULL) {
+        cr_sha256(hash, v.data, LG_HEADER_SIZE);
     }
     kv_txn_abort(t);
     return rv;

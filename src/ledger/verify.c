@@ -180,6 +180,109 @@ static int verify_channel(struct lg_channel *src, struct lg_ledger *dl,
     return rv;
 }
 
+/* Block @n as stored, decoded into @b (which borrows from @buf). */
+static int load_block(struct lg_channel *ch, uint64_t n, struct base_buf *buf,
+                      struct lg_block *b, char *errmsg)
+{
+    base_buf_reset(buf);
+    int rv = lg_block_get(ch, n, buf);
+    if (rv == BASE_ENOTFOUND) {
+        return base_errf(errmsg, BASE_ECORRUPT,
+                         "channel %s: block %llu is missing from the block "
+                         "store",
+                         ch->name, (unsigned long long)n);
+    }
+    if (rv != 0) {
+        return base_errf(errmsg, rv, "channel %s: block %llu: %s", ch->name,
+                         (unsigned long long)n, base_strerror(rv));
+    }
+    rv = lg_block_decode(b, buf->data, buf->len);
+    if (rv != 0) {
+        return base_errf(errmsg, rv == BASE_ENOMEM ? rv : BASE_ECORRUPT,
+                         "channel %s: block %llu does not decode", ch->name,
+                         (unsigned long long)n);
+    }
+    return 0;
+}
+
+int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg)
+{
+    uint64_t height;
+    struct cr_hash tip, state;
+    lg_channel_tip(ch, &height, &tip, &state);
+    struct base_buf buf;
+    base_buf_init(&buf, 0);
+    struct lg_block b;
+    char why[BASE_ERRMSG_SIZE];
+    int rv = load_block(ch, 0, &buf, &b, errmsg);
+    if (rv == 0) {
+        struct cr_hash zero = {{0}};
+        rv = lg__block_check(ch, &b, 0, &zero, why);
+        lg_block_release(&b);
+        if (rv != 0) {
+            base_errf(errmsg, BASE_ECORRUPT, "channel %s: genesis %s", ch->name,
+                      why);
+        }
+    }
+    uint64_t first = depth == 0 || depth >= height ? 1 : height - depth;
+    struct cr_hash prev = {{0}};
+    if (rv == 0 && first > 1) {
+        struct lg_header h;
+        rv = lg_block_header(ch, first - 1, &h, &prev);
+        if (rv != 0) {
+            base_errf(errmsg, BASE_ECORRUPT,
+                      "channel %s: block %llu is unreadable (%s)", ch->name,
+                      (unsigned long long)(first - 1), base_strerror(rv));
+            rv = BASE_ECORRUPT;
+        }
+    } else if (rv == 0) {
+        rv = lg_block_header(ch, 0, &(struct lg_header){0}, &prev);
+    }
+    for (uint64_t n = first; rv == 0 && n < height; n++) {
+        rv = load_block(ch, n, &buf, &b, errmsg);
+        if (rv != 0) {
+            break;
+        }
+        rv = lg__block_check(ch, &b, n, &prev, why);
+        if (rv != 0) {
+            base_errf(errmsg, rv == BASE_ENOMEM ? rv : BASE_ECORRUPT,
+                      "channel %s: %s", ch->name, why);
+            rv = rv == BASE_ENOMEM ? rv : BASE_ECORRUPT;
+        }
+        prev = b.hash;
+        lg_block_release(&b);
+    }
+    if (rv == 0 && memcmp(prev.b, tip.b, CR_HASH_SIZE) != 0) {
+        rv = base_errf(errmsg, BASE_ECORRUPT,
+                       "channel %s: the recorded tip is not the hash of "
+                       "block %llu",
+                       ch->name, (unsigned long long)(height - 1));
+    }
+    if (rv == 0) {
+        /* A block stored past the recorded tip means the tip record and
+         * the block store disagree. */
+        base_buf_reset(&buf);
+        if (lg_block_get(ch, height, &buf) == 0) {
+            rv = base_errf(errmsg, BASE_ECORRUPT,
+                           "channel %s: block %llu is stored past the "
+                           "recorded tip",
+                           ch->name, (unsigned long long)height);
+        }
+    }
+    if (rv == 0) {
+        struct lg_header h;
+        rv = lg_block_header(ch, height - 1, &h, NULL);
+        if (rv == 0 && memcmp(h.state_hash.b, state.b, CR_HASH_SIZE) != 0) {
+            rv = base_errf(errmsg, BASE_ECORRUPT,
+                           "channel %s: the recorded state hash is not "
+                           "block %llu's",
+                           ch->name, (unsigned long long)(height - 1));
+        }
+    }
+    base_buf_release(&buf);
+    return rv;
+}
+
 int lg_verify(const char *dir, const char *scratch,
               const struct lg_executor *exec, struct lg_verify_report *report)
 {

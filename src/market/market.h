@@ -313,4 +313,245 @@ void mk_iso_clear(const struct mk_step *steps, size_t n, enum mk_iso_mode mode,
                   double demand_kw, double price_cap, double *award,
                   double *price, double *cleared);
 
+/* ---- off-chain messaging ---------------------------------------------------
+ * Request/reply between agents outside the ledger (paper 004's RIAPS
+ * messages: withdrawAssets, failedWithdrawal). A server answers each
+ * request with one reply; a link sends a request and waits for its reply.
+ * The transport is ZeroMQ (ROUTER/REQ sockets over tcp or ipc); agents see
+ * only this interface. */
+
+#define MK_MSG_MAX (64u << 10) /* bytes of one request or reply */
+
+/** Answer one request: append the reply to @reply. A non-zero return drops
+ *  the request without a reply (the requester times out). Called on the
+ *  server's thread. */
+typedef int (*mk_msg_handler)(void *arg, const uint8_t *req, size_t len,
+                              struct base_buf *reply);
+
+struct mk_msg_server;
+
+/**
+ * Serve requests at @bind ("tcp://127.0.0.1:*" picks a free port, or
+ * "ipc:///path") on a thread of the server's own; the endpoint clients
+ * connect to (the port resolved) is copied to @endpoint (256 bytes).
+ * @arg is borrowed until mk_msg_server_stop.
+ * Errors: BASE_EIO (socket or bind failed; @endpoint holds the reason),
+ * BASE_ENOMEM.
+ */
+int mk_msg_serve(struct mk_msg_server **out, const char *bind,
+                 mk_msg_handler handler, void *arg, char *endpoint) BASE_WUR;
+/** Stop the thread, close the socket and free @s (NULL: nothing). */
+void mk_msg_server_stop(struct mk_msg_server *s);
+
+struct mk_link;
+
+struct mk_link_ops {
+    /** Send @len bytes and wait up to @timeout_ms for the reply, appended
+     *  to @reply. Errors: BASE_ETIMEDOUT, BASE_EIO, BASE_ETOOBIG. */
+    int (*request)(struct mk_link *l, const void *req, size_t len,
+                   struct base_buf *reply, int timeout_ms);
+    void (*close)(struct mk_link *l);
+};
+
+struct mk_link {
+    const struct mk_link_ops *ops;
+};
+
+/** A ZeroMQ link to the server at @endpoint. One thread at a time.
+ *  Errors: BASE_EIO, BASE_ENOMEM. */
+int mk_link_zmq(struct mk_link **out, const char *endpoint) BASE_WUR;
+
+static inline int mk_request(struct mk_link *l, const void *req, size_t len,
+                             struct base_buf *reply, int timeout_ms)
+{
+    return l->ops->request(l, req, len, reply, timeout_ms);
+}
+static inline void mk_link_close(struct mk_link *l)
+{
+    if (l != NULL) {
+        l->ops->close(l);
+    }
+}
+
+/* ---- PETra agents (paper 004; docs/petra.md) -------------------------------
+ * A prosumer asks the DSO, off chain and signed with its real identity, to
+ * withdraw energy and financial assets to a fresh anonymous address
+ * (withdrawAssets); the DSO checks the request against the prosumer's
+ * forecast, the feeder's limits and its funds, and either answers
+ * failedWithdrawal with a reason or records the assets on chain for the
+ * address (addEnergyAsset, addFinancialBalance) and certifies the address's
+ * key as a member of the ANON organisation (role "anon"), with the same
+ * validity for every address. The address then trades on chain as itself;
+ * only the DSO knows which prosumer it belongs to.
+ *
+ * withdrawAssets request (integers big-endian):
+ *   off  size  field
+ *   0    4     magic "PTWR"
+ *   4    1     version (1)
+ *   5    2     certificate length L, then L bytes: the prosumer's real
+ *              certificate (ledger.h encoding, org PROSUMERS)
+ *   .    32    the anonymous address (Ed25519 public key)
+ *   .    8     financial amount, micro-units (0: none)
+ *   .    1     number of energy assets N (0..MK_PETRA_MAX_ASSETS)
+ *   .          N times: 8 power W (signed), 8 start, 8 end (intervals)
+ *   .    64    Ed25519 signature by the certificate's key over all
+ *              preceding bytes
+ * Reply:
+ *   0    4     magic "PTRP"
+ *   4    1     version (1)
+ *   5    1     status: 0 withdrawn, 1 failedWithdrawal
+ *   6    32    the anonymous address
+ *   .    2     reason length R, then R bytes ("" when withdrawn)
+ *   .    2     certificate length C, then C bytes: the address's ANON
+ *              certificate (C = 0 on failure)
+ *   .    1     number of asset ids N, then N times u8 length + the id
+ */
+
+#define MK_PETRA_MAX_ASSETS    16
+#define MK_PETRA_MAX_INTERVALS 96
+#define MK_PETRA_MAX_PROSUMERS 64
+#define MK_PETRA_ANON_ORG      "ANON"
+#define MK_PETRA_PEOPLE_ORG    "PROSUMERS"
+
+struct mk_petra_asset {
+    int64_t power; /* W: > 0 production, < 0 consumption */
+    int64_t start, end;
+};
+
+/** A prosumer's request, as the DSO decoded and checked it. */
+struct mk_petra_request {
+    struct lg_cert cert; /* the prosumer's real identity */
+    uint8_t address[CR_PUBKEY_SIZE];
+    int64_t funds;
+    uint32_t n;
+    struct mk_petra_asset assets[MK_PETRA_MAX_ASSETS];
+};
+
+/** Encode and sign a request with the prosumer's real key @key (its
+ *  certificate is @cert). Errors: BASE_EINVAL (too many assets),
+ *  BASE_ENOMEM. */
+int mk_petra_request_encode(const struct mk_petra_request *r,
+                            const struct cr_keypair *key,
+                            struct base_buf *out) BASE_WUR;
+/** Decode a request and check its signature against its certificate's key
+ *  (not the certificate itself: the DSO does that). Errors: BASE_EPARSE,
+ *  BASE_EBADSIG. */
+int mk_petra_request_decode(struct mk_petra_request *r, const uint8_t *p,
+                            size_t len) BASE_WUR;
+
+/** A prosumer's account at the DSO: its forecast per interval (W, >= 0)
+ *  and funds; what it has withdrawn and deposited so far. */
+struct mk_petra_account {
+    char name[LG_NAME_MAX + 1]; /* member name in PROSUMERS */
+    int64_t funds;              /* micro-units available */
+    int64_t prod_w[MK_PETRA_MAX_INTERVALS], cons_w[MK_PETRA_MAX_INTERVALS];
+    int64_t wprod_w[MK_PETRA_MAX_INTERVALS], wcons_w[MK_PETRA_MAX_INTERVALS];
+    int64_t withdrawn_funds, deposited_funds;
+    int64_t deposited_wi; /* energy deposited, W x intervals (signed) */
+    uint32_t addresses, refused;
+};
+
+/** The DSO's side. Fill the public fields, then mk_petra_dso_init(). */
+struct mk_petra_dso {
+    struct mk_client *cli;       /* borrowed: signs as the DSO (role dso) */
+    struct cr_keypair anon_root; /* the ANON organisation's root key */
+    uint8_t people_root[CR_PUBKEY_SIZE];   /* PROSUMERS' root public key */
+    uint64_t cert_not_before, cert_expiry; /* of every ANON certificate */
+    int64_t first, n;                      /* intervals first .. first+n-1 */
+    int64_t export_w, import_w;            /* feeder limits per interval */
+    struct mk_petra_account accounts[MK_PETRA_MAX_PROSUMERS];
+    size_t naccounts;
+    /* Private from here on. */
+    struct mk_petra_addr_map *map; /* address -> account, owned */
+    size_t nmap, capmap;
+    int64_t tot_prod_w[MK_PETRA_MAX_INTERVALS];
+    int64_t tot_cons_w[MK_PETRA_MAX_INTERVALS];
+    uint64_t dep_next; /* first deposit not yet credited */
+    uint64_t withdrawals, failed;
+    void *lock; /* owned mutex */
+};
+
+/** Errors: BASE_ENOMEM. Release with mk_petra_dso_release(). */
+int mk_petra_dso_init(struct mk_petra_dso *d) BASE_WUR;
+void mk_petra_dso_release(struct mk_petra_dso *d);
+/**
+ * Handle one withdrawAssets request (the mk_msg_handler of the DSO's
+ * server: pass the dso as @arg). Checks, in order: the request decodes and
+ * its signature verifies; the certificate is a PROSUMERS member signed by
+ * that organisation's root; the prosumer has an account; the address was
+ * never used; every asset has non-zero power, end >= start and lies in the
+ * DSO's intervals; production and consumption stay within the prosumer's
+ * forecast and the feeder's limits in every interval; the funds are
+ * available. Refusals become a failedWithdrawal reply with the reason.
+ * Thread-safe (one lock).
+ */
+int mk_petra_dso_handle(void *dso, const uint8_t *req, size_t len,
+                        struct base_buf *reply);
+/** Credit the deposits recorded on chain since the last call to the
+ *  prosumers' accounts (read through the contract's deposits log).
+ *  Returns the number credited, or an error of evaluate. */
+int mk_petra_dso_collect(struct mk_petra_dso *d) BASE_WUR;
+/** The prosumer an address belongs to (its account), or NULL. */
+const struct mk_petra_account *
+mk_petra_dso_owner(const struct mk_petra_dso *d,
+                   const uint8_t address[CR_PUBKEY_SIZE]);
+/** Address @i of the DSO's map (i < nmap) and its account index. */
+void mk_petra_dso_map_entry(const struct mk_petra_dso *d, size_t i,
+                            uint8_t address[CR_PUBKEY_SIZE], size_t *account);
+
+/** Opens a client signing as the anonymous member (@cert, @key; copied). */
+typedef int (*mk_petra_open_fn)(void *arg, const struct lg_cert *cert,
+                                const struct cr_keypair *key,
+                                struct mk_client **out);
+
+/** One anonymous address of a prosumer, with its own client. */
+struct mk_petra_wallet {
+    struct cr_keypair key;
+    struct lg_cert cert;
+    char address[2 * CR_PUBKEY_SIZE + 1];
+    struct mk_client *cli; /* owned */
+    uint32_t nassets;
+    char assets[MK_PETRA_MAX_ASSETS][24];
+};
+
+/**
+ * withdrawAssets: make a fresh address, ask the DSO over @link for
+ * @assets[0..n) and @funds, signed with the real identity (@cert, @key),
+ * and on success open the address's client through @open into @w.
+ * Returns 0, BASE_EPERM with the DSO's reason in @reason
+ * (LG_REASON_MAX+1 bytes) on failedWithdrawal, or a transport error.
+ */
+int mk_petra_withdraw(struct mk_link *link, const struct lg_cert *cert,
+                      const struct cr_keypair *key,
+                      const struct mk_petra_asset *assets, uint32_t n,
+                      int64_t funds, mk_petra_open_fn open, void *open_arg,
+                      struct mk_petra_wallet *w, char *reason) BASE_WUR;
+/** Close the wallet's client and wipe its key. */
+void mk_petra_wallet_release(struct mk_petra_wallet *w);
+
+/** An open offer as openOffers lists it. */
+struct mk_petra_offer {
+    char id[24];
+    char asset[24];
+    char poster[2 * CR_PUBKEY_SIZE + 1];
+    bool ask;
+    int64_t price, power, start, end;
+};
+
+/** The open offers (at most @max into @out); returns how many, or an
+ *  error of evaluate. */
+int mk_petra_offers(struct mk_client *c, struct mk_petra_offer *out,
+                    size_t max) BASE_WUR;
+/**
+ * The best offer of @offers to take with asset @a: for a consumption asset
+ * the cheapest ask at or below @limit, for a production asset the dearest
+ * bid at or above @limit, whose interval overlaps @a's, posted by none of
+ * the addresses in @mine (a prosumer never trades with itself, which would
+ * link its addresses on chain). Ties go to the first listed. Returns its
+ * index, or -1.
+ */
+int mk_petra_best(const struct mk_petra_offer *offers, size_t n,
+                  const struct mk_petra_asset *a, int64_t limit,
+                  const char *const *mine, size_t nmine);
+
 #endif

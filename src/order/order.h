@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Public header of order: ordering transactions into blocks. The embedded
- * default is solo: one process admits, batches and commits. */
+ * default is solo: one process admits, batches and commits. A cluster of
+ * nodes orders through Raft (libraft), each node executing and checking
+ * every block itself (docs/cluster.md). */
 #ifndef GL_ORDER_H
 #define GL_ORDER_H
 
@@ -75,5 +77,245 @@ void ord_solo_stats(struct ord_solo *s, struct ord_stats *st);
 
 /** Commit everything already submitted, stop the threads and free @s. */
 void ord_solo_stop(struct ord_solo *s);
+
+/* ---- one interface over both orderers ------------------------------------
+ * A node holds a struct ord_orderer * and need not know whether it orders
+ * alone (solo) or in a cluster (Raft): both implement these calls with the
+ * contracts of ord_submit, ord_submit_wait, ord_solo_stats, ord_solo_stop. */
+
+struct ord_orderer;
+
+struct ord_orderer_ops {
+    int (*submit)(struct ord_orderer *o, const void *tx, size_t len,
+                  ord_done_cb cb, void *arg);
+    void (*stats)(struct ord_orderer *o, struct ord_stats *st);
+    void (*stop)(struct ord_orderer *o);
+};
+
+struct ord_orderer {
+    const struct ord_orderer_ops *ops;
+};
+
+/** The solo orderer seen through the common interface (borrowed until
+ *  ord_solo_stop, or until ord_orderer_stop, which stops it). */
+struct ord_orderer *ord_solo_orderer(struct ord_solo *s);
+
+static inline int ord_orderer_submit(struct ord_orderer *o, const void *tx,
+                                     size_t len, ord_done_cb cb, void *arg)
+{
+    return o->ops->submit(o, tx, len, cb, arg);
+}
+static inline void ord_orderer_stats(struct ord_orderer *o,
+                                     struct ord_stats *st)
+{
+    o->ops->stats(o, st);
+}
+static inline void ord_orderer_stop(struct ord_orderer *o)
+{
+    if (o != NULL) {
+        o->ops->stop(o);
+    }
+}
+/** Submit through @o and wait for the outcome (see ord_submit_wait). */
+int ord_orderer_submit_wait(struct ord_orderer *o, const void *tx, size_t len,
+                            struct ord_result *res);
+
+/* ---- Raft cluster ----------------------------------------------------------
+ *
+ * Each node runs one struct ord_raft per channel: a Raft server (libraft,
+ * with its libuv disk log and TCP transport) whose log entries are signed
+ * blocks (format in docs/cluster.md). The leader admits and batches
+ * transactions as solo does, executes the next block without storing it
+ * (lg_prepare), and appends the block to the Raft log. Once Raft has
+ * committed the entry, every node applies it: the leader stores the block
+ * it executed; every other node checks and re-executes it (lg_apply: every
+ * signature, every contract rule, the results and the state hash) and
+ * refuses a block that does not match, so a faulty leader cannot forge a
+ * transaction or a result. A submission on any node is admitted there and
+ * forwarded to the leader through struct ord_peer_ops (Raft's transport
+ * carries only Raft messages); its callback fires when the block holding
+ * it is durable on this node. Snapshots are copies of the chain that a
+ * node restoring them re-executes.
+ *
+ * Threads: one libuv loop thread runs Raft and the ledger writes of the
+ * node; verifier threads admit submissions. Every call below is
+ * thread-safe unless it says otherwise.
+ */
+
+struct ord_raft;
+
+#define ORD_MAX_MEMBERS 16
+#define ORD_ADDRESS_MAX 64
+
+/** A member of the cluster: its Raft server id and transport address. */
+struct ord_member {
+    uint64_t id;                   /* > 0 */
+    char address[ORD_ADDRESS_MAX]; /* "IPV4:PORT" of its Raft transport */
+};
+
+/** Parse a cluster list "ID@HOST:PORT,ID@HOST:PORT,..." (the --cluster
+ *  flag) into @out (up to @max entries; *@n gets the count). Ids are
+ *  positive and distinct, addresses distinct.
+ *  Errors: BASE_EPARSE, BASE_EINVAL (@errmsg names the bad item). */
+int ord_cluster_parse(const char *text, struct ord_member *out, size_t max,
+                      size_t *n, char *errmsg) BASE_WUR;
+
+/**
+ * How a node reaches its peers for what Raft's transport does not carry:
+ * handing a submission to the leader, and telling the node a forwarded
+ * submission came from that the leader refused it. In one process,
+ * ord_hub implements it; between processes the node's HTTP gateway does
+ * (phase 2 of issue 6). Calls come from orderer threads; they must not
+ * block for long and must not call back into the calling orderer.
+ */
+struct ord_peer_ops {
+    /** Register orderer @r as node @id, so its peers can reach it. */
+    int (*attach)(void *impl, uint64_t id, struct ord_raft *r);
+    /** Forget node @id; once this returns, nothing calls into it. */
+    void (*detach)(void *impl, uint64_t id);
+    /** Hand envelope @tx (borrowed for the call) from node @from to the
+     *  leader @to, which receives it with ord_raft_forwarded(). Errors:
+     *  BASE_ECLOSED (unreachable), BASE_EFULL; the sender retries. */
+    int (*forward)(void *impl, uint64_t from, uint64_t to, const void *tx,
+                   size_t len);
+    /** Tell node @to that the leader @from refused its forwarded
+     *  transaction @id with @code and @reason (copied); the receiver
+     *  learns it with ord_raft_refused(). */
+    void (*refused)(void *impl, uint64_t from, uint64_t to,
+                    const struct cr_hash *id, int code, const char *reason);
+};
+
+struct ord_raft_options {
+    struct ord_options order;         /* batching and admission, as for solo */
+    unsigned election_timeout_ms;     /* 0: 300 (randomised to 300..600) */
+    unsigned heartbeat_timeout_ms;    /* 0: 50 */
+    unsigned snapshot_threshold;      /* log entries (blocks) between
+                                         snapshots; 0: 4096 */
+    unsigned snapshot_trailing;       /* entries kept after a snapshot;
+                                         0: 1024 */
+    uint64_t submit_timeout;          /* ns a submission may wait for its
+                                         block; 0: 30 s */
+    uint64_t drain_timeout;           /* ns ord_raft_stop waits for submissions
+                                         in flight; 0: 5 s */
+    uint64_t check_depth;             /* blocks lg_check_tail checks at start;
+                                         0: 256 */
+    bool join;                        /* never bootstrap: wait to be added to
+                                         a running cluster (ord_raft_add) */
+    const struct ord_peer_ops *peers; /* NULL: followers refuse submissions
+                                         with BASE_ENOTLEADER */
+    void *peers_impl;
+};
+
+/**
+ * Start node @id of the cluster @members (copied; @id must be one of them)
+ * ordering channel @channel of ledger @l (borrowed until ord_raft_stop),
+ * with its Raft log and snapshots in directory @raft_dir (created if
+ * missing). A node whose Raft directory is new bootstraps the cluster with
+ * @members as voters, unless @opt->join: then it waits for the leader to
+ * add it (ord_raft_add) and receives the channel (genesis block included)
+ * from the cluster, so @l may lack the channel. @orderer (copied) signs
+ * the blocks this node cuts while it leads; it must be the channel's
+ * orderer key. Before starting, the tail of the block store is checked
+ * (lg_check_tail); a damaged store refuses to start.
+ * SIGPIPE is ignored from then on (unless the program handles it), since
+ * libuv writes to sockets a peer may have closed.
+ * On error nothing is left running and @errmsg says why.
+ * Errors: BASE_EINVAL (bad arguments, wrong orderer key), BASE_ENOCHANNEL
+ * (no such channel and not joining), BASE_ECORRUPT (block store or Raft
+ * log damaged), BASE_EIO (directory, socket), BASE_ENOMEM.
+ */
+int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
+                   const char *channel, const char *raft_dir, uint64_t id,
+                   const struct ord_member *members, size_t nmembers,
+                   const struct cr_keypair *orderer,
+                   const struct ord_raft_options *opt, char *errmsg) BASE_WUR;
+
+/** Submit an envelope (copied) on this node, leader or not; @cb gets the
+ *  outcome once the block holding it is durable on this node, or a
+ *  refusal, or BASE_ETIMEDOUT after @opt->submit_timeout (it may still
+ *  commit later), or BASE_ECLOSED when the node stops first. On error @cb
+ *  is never called.
+ *  Errors: BASE_ETOOBIG, BASE_EFULL, BASE_ECLOSED. */
+int ord_raft_submit(struct ord_raft *r, const void *tx, size_t len,
+                    ord_done_cb cb, void *arg) BASE_WUR;
+/** Submit and wait. Returns @res->code, or a submit error. */
+int ord_raft_submit_wait(struct ord_raft *r, const void *tx, size_t len,
+                         struct ord_result *res);
+/** Counters since start: this node's submissions, and the blocks it
+ *  committed (its own and applied ones). */
+void ord_raft_stats(struct ord_raft *r, struct ord_stats *st);
+/** The node through the common interface (borrowed until stopped). */
+struct ord_orderer *ord_raft_orderer(struct ord_raft *r);
+
+enum ord_role { ORD_UNAVAILABLE, ORD_FOLLOWER, ORD_CANDIDATE, ORD_LEADER };
+
+/** What `gridledger status` shows for one node. */
+struct ord_raft_status {
+    uint64_t id;
+    enum ord_role role;
+    uint64_t leader_id; /* 0: none known */
+    char leader_address[ORD_ADDRESS_MAX];
+    uint64_t term;
+    uint64_t commit_index; /* Raft log */
+    uint64_t last_applied;
+    uint64_t last_index;
+    size_t nmembers;
+    struct {
+        uint64_t id;
+        char address[ORD_ADDRESS_MAX];
+        bool voter;
+    } members[ORD_MAX_MEMBERS];
+    bool has_channel;        /* false while a joining node waits for it */
+    uint64_t height;         /* this node's ledger: blocks, genesis included */
+    struct cr_hash tip;      /* hash of its last block */
+    struct cr_hash state;    /* state hash after its last block */
+    uint64_t blocks_refused; /* entries this node would not apply */
+    uint64_t blocks_stale;   /* entries a deposed leader cut on an old tip */
+    char last_refusal[BASE_ERRMSG_SIZE];
+    bool failed; /* the node cannot go on (see error) */
+    char error[BASE_ERRMSG_SIZE];
+};
+
+/** This node's view of the cluster, refreshed by its loop thread after
+ *  every event (at most one loop iteration old). */
+void ord_raft_status(struct ord_raft *r, struct ord_raft_status *st);
+
+/**
+ * Add node @id at @address as a voter. Call it on the leader: the new node
+ * (started with opt->join) first catches up from a snapshot and the log,
+ * then votes. Blocks until the change is committed or fails.
+ * Errors: BASE_ENOTLEADER (@errmsg names the leader), BASE_EINVAL,
+ * BASE_EBUSY (another change is running), BASE_ETIMEDOUT, BASE_ECLOSED.
+ */
+int ord_raft_add(struct ord_raft *r, uint64_t id, const char *address,
+                 char *errmsg) BASE_WUR;
+
+/** A submission forwarded by node @from (see struct ord_peer_ops): admit
+ *  it here and order it if this node leads; refusals go back to @from.
+ *  @tx is copied. Errors: BASE_EFULL, BASE_ECLOSED, BASE_ETOOBIG. */
+int ord_raft_forwarded(struct ord_raft *r, uint64_t from, const void *tx,
+                       size_t len) BASE_WUR;
+/** The leader refused this node's forwarded submission @id. */
+void ord_raft_refused(struct ord_raft *r, const struct cr_hash *id, int code,
+                      const char *reason);
+
+/** Stop the node: wait up to opt->drain_timeout for submissions in flight,
+ *  end the others with BASE_ECLOSED, leave the cluster's Raft traffic and
+ *  free @r. The ledger stays open (the caller owns it). */
+void ord_raft_stop(struct ord_raft *r);
+
+/* ---- in-process peers --------------------------------------------------
+ * struct ord_peer_ops for nodes that share one process (tests, the
+ * benchmark, phase 1 of issue 6): forwarding is a function call. */
+
+struct ord_hub;
+
+/** Errors: BASE_ENOMEM. */
+int ord_hub_new(struct ord_hub **out) BASE_WUR;
+/** Free @h; every node using it must be stopped first. */
+void ord_hub_free(struct ord_hub *h);
+/** The operations to put in ord_raft_options.peers, with the hub as
+ *  peers_impl. Static storage. */
+const struct ord_peer_ops *ord_hub_ops(void);
 
 #endif

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "order/order.h"
+#include "order/order_int.h"
 
 struct item {
     struct item *next;
@@ -49,16 +49,8 @@ static struct item *q_pop(struct queue *q)
     return it;
 }
 
-/* Ids admitted but not yet committed: a second copy of a transaction in
- * flight is a replay even though the first is not in the index yet. An
- * open-addressing set sized to max_pending, guarded by the lock. */
-struct idset {
-    struct cr_hash *slots;
-    bool *used;
-    size_t cap;
-};
-
 struct ord_solo {
+    struct ord_orderer base;
     struct lg_channel *ch;
     struct cr_keypair orderer;
     struct ord_options opt;
@@ -71,7 +63,10 @@ struct ord_solo {
     struct queue to_commit;
     size_t pending; /* submitted and not finished */
     bool stopping;
-    struct idset inflight;
+    /* Ids admitted but not yet committed: a second copy of a transaction
+     * in flight is a replay even though the first is not in the index
+     * yet. Sized to max_pending, guarded by the lock. */
+    struct ord__idset inflight;
 
     unsigned nverifiers;
     pthread_t *verifiers;
@@ -79,55 +74,6 @@ struct ord_solo {
 
     atomic_uint_fast64_t submitted, refused, valid, invalid, blocks;
 };
-
-static size_t slot_of(const struct idset *s, const struct cr_hash *h)
-{
-    return (size_t)(base_get_u64(h->b) % s->cap);
-}
-
-/* Returns false if @h is already present. Linear probing; deletion uses
- * backward-shift so probes stay correct. */
-static bool idset_add(struct idset *s, const struct cr_hash *h)
-{
-    size_t i = slot_of(s, h);
-    while (s->used[i]) {
-        if (memcmp(s->slots[i].b, h->b, CR_HASH_SIZE) == 0) {
-            return false;
-        }
-        i = (i + 1) % s->cap;
-    }
-    s->used[i] = true;
-    s->slots[i] = *h;
-    return true;
-}
-
-static void idset_del(struct idset *s, const struct cr_hash *h)
-{
-    size_t i = slot_of(s, h);
-    while (s->used[i] && memcmp(s->slots[i].b, h->b, CR_HASH_SIZE) != 0) {
-        i = (i + 1) % s->cap;
-    }
-    if (!s->used[i]) {
-        return;
-    }
-    s->used[i] = false;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) % s->cap;
-        if (!s->used[j]) {
-            break;
-        }
-        size_t k = slot_of(s, &s->slots[j]);
-        /* Move j back to i if its home k is not in (i, j]. */
-        bool between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (!between) {
-            s->slots[i] = s->slots[j];
-            s->used[i] = true;
-            s->used[j] = false;
-            i = j;
-        }
-    }
-}
 
 static void finish(struct ord_solo *s, struct item *it,
                    const struct ord_result *r)
@@ -181,7 +127,7 @@ static void *verifier_main(void *arg)
             continue;
         }
         pthread_mutex_lock(&s->lock);
-        bool fresh = idset_add(&s->inflight, &tx.id);
+        bool fresh = ord__idset_add(&s->inflight, &tx.id);
         if (fresh) {
             it->arrived = base_mono_ns();
             q_push(&s->to_commit, it);
@@ -210,7 +156,7 @@ static void commit_batch(struct ord_solo *s, struct item **batch, size_t n,
     }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < n; i++) {
-        idset_del(&s->inflight, &batch[i]->id);
+        ord__idset_del(&s->inflight, &batch[i]->id);
     }
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < n; i++) {
@@ -290,6 +236,29 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
+static int vt_submit(struct ord_orderer *o, const void *tx, size_t len,
+                     ord_done_cb cb, void *arg)
+{
+    return ord_submit((struct ord_solo *)o, tx, len, cb, arg);
+}
+
+static void vt_stats(struct ord_orderer *o, struct ord_stats *st)
+{
+    ord_solo_stats((struct ord_solo *)o, st);
+}
+
+static void vt_stop(struct ord_orderer *o)
+{
+    ord_solo_stop((struct ord_solo *)o);
+}
+
+static const struct ord_orderer_ops solo_ops = {vt_submit, vt_stats, vt_stop};
+
+struct ord_orderer *ord_solo_orderer(struct ord_solo *s)
+{
+    return &s->base;
+}
+
 int ord_solo_start(struct ord_solo **out, struct lg_channel *ch,
                    const struct cr_keypair *orderer,
                    const struct ord_options *opt)
@@ -298,6 +267,7 @@ int ord_solo_start(struct ord_solo **out, struct lg_channel *ch,
     if (s == NULL) {
         return BASE_ENOMEM;
     }
+    s->base.ops = &solo_ops;
     s->ch = ch;
     s->orderer = *orderer;
     if (opt != NULL) {
@@ -312,14 +282,10 @@ int ord_solo_start(struct ord_solo **out, struct lg_channel *ch,
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     s->nverifiers =
         s->opt.verifiers ? s->opt.verifiers : (unsigned)(cores > 0 ? cores : 1);
-    s->inflight.cap = 2 * s->opt.max_pending + 1;
-    s->inflight.slots = base_malloc(s->inflight.cap * sizeof(struct cr_hash));
-    s->inflight.used = base_calloc(s->inflight.cap, sizeof(bool));
+    int irv = ord__idset_init(&s->inflight, s->opt.max_pending);
     s->verifiers = base_calloc(s->nverifiers, sizeof(pthread_t));
-    if (s->inflight.slots == NULL || s->inflight.used == NULL ||
-        s->verifiers == NULL) {
-        base_free(s->inflight.slots);
-        base_free(s->inflight.used);
+    if (irv != 0 || s->verifiers == NULL) {
+        ord__idset_release(&s->inflight);
         base_free(s->verifiers);
         base_free(s);
         return BASE_ENOMEM;
@@ -347,8 +313,7 @@ int ord_solo_start(struct ord_solo **out, struct lg_channel *ch,
         for (unsigned i = 0; i < started; i++) {
             pthread_join(s->verifiers[i], NULL);
         }
-        base_free(s->inflight.slots);
-        base_free(s->inflight.used);
+        ord__idset_release(&s->inflight);
         base_free(s->verifiers);
         base_free(s);
         return rv;
@@ -391,43 +356,10 @@ int ord_submit(struct ord_solo *s, const void *tx, size_t len, ord_done_cb cb,
     return 0;
 }
 
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    bool done;
-    struct ord_result *res;
-};
-
-static void wake(void *arg, const struct ord_result *r)
-{
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->lock);
-    *w->res = *r;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->lock);
-}
-
 int ord_submit_wait(struct ord_solo *s, const void *tx, size_t len,
                     struct ord_result *res)
 {
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                       false, res};
-    int rv = ord_submit(s, tx, len, wake, &w);
-    if (rv != 0) {
-        memset(res, 0, sizeof *res);
-        res->code = rv;
-        snprintf(res->reason, sizeof res->reason, "%s", base_strerror(rv));
-        return rv;
-    }
-    pthread_mutex_lock(&w.lock);
-    while (!w.done) {
-        pthread_cond_wait(&w.cv, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cv);
-    return res->code;
+    return ord_orderer_submit_wait(&s->base, tx, len, res);
 }
 
 void ord_solo_stats(struct ord_solo *s, struct ord_stats *st)
@@ -464,8 +396,7 @@ void ord_solo_stop(struct ord_solo *s)
     pthread_cond_destroy(&s->verify_cv);
     pthread_cond_destroy(&s->commit_cv);
     pthread_cond_destroy(&s->room_cv);
-    base_free(s->inflight.slots);
-    base_free(s->inflight.used);
+    ord__idset_release(&s->inflight);
     base_free(s->verifiers);
     base_free(s);
 }

@@ -16,6 +16,7 @@
 /* Indexed by enum rp_kind. */
 static const char *const kind_names[] = {
     [RP_MARKET_DAY] = "market",
+    [RP_PETRA] = "petra",
 };
 
 const char *rp_kind_name(enum rp_kind kind)

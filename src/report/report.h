@@ -20,6 +20,7 @@
 /* Append new kinds at the end; each names a template in web/report/. */
 enum rp_kind {
     RP_MARKET_DAY, /* "market": the DER market day (papers 001/002) */
+    RP_PETRA,      /* "petra": PETra microgrid trading (paper 004) */
 };
 
 /** Template name of @kind ("market"), or NULL for an unknown kind. Static. */

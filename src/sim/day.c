@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "report/report.h"
-#include "sim.h"
+#include "sim_int.h"
 
 #define MS      60000 /* one simulated minute in kernel time units (ms) */
 #define HOP     1     /* a message's transit time, ms */
@@ -136,19 +136,13 @@ static int lat_add(struct lat *l, double ms)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void lat_stats(struct lat *l, double *p50, double *p99, double *max)
 {
     *p50 = *p99 = *max = 0;
     if (l->n == 0) {
         return;
     }
-    qsort(l->ms, l->n, sizeof *l->ms, cmp_double);
+    qsort(l->ms, l->n, sizeof *l->ms, sim__cmp_double);
     *p50 = l->ms[(l->n - 1) / 2];
     *p99 = l->ms[(size_t)ceil(0.99 * (double)l->n) - 1];
     *max = l->ms[l->n - 1];
@@ -1512,19 +1506,6 @@ static json_t *report_json(struct day *d, json_t *summary, json_t *ledger)
     return o;
 }
 
-static int write_json(struct day *d, const char *dir, const char *name,
-                      json_t *o)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (o == NULL || json_dump_file(o, path,
-                                    JSON_INDENT(1) | JSON_REAL_PRECISION(8) |
-                                        JSON_PRESERVE_ORDER) != 0) {
-        return fail(d, BASE_EIO, "cannot write %s", path);
-    }
-    return 0;
-}
-
 static int write_results(struct day *d, const char *dir)
 {
     json_t *summary = summary_json(d);
@@ -1532,11 +1513,11 @@ static int write_results(struct day *d, const char *dir)
     json_t *res =
         json_pack("{s:s, s:s, s:O, s:O}", "scenario", d->sc->path, "name",
                   d->sc->name, "summary", summary, "ledger", ledger);
-    int rv = write_json(d, dir, "results.json", res);
+    int rv = sim__write_json(dir, "results.json", res, d->errmsg);
     json_decref(res);
     if (rv == 0) {
         json_t *rep = report_json(d, summary, ledger);
-        rv = write_json(d, dir, "report-data.json", rep);
+        rv = sim__write_json(dir, "report-data.json", rep, d->errmsg);
         char *text =
             rv == 0 ? json_dumps(rep, JSON_COMPACT | JSON_REAL_PRECISION(8))
                     : NULL;

@@ -7,10 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim.h"
+#include "sim_int.h"
 
-static int bad(char *errmsg, const char *fmt, ...) BASE_PRINTF(2, 3);
-static int bad(char *errmsg, const char *fmt, ...)
+int sim__bad(char *errmsg, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -19,9 +18,8 @@ static int bad(char *errmsg, const char *fmt, ...)
     return BASE_EINVAL;
 }
 
-/* Optional number at @key in [lo, hi]; @out keeps its default if absent. */
-static int num(json_t *o, const char *key, double lo, double hi, double *out,
-               const char *where, char *errmsg)
+int sim__num(json_t *o, const char *key, double lo, double hi, double *out,
+             const char *where, char *errmsg)
 {
     json_t *v = json_object_get(o, key);
     if (v == NULL) {
@@ -35,6 +33,27 @@ static int num(json_t *o, const char *key, double lo, double hi, double *out,
     }
     *out = d;
     return 0;
+}
+
+int sim__write_json(const char *dir, const char *name, json_t *o, char *errmsg)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (o == NULL || json_dump_file(o, path,
+                                    JSON_INDENT(1) | JSON_REAL_PRECISION(8) |
+                                        JSON_PRESERVE_ORDER) != 0) {
+        if (errmsg[0] == '\0') {
+            snprintf(errmsg, BASE_ERRMSG_SIZE, "cannot write %s", path);
+        }
+        return BASE_EIO;
+    }
+    return 0;
+}
+
+int sim__cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static int str(json_t *o, const char *key, char *out, size_t size,
@@ -58,14 +77,15 @@ static int str(json_t *o, const char *key, char *out, size_t size,
 static int hourly(json_t *a, double out[24], const char *where, char *errmsg)
 {
     if (!json_is_array(a) || json_array_size(a) != 24) {
-        return bad(errmsg, "%s must be an array of 24 hourly values", where);
+        return sim__bad(errmsg, "%s must be an array of 24 hourly values",
+                        where);
     }
     for (size_t i = 0; i < 24; i++) {
         json_t *v = json_array_get(a, i);
         out[i] = json_number_value(v);
         if (!json_is_number(v) || !isfinite(out[i]) || out[i] < 0) {
-            return bad(errmsg, "%s holds a value that is not a number >= 0",
-                       where);
+            return sim__bad(
+                errmsg, "%s holds a value that is not a number >= 0", where);
         }
     }
     return 0;
@@ -99,8 +119,8 @@ static int load_profiles(struct sim_scenario *sc, json_t *root, char *errmsg)
         return 0;
     }
     if (!json_is_object(p) || json_object_size(p) > SIM_MAX_PROFILES) {
-        return bad(errmsg, "%s must be an object of at most 16 profiles",
-                   "load_profiles");
+        return sim__bad(errmsg, "%s must be an object of at most 16 profiles",
+                        "load_profiles");
     }
     const char *name;
     json_t *v;
@@ -108,8 +128,8 @@ static int load_profiles(struct sim_scenario *sc, json_t *root, char *errmsg)
     {
         struct sim_profile *pr = &sc->profiles[sc->nprofiles++];
         if (strlen(name) == 0 || strlen(name) > SIM_NAME_MAX) {
-            return bad(errmsg, "%s: profile names are 1..31 characters",
-                       "load_profiles");
+            return sim__bad(errmsg, "%s: profile names are 1..31 characters",
+                            "load_profiles");
         }
         snprintf(pr->name, sizeof pr->name, "%s", name);
         char where[64];
@@ -132,15 +152,16 @@ static int load_customers(struct sim_scenario *sc, json_t *root, char *errmsg)
     }
     sc->default_profile = def[0] ? find_profile(sc, def) : -1;
     if (def[0] && sc->default_profile < 0) {
-        return bad(errmsg, "default_profile '%s' is not in load_profiles", def);
+        return sim__bad(errmsg, "default_profile '%s' is not in load_profiles",
+                        def);
     }
     json_t *a = json_object_get(root, "customers");
     if (a == NULL) {
         return 0;
     }
     if (!json_is_array(a) || json_array_size(a) > SIM_MAX_CUSTOMERS) {
-        return bad(errmsg, "%s must be an array of at most 256 customers",
-                   "customers");
+        return sim__bad(errmsg, "%s must be an array of at most 256 customers",
+                        "customers");
     }
     size_t i;
     json_t *c;
@@ -154,8 +175,8 @@ static int load_customers(struct sim_scenario *sc, json_t *root, char *errmsg)
         rv = str(c, "load", cu->load, sizeof cu->load, true, where, errmsg);
         rv =
             rv ? rv : str(c, "profile", prof, sizeof prof, true, where, errmsg);
-        rv = rv ? rv : num(c, "scale", 0, 100, &cu->scale, where, errmsg);
-        rv = rv ? rv : num(c, "noise", 0, 1, &cu->noise, where, errmsg);
+        rv = rv ? rv : sim__num(c, "scale", 0, 100, &cu->scale, where, errmsg);
+        rv = rv ? rv : sim__num(c, "noise", 0, 1, &cu->noise, where, errmsg);
         if (rv != 0) {
             return rv;
         }
@@ -184,8 +205,8 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
     json_t *a = json_object_get(root, "deras");
     if (!json_is_array(a) || json_array_size(a) == 0 ||
         json_array_size(a) > SIM_MAX_DERAS) {
-        return bad(errmsg, "%s must name 1..16 aggregator organisations",
-                   "deras");
+        return sim__bad(errmsg, "%s must name 1..16 aggregator organisations",
+                        "deras");
     }
     size_t i;
     json_t *v;
@@ -194,15 +215,16 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
         const char *s = json_string_value(v);
         if (s == NULL || s[0] == '\0' || strlen(s) > LG_NAME_MAX ||
             strchr(s, '/') != NULL || known_dera(sc, s)) {
-            return bad(errmsg, "%s holds a bad or repeated organisation name",
-                       "deras");
+            return sim__bad(errmsg,
+                            "%s holds a bad or repeated organisation name",
+                            "deras");
         }
         snprintf(sc->deras[sc->nderas++], LG_NAME_MAX + 1, "%s", s);
     }
     a = json_object_get(root, "ders");
     if (!json_is_array(a) || json_array_size(a) == 0 ||
         json_array_size(a) > SIM_MAX_DERS) {
-        return bad(errmsg, "%s must be an array of 1..256 DERs", "ders");
+        return sim__bad(errmsg, "%s must be an array of 1..256 DERs", "ders");
     }
     json_array_foreach(a, i, v)
     {
@@ -229,22 +251,24 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
         rv = rv ? rv
                 : str(v, "owner", d->der.owner, sizeof d->der.owner, false,
                       where, errmsg);
-        rv = rv ? rv : num(v, "kw", 0.001, 1e6, &d->der.kw, where, errmsg);
+        rv = rv ? rv : sim__num(v, "kw", 0.001, 1e6, &d->der.kw, where, errmsg);
         d->der.kva = d->der.kw * 1.1;
         rv =
-            rv ? rv : num(v, "kva", d->der.kw, 1e6, &d->der.kva, where, errmsg);
-        rv = rv ? rv : num(v, "rf", 0, 1000, &d->der.rf, where, errmsg);
-        rv = rv ? rv : num(v, "cap", 0, 1e6, &d->der.cap, where, errmsg);
+            rv ? rv
+               : sim__num(v, "kva", d->der.kw, 1e6, &d->der.kva, where, errmsg);
+        rv = rv ? rv : sim__num(v, "rf", 0, 1000, &d->der.rf, where, errmsg);
+        rv = rv ? rv : sim__num(v, "cap", 0, 1e6, &d->der.cap, where, errmsg);
         rv = rv ? rv
-                : num(v, "variability", 0, 1, &d->variability, where, errmsg);
+                : sim__num(v, "variability", 0, 1, &d->variability, where,
+                           errmsg);
         rv = rv ? rv
-                : num(v, "qualified_kw", 0, d->der.kw, &d->qualified_kw, where,
-                      errmsg);
+                : sim__num(v, "qualified_kw", 0, d->der.kw, &d->qualified_kw,
+                           where, errmsg);
         if (rv != 0) {
             return rv;
         }
         if (json_object_get(v, "kw") == NULL) {
-            return bad(errmsg, "%s.kw is required", where);
+            return sim__bad(errmsg, "%s.kw is required", where);
         }
         if (d->qualified_kw < 0) {
             d->qualified_kw = d->der.kw;
@@ -260,11 +284,11 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
             return BASE_EINVAL;
         }
         if (strchr(d->der.id, ',') != NULL) {
-            return bad(errmsg, "%s.id may not contain ','", where);
+            return sim__bad(errmsg, "%s.id may not contain ','", where);
         }
         for (size_t j = 0; j + 1 < sc->nders; j++) {
             if (strcmp(sc->ders[j].der.id, d->der.id) == 0) {
-                return bad(errmsg, "%s.id repeats an earlier DER", where);
+                return sim__bad(errmsg, "%s.id repeats an earlier DER", where);
             }
         }
     }
@@ -274,8 +298,8 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
 static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
 {
     double seed = 1;
-    int rv =
-        num(root, "seed", 0, 9007199254740991.0, &seed, "scenario", errmsg);
+    int rv = sim__num(root, "seed", 0, 9007199254740991.0, &seed, "scenario",
+                      errmsg);
     sc->seed = (uint64_t)seed;
     snprintf(sc->name, sizeof sc->name, "market day");
     rv = rv ? rv
@@ -292,8 +316,8 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     json_t *cmds = json_object_get(root, "feeder_commands");
     if (cmds != NULL) {
         if (!json_is_array(cmds)) {
-            return bad(errmsg, "%s must be an array of OpenDSS lines",
-                       "feeder_commands");
+            return sim__bad(errmsg, "%s must be an array of OpenDSS lines",
+                            "feeder_commands");
         }
         struct base_buf b;
         base_buf_init(&b, 1 << 20);
@@ -304,8 +328,8 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
             const char *line = json_string_value(v);
             if (line == NULL) {
                 base_buf_release(&b);
-                return bad(errmsg, "%s holds a value that is not a string",
-                           "feeder_commands");
+                return sim__bad(errmsg, "%s holds a value that is not a string",
+                                "feeder_commands");
             }
             rv = base_buf_printf(&b, "%s\n", line);
             if (rv != 0) {
@@ -322,16 +346,16 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     json_t *lim = json_object_get(root, "limits");
     sc->vmin = 0.95;
     sc->vmax = 1.05;
-    rv = num(lim, "vmin", 0.5, 1.5, &sc->vmin, "limits", errmsg);
-    rv = rv ? rv : num(lim, "vmax", 0.5, 1.5, &sc->vmax, "limits", errmsg);
+    rv = sim__num(lim, "vmin", 0.5, 1.5, &sc->vmin, "limits", errmsg);
+    rv = rv ? rv : sim__num(lim, "vmax", 0.5, 1.5, &sc->vmax, "limits", errmsg);
     if (rv == 0 && sc->vmin >= sc->vmax) {
-        rv = bad(errmsg, "%s: vmin must be below vmax", "limits");
+        rv = sim__bad(errmsg, "%s: vmin must be below vmax", "limits");
     }
     json_t *skip = json_object_get(root, "unmonitored_buses");
     if (rv == 0 && skip != NULL) {
         if (!json_is_array(skip) || json_array_size(skip) > SIM_MAX_SKIP) {
-            return bad(errmsg, "%s must be an array of at most 16 buses",
-                       "unmonitored_buses");
+            return sim__bad(errmsg, "%s must be an array of at most 16 buses",
+                            "unmonitored_buses");
         }
         size_t i;
         json_t *v;
@@ -339,8 +363,8 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
         {
             const char *s = json_string_value(v);
             if (s == NULL || strlen(s) > SC_TEXT_MAX) {
-                return bad(errmsg, "%s holds a bad bus name",
-                           "unmonitored_buses");
+                return sim__bad(errmsg, "%s holds a bad bus name",
+                                "unmonitored_buses");
             }
             char *d = sc->skip[sc->nskip++];
             size_t k = 0;
@@ -356,8 +380,8 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     rv = rv ? rv
             : str(mk, "name", sc->market, sizeof sc->market, false, "market",
                   errmsg);
-    rv = rv ? rv : num(mk, "interval_min", 1, 60, &imin, "market", errmsg);
-    rv = rv ? rv : num(mk, "intervals", 1, 1440, &n, "market", errmsg);
+    rv = rv ? rv : sim__num(mk, "interval_min", 1, 60, &imin, "market", errmsg);
+    rv = rv ? rv : sim__num(mk, "intervals", 1, 1440, &n, "market", errmsg);
     if (rv != 0) {
         return rv;
     }
@@ -365,16 +389,16 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     sc->intervals = (int)n;
     if (imin != sc->interval_min || n != sc->intervals ||
         sc->interval_min * sc->intervals > 1440) {
-        return bad(errmsg, "%s: whole minutes, at most one day in all",
-                   "market.interval_min x market.intervals");
+        return sim__bad(errmsg, "%s: whole minutes, at most one day in all",
+                        "market.interval_min x market.intervals");
     }
     if (strchr(sc->market, '/') != NULL) {
-        return bad(errmsg, "%s may not contain '/'", "market.name");
+        return sim__bad(errmsg, "%s may not contain '/'", "market.name");
     }
     json_t *pf = json_object_get(mk, "price_forecast");
     if (pf == NULL) {
-        return bad(errmsg, "%s is required (24 hourly $/MWh)",
-                   "market.price_forecast");
+        return sim__bad(errmsg, "%s is required (24 hourly $/MWh)",
+                        "market.price_forecast");
     }
     rv = hourly(pf, sc->price_forecast, "market.price_forecast", errmsg);
     json_t *dso = json_object_get(root, "dso");
@@ -389,15 +413,18 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     } else if (strcmp(method, "sensitivity") == 0) {
         sc->dso_method = MK_DSO_SENSITIVITY;
     } else {
-        return bad(errmsg, "dso.method '%s' is not proportional or sensitivity",
-                   method);
+        return sim__bad(errmsg,
+                        "dso.method '%s' is not proportional or sensitivity",
+                        method);
     }
     json_t *iso = json_object_get(root, "iso");
     char mode[32] = "all";
     sc->price_cap = 1000;
     rv = str(iso, "mode", mode, sizeof mode, false, "iso", errmsg);
-    rv = rv ? rv : num(iso, "demand_kw", 0, 1e9, &sc->demand_kw, "iso", errmsg);
-    rv = rv ? rv : num(iso, "price_cap", 0, 1e9, &sc->price_cap, "iso", errmsg);
+    rv = rv ? rv
+            : sim__num(iso, "demand_kw", 0, 1e9, &sc->demand_kw, "iso", errmsg);
+    rv = rv ? rv
+            : sim__num(iso, "price_cap", 0, 1e9, &sc->price_cap, "iso", errmsg);
     if (rv != 0) {
         return rv;
     }
@@ -406,11 +433,11 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     } else if (strcmp(mode, "merit") == 0) {
         sc->iso_mode = MK_ISO_MERIT;
     } else {
-        return bad(errmsg, "iso.mode '%s' is not all or merit", mode);
+        return sim__bad(errmsg, "iso.mode '%s' is not all or merit", mode);
     }
     double ri = -1;
-    rv = num(json_object_get(root, "report"), "interval", -1, sc->intervals - 1,
-             &ri, "report", errmsg);
+    rv = sim__num(json_object_get(root, "report"), "interval", -1,
+                  sc->intervals - 1, &ri, "report", errmsg);
     sc->report_interval = (int)ri;
     json_t *lg = json_object_get(root, "ledger");
     snprintf(sc->channel, sizeof sc->channel, "energy");
@@ -419,8 +446,9 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
             : str(lg, "channel", sc->channel, sizeof sc->channel, false,
                   "ledger", errmsg);
     rv = rv ? rv
-            : num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger", errmsg);
-    rv = rv ? rv : num(lg, "batch_us", 0, 1e7, &bus, "ledger", errmsg);
+            : sim__num(lg, "block_tx", 1, LG_BLOCK_MAX_TX, &btx, "ledger",
+                       errmsg);
+    rv = rv ? rv : sim__num(lg, "batch_us", 0, 1e7, &bus, "ledger", errmsg);
     sc->block_tx = (unsigned)btx;
     sc->batch_us = (uint64_t)bus;
     return rv;
@@ -437,9 +465,10 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *errmsg)
                  err.column, err.text);
         return err.line <= 0 ? BASE_ENOTFOUND : BASE_EPARSE;
     }
-    int rv = json_is_object(root)
-                 ? 0
-                 : bad(errmsg, "%s: the scenario must be a JSON object", path);
+    int rv =
+        json_is_object(root)
+            ? 0
+            : sim__bad(errmsg, "%s: the scenario must be a JSON object", path);
     rv = rv ? rv : load_rest(sc, root, errmsg);
     rv = rv ? rv : load_profiles(sc, root, errmsg);
     rv = rv ? rv : load_customers(sc, root, errmsg);

@@ -180,4 +180,83 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
                 const char *outdir, struct sim_day_summary *sum,
                 char *errmsg) BASE_WUR;
 
+/* ---- PETra: the microgrid trading scenario (paper 004) ---------------------
+ * A scenario of "kind": "petra" (docs/petra.md): prosumers with forecasts
+ * per interval withdraw assets from the DSO over ZeroMQ to fresh anonymous
+ * addresses, post asks and bids and accept the best opposite offer on the
+ * ledger, and deposit what they hold when the interval comes. */
+
+#define SIM_PETRA_MAX_PROSUMERS MK_PETRA_MAX_PROSUMERS
+
+struct sim_petra_prosumer {
+    char name[LG_NAME_MAX + 1]; /* member of PROSUMERS */
+    bool producer;
+    double kw[MK_PETRA_MAX_INTERVALS]; /* forecast per interval, kW >= 0 */
+    double price;                      /* per kWh: ask, or a buyer's limit */
+    double funds;                      /* real account at the DSO */
+    bool bids; /* a consumer that posts a bid when no ask suits it */
+};
+
+struct sim_petra_scenario {
+    char path[1024];
+    char name[128];
+    int interval_min;            /* 15 */
+    int start_min;               /* minute of the day of the first interval */
+    int intervals;               /* how many */
+    double export_kw, import_kw; /* feeder limits per interval */
+    struct sim_petra_prosumer prosumers[SIM_PETRA_MAX_PROSUMERS];
+    size_t nprosumers;
+    char channel[LG_NAME_MAX + 1];
+    unsigned block_tx;
+    uint64_t batch_us;
+    char bind[256]; /* where the DSO listens: "tcp://127.0.0.1:*" */
+};
+
+/** Read and check a petra scenario. Errors: BASE_ENOTFOUND, BASE_EPARSE,
+ *  BASE_EINVAL, with @errmsg naming the JSON path. */
+int sim_petra_load(struct sim_petra_scenario *sc, const char *path,
+                   char *errmsg) BASE_WUR;
+
+/** What the run needs from its host. */
+struct sim_petra_env {
+    void *arg;
+    /** A client signing as ORG/NAME (the DSO's operator). The run closes
+     *  it. */
+    int (*client)(void *arg, const char *org, const char *name,
+                  struct mk_client **out);
+    /** A client for an anonymous address the DSO certified. */
+    mk_petra_open_fn anon;
+    /** The certificate and key of member ORG/NAME (a prosumer's real
+     *  identity), and an organisation's root key pair. */
+    int (*member)(void *arg, const char *org, const char *name,
+                  struct lg_cert *cert, struct cr_keypair *key);
+    int (*root)(void *arg, const char *org, struct cr_keypair *key);
+    void (*progress)(void *arg, int done, int total); /* may be NULL */
+    void (*ledger_stats)(void *arg, uint64_t *committed, uint64_t *invalid,
+                         uint64_t *refused, uint64_t *blocks); /* may be NULL */
+};
+
+struct sim_petra_summary {
+    int intervals, producers, consumers;
+    uint64_t withdrawals, failed_withdrawals, addresses;
+    uint64_t offers, trades, rescinded, deposits;
+    double traded_kwh, traded_value, production_kwh, load_kwh;
+    /* Clearing time, from postOffer submitted to acceptOffer committed,
+     * wall clock, ms. */
+    double clear_mean, clear_median, clear_var, clear_min, clear_max, clear_p90;
+    uint64_t ledger_tx, ledger_invalid, ledger_refused, ledger_blocks;
+    double runtime_s;
+};
+
+/**
+ * Run @sc through @env and write into @outdir: trades.csv, withdrawals.csv
+ * (the DSO's own record), dso-map.csv (the DSO's private map from
+ * addresses to prosumers), results.json, report-data.json and report.html.
+ * Errors: those of the ledger client, the messaging and file output, with
+ * @errmsg set.
+ */
+int sim_petra_run(const struct sim_petra_scenario *sc,
+                  const struct sim_petra_env *env, const char *outdir,
+                  struct sim_petra_summary *sum, char *errmsg) BASE_WUR;
+
 #endif

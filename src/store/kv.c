@@ -140,6 +140,25 @@ int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out)
     return 0;
 }
 
+int kv_txn_begin_child(struct kv_txn *parent, struct kv_txn **out)
+{
+    if (atomic_load(&parent->env->panicked)) {
+        return BASE_EPANIC;
+    }
+    struct kv_txn *t = base_malloc(sizeof *t);
+    if (t == NULL) {
+        return BASE_ENOMEM;
+    }
+    int rc = mdb_txn_begin(parent->env->env, parent->txn, 0, &t->txn);
+    if (rc != 0) {
+        base_free(t);
+        return map_err(rc);
+    }
+    t->env = parent->env;
+    *out = t;
+    return 0;
+}
+
 int kv_txn_commit(struct kv_txn *txn)
 {
     int rc = mdb_txn_commit(txn->txn);

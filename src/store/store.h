@@ -48,6 +48,12 @@ uint64_t kv_env_used(struct kv_env *env);
  *  writer blocks); read transactions run beside it and see a snapshot.
  *  Errors: BASE_EPANIC, BASE_EIO, BASE_ENOMEM. */
 int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out) BASE_WUR;
+/** Begin a write transaction nested in write transaction @parent: it sees
+ *  @parent's writes; on commit its own become @parent's, on abort they
+ *  vanish. @parent may do nothing until the child ends (LMDB).
+ *  Errors: BASE_EINVAL (@parent is read-only), BASE_EPANIC, BASE_ENOMEM,
+ *  BASE_EIO. */
+int kv_txn_begin_child(struct kv_txn *parent, struct kv_txn **out) BASE_WUR;
 /** Commit and free @txn (also on failure). Errors: BASE_EIO, BASE_ENOSPC. */
 int kv_txn_commit(struct kv_txn *txn) BASE_WUR;
 void kv_txn_abort(struct kv_txn *txn);

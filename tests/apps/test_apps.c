@@ -99,6 +99,23 @@ static void test_workflow(void **state)
     assert_int_equal(run("query %s block 999", dir), 1);
     assert_int_equal(run("query %s tip", dir), 0);
     assert_non_null(strstr(out, "\"height\""));
+    /* The state hash per block, as `query block` shows it too. */
+    char *sh = strstr(out, "\"state_hash\": \"");
+    assert_non_null(sh);
+    char tip_state[65];
+    memcpy(tip_state, sh + 15, 64);
+    tip_state[64] = '\0';
+    assert_int_equal(run("query %s state", dir), 0);
+    assert_non_null(strstr(out, tip_state));
+    assert_int_equal(run("query %s state 2", dir), 0);
+    sh = strstr(out, "\"state_hash\": \"");
+    assert_non_null(sh);
+    memcpy(tip_state, sh + 15, 64);
+    assert_int_equal(run("query %s block 2", dir), 0);
+    assert_non_null(strstr(out, tip_state));
+    assert_int_equal(run("query %s state 999", dir), 1);
+    assert_non_null(strstr(out, "block 999"));
+    assert_int_equal(run("query %s state x", dir), 2);
     assert_int_equal(run("query %s eval --as ISO/operator asset read a1", dir),
                      0);
     assert_non_null(strstr(out, "\"value\":\"99\""));

@@ -84,3 +84,24 @@ void tc_tx(struct base_buf *out, const struct tc_member *m, const char *channel,
     assert_int_equal(lg_tx_build(out, &call, &m->cert, &m->key, nonce, NULL),
                      0);
 }
+
+void tc_certify(struct tc_member *m, const char *org, const char *role,
+                const char *name, const struct cr_keypair *root, uint8_t tag)
+{
+    if (name != NULL) {
+        member(m, org, name, role, root, tag);
+        return;
+    }
+    char hex[2 * CR_PUBKEY_SIZE + 1];
+    struct cr_keypair k;
+    seed_key(&k, tag);
+    base_hex_encode(hex, k.pk, CR_PUBKEY_SIZE);
+    member(m, org, hex, role, root, tag);
+}
+
+void tc_add_org(struct lg_config *cfg, const char *name, const char *role,
+                const struct cr_keypair *root)
+{
+    assert_true(cfg->norgs < LG_MAX_ORGS);
+    org(&cfg->orgs[cfg->norgs++], name, role, root);
+}

@@ -32,4 +32,13 @@ void tc_tx(struct base_buf *out, const struct tc_member *m, const char *channel,
            const char *contract, const char *fn, uint64_t nonce, int nargs,
            ...);
 
+/** Certify a member of @org with @role, key from the seed byte @tag, by
+ *  @root; @name NULL names it by its key in hex (an anonymous address). */
+void tc_certify(struct tc_member *m, const char *org, const char *role,
+                const char *name, const struct cr_keypair *root, uint8_t tag);
+/** Append organisation @name granting @role, with root key @root, to
+ *  @cfg. */
+void tc_add_org(struct lg_config *cfg, const char *name, const char *role,
+                const struct cr_keypair *root);
+
 #endif

@@ -54,6 +54,42 @@ static void test_kv_basic(void **state)
     tl_rmrf(dir);
 }
 
+static void test_kv_nested(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "kvnest");
+    struct kv_env *env;
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(kv_env_open(&env, dir, NULL, err), 0);
+    struct kv_txn *t, *child;
+    kv_dbi db;
+    struct kv_val v;
+    assert_int_equal(kv_txn_begin(env, true, &t), 0);
+    assert_int_equal(kv_dbi_open(t, "n", true, &db), 0);
+    assert_int_equal(kv_put(t, db, "p", 1, "1", 1), 0);
+    /* A child sees its parent's writes; aborted, its own vanish. */
+    assert_int_equal(kv_txn_begin_child(t, &child), 0);
+    assert_int_equal(kv_get(child, db, "p", 1, &v), 0);
+    assert_int_equal(kv_put(child, db, "c", 1, "2", 1), 0);
+    kv_txn_abort(child);
+    assert_int_equal(kv_get(t, db, "c", 1, &v), BASE_ENOTFOUND);
+    /* Committed, they become the parent's, durable with it. */
+    assert_int_equal(kv_txn_begin_child(t, &child), 0);
+    assert_int_equal(kv_put(child, db, "c", 1, "3", 1), 0);
+    assert_int_equal(kv_txn_commit(child), 0);
+    assert_int_equal(kv_get(t, db, "c", 1, &v), 0);
+    assert_int_equal(kv_txn_commit(t), 0);
+    assert_int_equal(kv_txn_begin(env, false, &t), 0);
+    assert_int_equal(kv_get(t, db, "c", 1, &v), 0);
+    assert_memory_equal(v.data, "3", 1);
+    /* Only a write transaction can have children. */
+    assert_int_equal(kv_txn_begin_child(t, &child), BASE_EINVAL);
+    kv_txn_abort(t);
+    kv_env_close(env);
+    tl_rmrf(dir);
+}
+
 static void test_kv_bad_dir(void **state)
 {
     (void)state;
@@ -126,6 +162,7 @@ int main(void)
     assert_int_equal(cr_init(), 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kv_basic),
+        cmocka_unit_test(test_kv_nested),
         cmocka_unit_test(test_kv_bad_dir),
         cmocka_unit_test(test_offchain),
     };

@@ -9,16 +9,13 @@
 //        GL_CHROMIUM=PATH               browser (default /usr/bin/chromium)
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { checker, measureCharts, source, startBrowser } from "./browser.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = resolve(here, "../..");
-// playwright-core comes from web/package-lock.json, installed by the build.
-const { chromium } = createRequire(join(source, "web/package.json"))("playwright-core");
 
 const render = process.argv[2];
 // With the gridledger binary as a second argument, the report of a real
@@ -28,12 +25,6 @@ if (!render) {
     console.error("usage: node report.test.mjs RP_RENDER");
     process.exit(2);
 }
-const browserPath = process.env.GL_CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(browserPath)) {
-    console.error(`${browserPath} not found: run scripts/deps.sh (Debian package chromium)`);
-    process.exit(1);
-}
-
 const work = mkdtempSync(join(tmpdir(), "gl-report-test-"));
 function report(name, data) {
     const json = join(work, `${name}.json`);
@@ -55,88 +46,8 @@ const hostileUrl = report("hostile", {
 });
 const emptyUrl = report("empty", {});
 
-const userData = mkdtempSync(join(tmpdir(), "gl-chromium-"));
-const context = await chromium.launchPersistentContext(userData, {
-    executablePath: browserPath,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    offline: true,
-});
-// The report must open offline: any request for something other than the
-// file itself is blocked and counted as a failure.
-const fetched = [];
-await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith("file:")) return route.continue();
-    fetched.push(url);
-    return route.abort();
-});
-
-async function open(url) {
-    const page = await context.newPage();
-    const errors = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("requestfailed", (r) => { if (!r.url().startsWith("file:")) fetched.push(r.url()); });
-    await page.goto(url, { waitUntil: "load" });
-    await page.waitForFunction(() => window.glReport && window.glReport.ready, null,
-        { timeout: 30000 });
-    return { page, errors };
-}
-
-// What each chart of @page drew: series, points, and the coloured pixels
-// its data adds over its reference lines alone.
-async function measureCharts(page) {
-    return page.evaluate(() => {
-            // Saturated pixels inside the plot area: grid and axes are grey,
-            // data lines and bars are coloured.
-            function coloured(chart) {
-                const r = chart.currentDevicePixelRatio;
-                const a = chart.chartArea;
-                const img = chart.ctx.getImageData(a.left * r, a.top * r,
-                    (a.right - a.left) * r, (a.bottom - a.top) * r).data;
-                let n = 0;
-                for (let i = 0; i < img.length; i += 4) {
-                    const mx = Math.max(img[i], img[i + 1], img[i + 2]);
-                    const mn = Math.min(img[i], img[i + 1], img[i + 2]);
-                    if (img[i + 3] > 40 && mx - mn > 50) n++;
-                }
-                return n;
-            }
-            const out = {};
-            for (const [id, chart] of Object.entries(window.glReport.charts)) {
-                const data = chart.data.datasets
-                    .map((d, i) => ({ d, i })).filter(({ d }) => !d._ref);
-                const points = data.reduce((s, { d }) => s + d.data.length, 0);
-                const drawn = data.reduce((s, { i }) => s + chart.getDatasetMeta(i).data.length, 0);
-                const withData = coloured(chart);
-                // The same chart with only its reference lines: the
-                // difference is what the data drew.
-                data.forEach(({ i }) => chart.setDatasetVisibility(i, false));
-                chart.update();
-                const without = coloured(chart);
-                data.forEach(({ i }) => chart.setDatasetVisibility(i, true));
-                chart.update();
-                out[id] = { series: data.length, points, drawn, withData, without,
-                    canvas: chart.canvas.id };
-            }
-            return out;
-    });
-}
-
-let failed = 0;
-async function check(name, fn) {
-    try {
-        await fn();
-        console.log(`ok - ${name}`);
-    } catch (err) {
-        failed++;
-        console.log(`not ok - ${name}\n${err.stack || err}`);
-    }
-}
+const { open, fetched, close } = await startBrowser();
+const { check, failures } = checker();
 
 try {
     const { page, errors } = await open(sampleUrl);
@@ -244,12 +155,11 @@ try {
         await p.close();
     });
 } finally {
-    await context.close();
-    rmSync(userData, { recursive: true, force: true });
+    await close();
     rmSync(work, { recursive: true, force: true });
 }
-if (failed) {
-    console.log(`${failed} check(s) failed`);
+if (failures()) {
+    console.log(`${failures()} check(s) failed`);
     process.exit(1);
 }
 console.log("all checks passed");

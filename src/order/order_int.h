@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the files of order: the id set, the Raft log entry
+ * and snapshot encodings, and the ledger state machine ("core") that both
+ * the libuv node (raft.c) and the raft_fixture tests drive. */
+#ifndef GL_ORDER_INT_H
+#define GL_ORDER_INT_H
+
+#include <pthread.h>
+#include <raft.h>
+#include <raft/uv.h>
+
+#include "order/order.h"
+
+/* ---- a set of transaction ids ------------------------------------------ */
+
+/* Open addressing with linear probing and backward-shift deletion, sized
+ * once: ids in flight are bounded by max_pending. Not thread-safe. */
+struct ord__idset {
+    struct cr_hash *slots;
+    bool *used;
+    size_t cap;
+};
+
+int ord__idset_init(struct ord__idset *s, size_t max);
+void ord__idset_release(struct ord__idset *s);
+/** False if @h is already in the set (or the set is full). */
+bool ord__idset_add(struct ord__idset *s, const struct cr_hash *h);
+bool ord__idset_has(const struct ord__idset *s, const struct cr_hash *h);
+void ord__idset_del(struct ord__idset *s, const struct cr_hash *h);
+
+/* ---- Raft log entries --------------------------------------------------
+ * Every RAFT_COMMAND entry of the log (docs/cluster.md):
+ *   off  size  field
+ *   0    4     magic "GLRE"
+ *   4    1     version (1)
+ *   5    1     kind: 1 block, 2 anchor
+ *   6    1     P: zero bytes padding the entry to a multiple of 8 (0..7)
+ *   7    1     zero
+ *   8    8     proposer: Raft id of the leader that appended it
+ *   16   8     term in which it was appended
+ *   24         payload, then P zero bytes
+ * (libraft's disk log loads back only entries whose length is a multiple
+ * of 8.)
+ * Block payload: the signed block, exactly as ledger-format.md §5.
+ * Anchor payload: u8 channel length, channel name, u32 genesis length,
+ *   the channel's genesis block. A new leader appends one before cutting
+ *   blocks: once it is applied, every earlier entry is, and every node
+ *   checks that it serves the same channel from the same genesis (a node
+ *   that joins with an empty ledger takes the channel from it).
+ */
+#define ORD__ENTRY_HEADER 24
+
+enum ord__entry_kind { ORD__ENTRY_BLOCK = 1, ORD__ENTRY_ANCHOR = 2 };
+
+struct ord__entry {
+    unsigned kind;
+    uint64_t proposer;
+    uint64_t term;
+    struct lg_slice block;         /* kind 1, borrowed from the entry */
+    char channel[LG_NAME_MAX + 1]; /* kind 2 */
+    struct lg_slice genesis;       /* kind 2, borrowed from the entry */
+};
+
+/** Errors: BASE_EPARSE. */
+int ord__entry_decode(struct ord__entry *e, const void *p, size_t len);
+/** Encode into new memory from raft_malloc (ownership moves to the caller,
+ *  then to raft_apply). Errors: BASE_ENOMEM, BASE_ETOOBIG. */
+int ord__entry_block(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                     const void *block, size_t len);
+int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer, uint64_t term,
+                      const char *channel, const void *genesis, size_t len);
+
+/* ---- snapshots ---------------------------------------------------------
+ * The chain of one channel (docs/cluster.md):
+ *   0    4     magic "GLRS"
+ *   4    1     version (1)
+ *   5    1     channel length C, then C bytes
+ *   .    8     height H (blocks, genesis included)
+ *   .    32    hash of block H-1
+ *   .    32    state hash after block H-1
+ *   .          H times: u32 length, then the block
+ */
+struct ord__snapshot {
+    char channel[LG_NAME_MAX + 1];
+    uint64_t height;
+    struct cr_hash tip;
+    struct cr_hash state;
+    struct base_rd blocks; /* positioned at block 0 */
+};
+
+/** Append blocks 0..@height-1 of @ch to @out. Blocks never change once
+ *  stored, so any thread may copy a height the ledger has reached, while
+ *  the ledger moves on: it is one consistent copy.
+ *  Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
+int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
+                       struct base_buf *out);
+/** Errors: BASE_EPARSE (header). */
+int ord__snapshot_parse(struct ord__snapshot *s, const void *p, size_t len);
+/** The next block of @s, or an empty slice at the end / on damage. */
+struct lg_slice ord__snapshot_next(struct ord__snapshot *s);
+
+/* ---- the core: the ledger as Raft's state machine ---------------------- */
+
+/* An admitted transaction waiting to be cut into a block. */
+struct ord__item {
+    struct ord__item *next;
+    struct cr_hash id;
+    uint64_t origin;  /* node that took the submission */
+    uint64_t arrived; /* monotonic ns */
+    size_t len;
+    uint8_t bytes[];
+};
+
+/** Allocate an item holding a copy of @tx. NULL when out of memory. */
+struct ord__item *ord__item_new(const struct cr_hash *id, uint64_t origin,
+                                const void *tx, size_t len);
+
+/* One transaction of a block this node committed. */
+struct ord__done {
+    struct cr_hash id; /* zero for an envelope that does not decode */
+    uint64_t block;
+    uint32_t index;
+    int32_t code;
+    char reason[LG_REASON_MAX + 1];
+};
+
+struct ord__core_hooks {
+    void *arg;
+    /** A block is durable on this node (cut here or applied). Called on
+     *  the Raft thread, from ord__core_poll. */
+    void (*committed)(void *arg, const struct lg_header *h,
+                      const struct ord__done *txs, size_t n);
+    /** @it will not be ordered here after all (ownership moves): @code is
+     *  BASE_ENOTLEADER (the lead was lost; whoever took it resubmits),
+     *  BASE_EREPLAY (the same id is already in line) or BASE_EFULL. Called
+     *  on the Raft thread, from ord__core_poll. */
+    void (*returned)(void *arg, struct ord__item *it, int code);
+    /** This node became ready to cut blocks (its anchor applied). */
+    void (*ready)(void *arg);
+    /** From the ledger thread: call ord__core_poll soon on the Raft
+     *  thread. NULL when the core runs inline. */
+    void (*wake)(void *arg);
+};
+
+struct ord__in;  /* a message to the ledger side (core.c) */
+struct ord__out; /* a message to the Raft side (core.c) */
+
+/*
+ * The core has two sides. The Raft side runs on the thread that drives
+ * Raft (the libuv loop, or a raft_fixture test): it follows leadership,
+ * appends the anchor and the blocks the ledger side cut, and receives
+ * Raft's state machine calls. The ledger side does every ledger write:
+ * executing and storing blocks, checking and applying the leader's,
+ * snapshots. Threaded (ord__core_start), the ledger side has a thread of
+ * its own, so fsyncs and re-execution never hold up Raft's heartbeats and
+ * elections; the two sides talk through queues, in order. Inline (the
+ * fixture tests), the ledger side runs on the Raft thread, as calls.
+ */
+struct ord__core {
+    /* Raft side. */
+    struct raft *raft; /* set by the driver before raft_start */
+    struct raft_fsm fsm;
+    raft_term r_term;     /* term this node leads, 0: none */
+    bool r_ready;         /* its anchor is applied */
+    bool snapping;        /* a snapshot is being taken */
+    uint64_t snap_height; /* what snapshot_async copies */
+
+    /* Shared, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* ledger side: work; Raft side: replies */
+    struct ord__in *ihead, *itail;
+    size_t ilen;
+    struct ord__out *ohead, *otail;
+    bool threaded, started, stopping;
+    pthread_t thread;
+    struct lg_channel *ch; /* NULL until a joining node receives it */
+    uint64_t blocks, refused, stale;
+    char last_refusal[BASE_ERRMSG_SIZE];
+    int failed; /* a BASE_E* code once the node cannot go on */
+    char error[BASE_ERRMSG_SIZE];
+
+    /* Ledger side. */
+    struct lg_ledger *l;
+    char channel[LG_NAME_MAX + 1];
+    struct cr_keypair orderer;
+    struct ord_options opt;
+    struct ord__core_hooks hooks;
+    uint64_t id;                /* Raft id of this node */
+    raft_term l_term;           /* term led, as the ledger side learnt it */
+    struct ord__idset inflight; /* ids in queue or pending */
+    struct ord__item *qhead, *qtail;
+    size_t qlen;
+    struct lg_pending *pending;
+    struct cr_hash pending_hash;
+    struct ord__item *pending_items;
+    uint64_t pending_id; /* proposal number of the pending block */
+    /* The block after the pending one, proposed while that one is being
+     * agreed on (executed in a nested transaction and dropped); executed
+     * again, cheaply, once the pending block is stored. */
+    struct {
+        struct ord__item *items; /* NULL: none */
+        uint64_t ts;
+        struct cr_hash hash;
+        uint64_t id;
+    } next;
+    uint64_t proposals; /* proposal numbers handed out */
+};
+
+/** Prepare @c for ledger @l (borrowed) and channel @channel (which may be
+ *  missing when @may_join). @orderer and @opt are copied. Then set c->raft,
+ *  give &c->fsm to raft_init (or raft_fixture_grow) and call
+ *  ord__core_start before raft_start. @threaded: the ledger side gets a
+ *  thread, and snapshots are copied off the Raft thread (libraft's
+ *  asynchronous snapshots, which need raft_io version 2); else everything
+ *  runs inline. Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key),
+ *  BASE_ENOMEM. */
+int ord__core_init(struct ord__core *c, struct lg_ledger *l,
+                   const char *channel, bool may_join, bool threaded,
+                   const struct cr_keypair *orderer,
+                   const struct ord_options *opt,
+                   const struct ord__core_hooks *hooks, char *errmsg);
+/** Start the ledger side (its thread, when threaded).
+ *  Errors: BASE_EIO (thread). */
+int ord__core_start(struct ord__core *c);
+/** Stop the ledger side (abort what is pending, drop the queue) and free
+ *  everything. Call once Raft is closed, on the Raft thread. */
+void ord__core_release(struct ord__core *c);
+/** Follow Raft after its events: take or lose the lead, append the anchor
+ *  and the blocks the ledger side cut, report what it committed. Inline,
+ *  also cut the next block when one is due. Call on the Raft thread. */
+void ord__core_poll(struct ord__core *c);
+/** Queue admitted @it for the next block; ownership moves on success.
+ *  Inline, a refusal is returned; threaded, it comes back later through
+ *  hooks.returned. Errors: BASE_ENOTLEADER (not leading, or not ready),
+ *  BASE_EREPLAY (the same id is in line; inline only), BASE_EFULL. */
+int ord__core_push(struct ord__core *c, struct ord__item *it);
+/** True when this node leads and its anchor is applied (Raft thread). */
+bool ord__core_ready(const struct ord__core *c);
+
+/* What the status shows, copied under the lock. */
+struct ord__core_stats {
+    struct lg_channel *ch;
+    uint64_t blocks, refused, stale;
+    char last_refusal[BASE_ERRMSG_SIZE];
+    int failed;
+    char error[BASE_ERRMSG_SIZE];
+};
+void ord__core_stats(struct ord__core *c, struct ord__core_stats *st);
+
+/* libraft's TCP transport leaves Nagle's algorithm on: a small reply held
+ * back until the peer's delayed ACK costs a Raft round 40 ms. This wraps
+ * @tcp (initialised by raft_uv_tcp_init, still the caller's to close)
+ * into @out, which turns TCP_NODELAY on for every connection it makes or
+ * accepts; give @out to raft_uv_init. */
+int ord__nodelay_wrap(struct raft_uv_transport *out,
+                      struct raft_uv_transport *tcp);
+/** Free the wrapper of a transport that was never closed (start failed
+ *  before libraft took it over). Errors of the wrap: BASE_ENOMEM. */
+void ord__nodelay_free(struct raft_uv_transport *out);
+
+/* RAFT_* codes stay inside order: one mapping each way. */
+int ord__from_raft(int rv);
+int ord__to_raft(int rv);
+
+#endif
