@@ -32,6 +32,12 @@ int cmd_pf(int argc, char **argv);
 /** gridledger run / demo: a scenario end to end (apps/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/** gridledger node / apikey: the HTTP gateway (apps/cmd_node.c,
+ *  apps/cmd_apikey.c). */
+int cmd_node(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
+/** gridledger http-bench: Caliper's metrics for a node over HTTP. */
+int cmd_http_bench(int argc, char **argv);
 /** gridledger config: a ledger directory's settings (apps/cmd_config.c). */
 int cmd_config(int argc, char **argv);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "cmd.h"
 #include "node.h"
 
@@ -33,12 +34,6 @@ static const char usage[] =
     "--rate sends open loop at a fixed rate (default max: as fast as the\n"
     "node accepts). --workers K submitting threads (default: cores).\n";
 
-struct rec {
-    uint64_t sent;
-    uint64_t done;
-    int code;
-};
-
 struct bench {
     struct app_node *node;
     const char *workload;
@@ -46,7 +41,7 @@ struct bench {
     double rate; /* 0: max */
     unsigned workers;
     struct base_buf *txs; /* pre-signed envelopes */
-    struct rec *recs;
+    struct bench_rec *recs;
     struct app_member *clients;
     size_t nclients;
     char prefix[32];
@@ -56,7 +51,7 @@ struct bench {
 
 static void done_cb(void *arg, const struct ord_result *r)
 {
-    struct rec *rec = arg;
+    struct bench_rec *rec = arg;
     rec->done = base_mono_ns();
     rec->code = r->code;
 }
@@ -175,7 +170,7 @@ static void *send_main(void *arg)
     struct bench *b = w->b;
     for (size_t i = w->index; i < b->n; i += b->workers) {
         pace(b, i);
-        struct rec *r = &b->recs[i];
+        struct bench_rec *r = &b->recs[i];
         for (;;) {
             r->sent = base_mono_ns();
             int rv = ord_submit(b->node->solo, b->txs[i].data, b->txs[i].len,
@@ -209,7 +204,7 @@ static void *read_main(void *arg)
         char id[64];
         snprintf(id, sizeof id, "%s-%zu", b->prefix, i % b->n);
         struct lg_slice a = {(const uint8_t *)id, strlen(id)};
-        struct rec *r = &b->recs[i];
+        struct bench_rec *r = &b->recs[i];
         r->sent = base_mono_ns();
         base_buf_reset(&out);
         r->code = lg_evaluate(b->node->ch, &b->clients[i % b->nclients].cert,
@@ -247,20 +242,16 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-struct metrics {
-    size_t succ, fail;
-    double send_rate, max_l, min_l, avg_l, p50, p99, throughput;
-};
-
-static void compute(struct bench *b, struct metrics *m)
+void bench_compute(const struct bench_rec *recs, size_t n,
+                   struct bench_metrics *m)
 {
     memset(m, 0, sizeof *m);
     uint64_t first_sent = UINT64_MAX, last_sent = 0, last_done = 0;
-    uint64_t *lat = base_malloc(b->n * sizeof *lat);
+    uint64_t *lat = base_malloc(n * sizeof *lat);
     size_t nl = 0;
     double sum = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        struct rec *r = &b->recs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct bench_rec *r = &recs[i];
         first_sent = r->sent < first_sent ? r->sent : first_sent;
         last_sent = r->sent > last_sent ? r->sent : last_sent;
         if (r->code != 0) {
@@ -275,8 +266,8 @@ static void compute(struct bench *b, struct metrics *m)
         }
         sum += (double)l;
     }
-    if (b->n > 1 && last_sent > first_sent) {
-        m->send_rate = (double)b->n / ((double)(last_sent - first_sent) / 1e9);
+    if (n > 1 && last_sent > first_sent) {
+        m->send_rate = (double)n / ((double)(last_sent - first_sent) / 1e9);
     }
     if (nl > 0) {
         qsort(lat, nl, sizeof *lat, cmp_u64);
@@ -291,7 +282,7 @@ static void compute(struct bench *b, struct metrics *m)
     base_free(lat);
 }
 
-static void print_table(const char *name, const struct metrics *m)
+void bench_print_table(const char *name, const struct bench_metrics *m)
 {
     const char *sep = "+--------+--------+------+-----------------+--------"
                       "---------+-----------------+-----------------+------"
@@ -308,8 +299,8 @@ static void print_table(const char *name, const struct metrics *m)
     printf("p50 latency %.6f s, p99 latency %.6f s\n", m->p50, m->p99);
 }
 
-static int write_json(const char *path, const char *name,
-                      const struct metrics *m)
+int bench_write_json(const char *path, const char *name,
+                     const struct bench_metrics *m)
 {
     char text[1024];
     int n = snprintf(text, sizeof text,
@@ -447,11 +438,11 @@ int cmd_bench(int argc, char **argv)
                 workload, b.n, reads ? "reads" : "transactions", b.workers,
                 rate ? rate : "max");
         run_round(&b, reads);
-        struct metrics m;
-        compute(&b, &m);
-        print_table(workload, &m);
+        struct bench_metrics m;
+        bench_compute(b.recs, b.n, &m);
+        bench_print_table(workload, &m);
         if (json != NULL) {
-            rv = write_json(json, workload, &m);
+            rv = bench_write_json(json, workload, &m);
         }
         if (rv == 0 && m.fail > 0) {
             /* Report the first failure so a failing run says why. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gateway/gateway.h"
 #include "node.h"
 
 static const char usage[] =
@@ -37,25 +38,6 @@ static void print_json(json_t *o)
     json_decref(o);
 }
 
-static json_t *hex_json(const void *p, size_t n)
-{
-    char *h = base_malloc(2 * n + 1);
-    if (h == NULL) {
-        return json_null();
-    }
-    base_hex_encode(h, p, n);
-    json_t *s = json_string(h);
-    base_free(h);
-    return s;
-}
-
-/* Bytes as a JSON string when they are valid UTF-8 text, else as hex. */
-static json_t *bytes_json(const void *p, size_t n)
-{
-    json_t *s = json_stringn(p, n);
-    return s != NULL ? s : hex_json(p, n);
-}
-
 static int q_get(struct app_node *n, int argc, char **argv)
 {
     if (argc != 2) {
@@ -66,23 +48,17 @@ static int q_get(struct app_node *n, int argc, char **argv)
     struct lg_version ver;
     int rv = lg_get(n->ch, argv[0], argv[1], strlen(argv[1]), &v, &ver);
     if (rv == 0) {
-        print_json(json_pack("{s:s, s:s, s:o, s:I, s:i}", "contract", argv[0],
-                             "key", argv[1], "value", bytes_json(v.data, v.len),
-                             "block", (json_int_t)ver.block, "tx",
-                             (int)ver.tx));
+        json_t *o =
+            json_pack("{s:s, s:s}", "contract", argv[0], "key", argv[1]);
+        gw_json_set_bytes(o, "value", v.data, v.len);
+        json_object_set_new(o, "block", json_integer((json_int_t)ver.block));
+        json_object_set_new(o, "tx", json_integer(ver.tx));
+        print_json(o);
     } else {
         rv = cmd_fail(1, "%s/%s: %s", argv[0], argv[1], base_strerror(rv));
     }
     base_buf_release(&v);
     return rv;
-}
-
-static int range_cb(void *arg, struct lg_slice k, struct lg_slice v)
-{
-    json_array_append_new(arg,
-                          json_pack("{s:o, s:o}", "key", bytes_json(k.p, k.len),
-                                    "value", bytes_json(v.p, v.len)));
-    return 0;
 }
 
 static int q_range(struct app_node *n, int argc, char **argv)
@@ -100,23 +76,14 @@ static int q_range(struct app_node *n, int argc, char **argv)
     const char *start = argc > 1 ? argv[1] : "";
     const char *end = argc > 2 ? argv[2] : NULL;
     json_t *arr = json_array();
-    int rv = lg_range(n->ch, argv[0], start, strlen(start), end,
-                      end ? strlen(end) : 0, (size_t)limit, range_cb, arr);
+    int rv =
+        lg_range(n->ch, argv[0], start, strlen(start), end,
+                 end ? strlen(end) : 0, (size_t)limit, gw_json_range_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return cmd_fail(1, "range: %s", base_strerror(rv));
     }
     print_json(arr);
-    return 0;
-}
-
-static int hist_cb(void *arg, const struct lg_history_entry *e)
-{
-    json_array_append_new(arg, json_pack("{s:I, s:i, s:b, s:o}", "block",
-                                         (json_int_t)e->ver.block, "tx",
-                                         (int)e->ver.tx, "deleted", e->deleted,
-                                         "value",
-                                         bytes_json(e->value.p, e->value.len)));
     return 0;
 }
 
@@ -126,49 +93,14 @@ static int q_history(struct app_node *n, int argc, char **argv)
         return cmd_fail(2, "usage: query DIR history CONTRACT KEY");
     }
     json_t *arr = json_array();
-    int rv = lg_history(n->ch, argv[0], argv[1], strlen(argv[1]), hist_cb, arr);
+    int rv = lg_history(n->ch, argv[0], argv[1], strlen(argv[1]),
+                        gw_json_history_cb, arr);
     if (rv != 0) {
         json_decref(arr);
         return cmd_fail(1, "%s/%s: %s", argv[0], argv[1], base_strerror(rv));
     }
     print_json(arr);
     return 0;
-}
-
-static json_t *tx_json(const struct lg_slice *t, const struct lg_result *r)
-{
-    struct lg_tx tx;
-    json_t *o = json_object();
-    if (lg_tx_decode(&tx, t->p, t->len) == 0) {
-        json_object_set_new(o, "id", hex_json(tx.id.b, CR_HASH_SIZE));
-        json_object_set_new(o, "contract", json_string(tx.contract));
-        json_object_set_new(o, "function", json_string(tx.function));
-        json_t *args = json_array();
-        for (uint32_t i = 0; i < tx.nargs; i++) {
-            json_array_append_new(args,
-                                  bytes_json(tx.args[i].p, tx.args[i].len));
-        }
-        json_object_set_new(o, "args", args);
-        char who[2 * LG_NAME_MAX + 2];
-        snprintf(who, sizeof who, "%s/%s", tx.cert.org, tx.cert.name);
-        json_object_set_new(o, "creator", json_string(who));
-        json_object_set_new(o, "role", json_string(tx.cert.role));
-    } else {
-        json_object_set_new(o, "malformed", json_true());
-    }
-    if (r != NULL) {
-        json_object_set_new(o, "code", json_integer(r->code));
-        json_object_set_new(
-            o, "result",
-            json_string(r->code ? base_errname(r->code) : "VALID"));
-        json_object_set_new(o, "reason",
-                            bytes_json(r->reason.p, r->reason.len));
-        if (r->payload.len > 0) {
-            json_object_set_new(o, "payload",
-                                bytes_json(r->payload.p, r->payload.len));
-        }
-    }
-    return o;
 }
 
 static int q_block(struct app_node *n, int argc, char **argv)
@@ -197,19 +129,7 @@ static int q_block(struct app_node *n, int argc, char **argv)
         base_buf_release(&b);
         return cmd_fail(1, "block %llu is corrupt", (unsigned long long)num);
     }
-    json_t *txs = json_array();
-    for (uint32_t i = 0; num > 0 && i < blk.h.tx_count; i++) {
-        json_array_append_new(txs, tx_json(&blk.txs[i], &blk.results[i]));
-    }
-    print_json(json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:i, s:o}",
-                         "number", (json_int_t)blk.h.number, "hash",
-                         hex_json(blk.hash.b, 32), "prev_hash",
-                         hex_json(blk.h.prev_hash.b, 32), "tx_root",
-                         hex_json(blk.h.tx_root.b, 32), "results_hash",
-                         hex_json(blk.h.results_hash.b, 32), "state_hash",
-                         hex_json(blk.h.state_hash.b, 32), "timestamp_ns",
-                         (json_int_t)blk.h.timestamp, "tx_count",
-                         (int)blk.h.tx_count, "transactions", txs));
+    print_json(gw_json_block(&blk));
     lg_block_release(&blk);
     base_buf_release(&b);
     return 0;
@@ -243,7 +163,7 @@ static int q_tx(struct app_node *n, int argc, char **argv)
     if (lg_block_get(n->ch, info.block, &b) == 0 &&
         lg_block_decode(&blk, b.data, b.len) == 0) {
         if (info.index < blk.h.tx_count) {
-            o = tx_json(&blk.txs[info.index], &blk.results[info.index]);
+            o = gw_json_tx(&blk.txs[info.index], &blk.results[info.index]);
         }
         lg_block_release(&blk);
     }
@@ -290,10 +210,11 @@ static int q_tip(struct app_node *n)
     struct cr_hash tip, state;
     lg_channel_tip(n->ch, &height, &tip, &state);
     const struct lg_config *cfg = lg_channel_config(n->ch);
-    print_json(json_pack(
-        "{s:s, s:I, s:o, s:o, s:o}", "channel", lg_channel_name(n->ch),
-        "height", (json_int_t)height, "tip", hex_json(tip.b, 32), "state_hash",
-        hex_json(state.b, 32), "orderer_key", hex_json(cfg->orderer_pk, 32)));
+    print_json(json_pack("{s:s, s:I, s:o, s:o, s:o}", "channel",
+                         lg_channel_name(n->ch), "height", (json_int_t)height,
+                         "tip", gw_json_hex(tip.b, 32), "state_hash",
+                         gw_json_hex(state.b, 32), "orderer_key",
+                         gw_json_hex(cfg->orderer_pk, 32)));
     return 0;
 }
 
@@ -318,8 +239,8 @@ static int q_state(struct app_node *n, int argc, char **argv)
     }
     print_json(json_pack("{s:s, s:I, s:o, s:o}", "channel",
                          lg_channel_name(n->ch), "block", (json_int_t)num,
-                         "hash", hex_json(hash.b, 32), "state_hash",
-                         hex_json(h.state_hash.b, 32)));
+                         "hash", gw_json_hex(hash.b, 32), "state_hash",
+                         gw_json_hex(h.state_hash.b, 32)));
     return 0;
 }
 

@@ -19,7 +19,10 @@
  *   DIR/keys/ORG/root.key      an organisation's root key
  *   DIR/keys/ORG/NAME.key      a member's key
  *   DIR/keys/ORG/NAME.cert     its certificate (hex of the encoding)
+ *   DIR/apikeys.json           the node's API keys, hashed (gateway.h)
  */
+
+#define APP_APIKEYS_FILE "apikeys.json"
 
 #define APP_DEFAULT_CHANNEL "energy"
 

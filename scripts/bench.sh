@@ -26,6 +26,26 @@ step "market day: scenarios/ieee13-der-market.json"
 "$bin" run scenarios/ieee13-der-market.json --out "$tmp/md" |
     grep -E 'bid store|bid retrieval|power flows|run time'
 
+# The node over HTTP (docs/performance.md, "Gateway (issue 5)"): a node on
+# a free loopback port, loaded by http-bench from this machine.
+step "gateway: node on loopback"
+"$bin" init "$tmp/G" >/dev/null
+"$bin" node "$tmp/G" --listen 127.0.0.1:0 --ready-file "$tmp/G.url" \
+    --no-access-log --log-level warn &
+node_pid=$!
+i=0
+while [ ! -s "$tmp/G.url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+url=$(cat "$tmp/G.url")
+step "gateway: signed creates, one envelope per request"
+"$bin" http-bench "$url" --ledger "$tmp/G" --workload create --tx 50000 --connections 256
+step "gateway: signed creates, batches of 100 envelopes"
+"$bin" http-bench "$url" --ledger "$tmp/G" --workload create --tx 100000 --batch 100 --connections 16
+step "gateway: reads"
+"$bin" http-bench "$url" --ledger "$tmp/G" --workload read --tx 300000 --connections 64
+step "gateway: read latency at 1,000 requests per second"
+"$bin" http-bench "$url" --ledger "$tmp/G" --workload read --tx 20000 --rate 1000 --connections 16
+kill -TERM "$node_pid"
+wait "$node_pid"
 step "off-chain store: SQLite and PostgreSQL (issue 5)"
 sh bench/offchain.sh "$dir"
 

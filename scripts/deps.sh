@@ -11,6 +11,10 @@ libraft-dev libuv1-dev"
 
 # libzmq: the agents' off-chain messages (PETra's withdrawals, docs/petra.md).
 PKGS="$PKGS libzmq3-dev"
+# The node's HTTP gateway (issue 5): libmicrohttpd, libcurl for its tests and
+# benchmark, Prometheus and wrk for the tests that scrape and load it,
+# openssl to make the TLS test's certificate.
+PKGS="$PKGS libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk openssl"
 
 # Node.js and npm build the web pages (web/, docs/report.md); chromium above
 # runs their browser tests. NodeSource's nodejs package bundles npm and

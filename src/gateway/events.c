@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /v1/events: a Server-Sent Events stream of blocks and contract
+ * events, resumable from any block. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_int.h"
+
+/*
+ * Each stream reads the chain itself: it keeps the number of the next block
+ * to send and renders it from the store, so resuming from block 0 or from
+ * the tip is the same code, and a slow client costs no memory on the node.
+ * When it has caught up it suspends its connection; a commit (or the
+ * keep-alive ticker) resumes every waiting stream.
+ *
+ * For block N the stream sends each contract event of N, then the block:
+ *   event: contract
+ *   data: {"block":N,"tx":I,"contract":"...","name":"...","payload":...}
+ *
+ *   id: N
+ *   event: block
+ *   data: {"number":N,"hash":"..","tx_count":T,"valid":V,"timestamp_ns":..}
+ * so a client that saw "id: N" has all of block N, and reconnecting with
+ * Last-Event-ID: N (or ?from=N+1) resumes exactly after it.
+ */
+
+struct gw_sse {
+    struct gw_server *g;
+    struct MHD_Connection *conn;
+    uint64_t next; /* next block to send */
+    struct base_buf out;
+    size_t off; /* bytes of out already sent */
+    uint64_t last_sent;
+    bool waiting;
+    struct gw_sse *next_wait;
+};
+
+static void unlink_waiting(struct gw_server *g, struct gw_sse *s)
+{
+    for (struct gw_sse **p = &g->waiting; *p != NULL; p = &(*p)->next_wait) {
+        if (*p == s) {
+            *p = s->next_wait;
+            break;
+        }
+    }
+    s->waiting = false;
+    s->next_wait = NULL;
+}
+
+void gw__sse_wake_all(struct gw_server *g)
+{
+    pthread_mutex_lock(&g->sse_lock);
+    struct gw_sse *s = g->waiting;
+    g->waiting = NULL;
+    while (s != NULL) {
+        struct gw_sse *n = s->next_wait;
+        s->waiting = false;
+        s->next_wait = NULL;
+        MHD_resume_connection(s->conn);
+        s = n;
+    }
+    pthread_mutex_unlock(&g->sse_lock);
+}
+
+void gw__sse_on_block(struct gw_server *g)
+{
+    gw__sse_wake_all(g);
+}
+
+void *gw__ticker_main(void *arg)
+{
+    struct gw_server *g = arg;
+    unsigned every = g->opt.keepalive_s;
+    if (g->opt.idle_timeout_s / 2 > 0 && g->opt.idle_timeout_s / 2 < every) {
+        every = g->opt.idle_timeout_s / 2;
+    }
+    for (;;) {
+        pthread_mutex_lock(&g->sse_lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += every;
+        while (!atomic_load(&g->stopping)) {
+            if (pthread_cond_timedwait(&g->tick_cv, &g->sse_lock, &ts) != 0) {
+                break; /* timed out */
+            }
+        }
+        pthread_mutex_unlock(&g->sse_lock);
+        if (atomic_load(&g->stopping)) {
+            return NULL;
+        }
+        gw__sse_wake_all(g);
+    }
+}
+
+struct ev_ctx {
+    uint64_t block;
+    struct base_buf *out;
+    int rv;
+};
+
+static int event_cb(void *arg, const struct lg_event *e)
+{
+    struct ev_ctx *c = arg;
+    if (e->block != c->block) {
+        return 1;
+    }
+    json_t *o =
+        json_pack("{s:I, s:i, s:s, s:s}", "block", (json_int_t)e->block, "tx",
+                  (int)e->tx, "contract", e->contract, "name", e->name);
+    gw_json_set_bytes(o, "payload", e->payload.p, e->payload.len);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    c->rv = s ? base_buf_printf(c->out, "event: contract\ndata: %s\n\n", s)
+              : BASE_ENOMEM;
+    free(s);
+    return c->rv;
+}
+
+/* Append block @n and its events to @out. */
+static int render(struct gw_server *g, uint64_t n, struct base_buf *out)
+{
+    struct ev_ctx c = {n, out, 0};
+    int rv = lg_events(g->ch, n, event_cb, &c);
+    if (rv == 0) {
+        rv = c.rv;
+    }
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    struct lg_block blk;
+    if (rv == 0) {
+        rv = lg_block_get(g->ch, n, &b);
+    }
+    if (rv == 0 && lg_block_decode(&blk, b.data, b.len) != 0) {
+        rv = BASE_ECORRUPT;
+    } else if (rv == 0) {
+        uint32_t valid = 0;
+        for (uint32_t i = 0; n > 0 && i < blk.h.tx_count; i++) {
+            valid += blk.results[i].code == 0;
+        }
+        char hash[65];
+        base_hex_encode(hash, blk.hash.b, 32);
+        rv = base_buf_printf(
+            out,
+            "id: %llu\nevent: block\ndata: {\"channel\":\"%s\",\"number\":%llu,"
+            "\"hash\":\"%s\",\"tx_count\":%u,\"valid\":%u,"
+            "\"timestamp_ns\":%llu}\n\n",
+            (unsigned long long)n, lg_channel_name(g->ch),
+            (unsigned long long)n, hash, blk.h.tx_count, valid,
+            (unsigned long long)blk.h.timestamp);
+        lg_block_release(&blk);
+    }
+    base_buf_release(&b);
+    return rv;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct gw_sse *s = cls;
+    struct gw_server *g = s->g;
+    if (s->off >= s->out.len) {
+        base_buf_reset(&s->out);
+        s->off = 0;
+        if (atomic_load(&g->stopping)) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        uint64_t height;
+        struct cr_hash tip, state;
+        lg_channel_tip(g->ch, &height, &tip, &state);
+        uint64_t now = base_mono_ns();
+        if (s->next < height) {
+            /* A few blocks per call, so one stream catching up on a long
+             * chain does not hold its thread for long. */
+            for (int k = 0; k < 8 && s->next < height; k++) {
+                if (render(g, s->next, &s->out) != 0) {
+                    return MHD_CONTENT_READER_END_WITH_ERROR;
+                }
+                s->next++;
+            }
+        } else if (now - s->last_sent >=
+                   (uint64_t)g->opt.keepalive_s * 1000000000u) {
+            if (base_buf_add_str(&s->out, ": keep-alive\n\n") != 0) {
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+        } else {
+            pthread_mutex_lock(&g->sse_lock);
+            lg_channel_tip(g->ch, &height, &tip, &state);
+            if (s->next >= height && !atomic_load(&g->stopping)) {
+                s->waiting = true;
+                s->next_wait = g->waiting;
+                g->waiting = s;
+                MHD_suspend_connection(s->conn);
+            }
+            pthread_mutex_unlock(&g->sse_lock);
+            return 0;
+        }
+        s->last_sent = now;
+    }
+    size_t n = s->out.len - s->off;
+    n = n < max ? n : max;
+    memcpy(buf, s->out.data + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+    struct gw_sse *s = cls;
+    struct gw_server *g = s->g;
+    pthread_mutex_lock(&g->sse_lock);
+    if (s->waiting) {
+        unlink_waiting(g, s);
+    }
+    pthread_mutex_unlock(&g->sse_lock);
+    atomic_fetch_sub(&g->m.streams, 1);
+    base_buf_release(&s->out);
+    base_free(s);
+}
+
+enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
+{
+    uint64_t height;
+    struct cr_hash tip, state;
+    lg_channel_tip(g->ch, &height, &tip, &state);
+    uint64_t from = height;
+    char v[32];
+    const char *last =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (gw__arg(r, "from", v, sizeof v) != NULL) {
+        if (base_parse_u64(v, &from) != 0) {
+            return gw__error(r, 400, "bad_request",
+                             "from must be a block number, not '%s'", v);
+        }
+    } else if (last != NULL) {
+        uint64_t id;
+        if (base_parse_u64(last, &id) != 0 || id == UINT64_MAX) {
+            return gw__error(r, 400, "bad_request",
+                             "Last-Event-ID must be a block number");
+        }
+        from = id + 1;
+    }
+    struct gw_sse *s = base_calloc(1, sizeof *s);
+    if (s == NULL) {
+        return gw__error(r, 500, "internal", "out of memory");
+    }
+    s->g = g;
+    s->conn = r->conn;
+    s->next = from;
+    base_buf_init(&s->out, 0);
+    s->last_sent = base_mono_ns();
+    if (base_buf_add_str(&s->out, "retry: 1000\n\n") != 0) {
+        base_free(s);
+        return MHD_NO;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 64 * 1024, sse_read, s, sse_free);
+    if (resp == NULL) {
+        base_buf_release(&s->out);
+        base_free(s);
+        return MHD_NO;
+    }
+    atomic_fetch_add(&g->m.streams, 1);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    r->status = 200;
+    enum MHD_Result rv = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rv;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to gateway: the server, requests, routes, metrics, the key store
+ * and the event stream, shared by the files of the module. */
+#ifndef GL_GATEWAY_INT_H
+#define GL_GATEWAY_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gateway/gateway.h"
+
+struct json_t;
+struct gw_server;
+struct gw_req;
+
+/* ---- routes ------------------------------------------------------------- */
+
+enum route_flags {
+    R_BODY = 1 << 0,   /* takes a request body */
+    R_PUBLIC = 1 << 1, /* never needs a key (health, metrics, pages) */
+    R_KEY = 1 << 2,    /* always needs a key (it acts as the key's member) */
+    R_WRITE = 1 << 3,  /* a key used here must not be read-only */
+};
+
+#define GW_MAX_PARAMS 3
+
+typedef enum MHD_Result (*gw_handler)(struct gw_server *g, struct gw_req *r);
+
+struct gw_route {
+    struct gw_route_info info;
+    unsigned flags;
+    gw_handler fn;
+    /* Content types accepted for the body, space-separated; NULL: any. */
+    const char *types;
+};
+
+extern const struct gw_route gw__route_table[];
+extern const size_t gw__nroutes;
+
+/* ---- metrics ---------------------------------------------------------- */
+
+#define GW_NSTATUS  16 /* distinct HTTP statuses counted per route */
+#define GW_NCODES   64 /* result codes counted: index -code, 0 is VALID */
+#define GW_NBUCKETS 14
+
+struct gw_metrics {
+    atomic_uint_fast64_t http[64][GW_NSTATUS]; /* route x status slot */
+    atomic_uint_fast64_t committed[GW_NCODES]; /* by result code */
+    atomic_uint_fast64_t refused[GW_NCODES];   /* before ordering */
+    atomic_uint_fast64_t lat_bucket[GW_NBUCKETS + 1];
+    atomic_uint_fast64_t lat_count;
+    atomic_uint_fast64_t lat_sum_ns;
+    atomic_uint_fast64_t blocks;
+    atomic_uint_fast64_t off_ops[2][2]; /* put/get x ok/error */
+    atomic_uint_fast64_t events;
+    atomic_uint_fast64_t streams;
+};
+
+void gw__metrics_http(struct gw_metrics *m, size_t route, unsigned status);
+void gw__metrics_result(struct gw_metrics *m, int code, bool committed,
+                        uint64_t latency_ns);
+/** Count a block's outcomes by result code. */
+void gw__metrics_committed(struct gw_metrics *m, const struct lg_outcome *out,
+                           size_t n);
+void gw__metrics_offchain(struct gw_metrics *m, bool put, int rv);
+/** The Prometheus text exposition of everything, appended to @out. */
+int gw__metrics_render(struct gw_server *g, struct base_buf *out) BASE_WUR;
+
+/* ---- API keys, as the server holds them ------------------------------- */
+
+struct gw_keyent {
+    struct gw_key key;
+    uint8_t hash[32];
+    /* The member the key signs as, loaded at first use. */
+    bool loaded;
+    struct lg_cert cert;
+    struct cr_keypair kp;
+};
+
+struct gw_keystore {
+    const char *path; /* borrowed; NULL: no keys */
+    pthread_mutex_t lock;
+    struct gw_keyent *ents;
+    size_t n;
+    /* What the file looked like when read: reload when it changes. */
+    uint64_t ino, size, mtime_ns;
+    bool seen;
+    gw_identity_fn identity;
+    void *identity_arg;
+};
+
+/** Read the key file into memory. */
+int gw__keys_load(struct gw_keystore *ks, char *errmsg) BASE_WUR;
+void gw__keys_release(struct gw_keystore *ks);
+/** Look up bearer @token: a copy of its record (and its member when
+ *  @cert/@kp are not NULL) goes out. Errors: BASE_EPERM (unknown, malformed
+ *  or revoked; @why says which), BASE_ENOTFOUND (member's key missing). */
+int gw__keys_check(struct gw_keystore *ks, const char *token,
+                   struct gw_key *out, struct lg_cert *cert,
+                   struct cr_keypair *kp, const char **why) BASE_WUR;
+/** Parse a key file's text into records (the caller frees *@out). */
+int gw__keys_parse(const char *text, size_t len, struct gw_keyent **out,
+                   size_t *n) BASE_WUR;
+
+/* ---- the server ------------------------------------------------------- */
+
+struct gw_sse; /* one event-stream client */
+
+struct gw_server {
+    struct lg_ledger *ledger;
+    struct lg_channel *ch;
+    struct ord_orderer *ord; /* NULL until gw_start */
+    struct kv_offchain *off;
+    struct gw_options opt;
+    char *tls_cert, *tls_key; /* owned copies */
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+    atomic_bool stopping;
+    atomic_uint_fast64_t nonce; /* for transactions signed for API keys */
+    struct gw_metrics m;
+    struct gw_keystore keys;
+    /* Event streams waiting for the next block, and the ticker that keeps
+     * them alive. */
+    pthread_mutex_t sse_lock;
+    pthread_cond_t tick_cv;
+    struct gw_sse *waiting;
+    bool ticker_started;
+    pthread_t ticker;
+    /* Submissions whose answers are all in, waiting to be resumed. The
+     * resumer thread does it, so the orderer's committer (the one serial
+     * step of ordering) never pays for waking HTTP threads. */
+    pthread_mutex_t done_lock;
+    pthread_cond_t done_cv;
+    struct gw_req *done_head;
+    bool resumer_started, resumer_stop;
+    pthread_t resumer;
+    /* A throwaway key: the JSON form of a transaction is re-encoded with
+     * lg_tx_build, which signs; the client's signature replaces it. */
+    struct cr_keypair scratch;
+};
+
+/* One HTTP request, from its headers to the completion callback. */
+enum req_state { RQ_NEW, RQ_BODY, RQ_WAITING, RQ_READY };
+
+struct gw_req {
+    struct gw_server *g;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    size_t route; /* index, or gw__nroutes for "no route" */
+    char *params[GW_MAX_PARAMS];
+    enum req_state state;
+    uint64_t t0;
+    unsigned status;
+    struct base_buf body;
+    bool too_big;
+    bool have_key;
+    struct gw_key key;
+    /* Asynchronous submissions: results land here from ordering threads;
+     * the last one resumes the connection. */
+    atomic_size_t remaining;
+    size_t nsub;
+    bool batch;
+    struct ord_result *res;
+    void *subs;               /* one per submission, freed with the request */
+    struct gw_req *next_done; /* on the server's done list */
+    /* Prepared answer, queued when the connection resumes. */
+    struct MHD_Response *ready;
+};
+
+/* Replies. Each queues a response and records the status for metrics. */
+enum MHD_Result gw__reply(struct gw_req *r, unsigned status,
+                          const char *content_type, struct base_buf *body);
+enum MHD_Result gw__reply_json(struct gw_req *r, unsigned status,
+                               struct json_t *o);
+/** A JSON error {"error": @error, "reason": ...}. */
+enum MHD_Result gw__error(struct gw_req *r, unsigned status, const char *error,
+                          const char *fmt, ...) BASE_PRINTF(4, 5);
+/** The HTTP status for a BASE_E* code of a failed read or call. */
+unsigned gw__status_of(int code);
+/** Query argument @name, percent-decoded into @out (@size bytes);
+ *  NULL when absent. */
+const char *gw__arg(struct gw_req *r, const char *name, char *out, size_t size);
+/** The API key the request carries (Authorization: Bearer, or
+ *  X-API-Key), or NULL. */
+const char *gw__token(struct MHD_Connection *c);
+/** Parse the JSON body; on error replies 400 and returns NULL. */
+struct json_t *gw__body_json(struct gw_req *r);
+
+/** Hand a request whose submissions are all answered to the resumer. */
+void gw__resume_later(struct gw_req *r);
+void *gw__resumer_main(void *arg);
+/** Queue-ready answer of a resumed submission, into r->ready. */
+void gw__prepare_results(struct gw_req *r);
+
+/* Handlers (routes.c, events.c). */
+enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
+void gw__sse_on_block(struct gw_server *g);
+void gw__sse_wake_all(struct gw_server *g);
+void *gw__ticker_main(void *arg);
+
+#endif

@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: MIT */
+/* The routes: submission, evaluation, queries, off-chain records, bids,
+ * health, metrics and pages. Shapes are documented in docs/api.md. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_int.h"
+#include "market/market.h"
+
+#define CT_JSON  "application/json"
+#define CT_BIN   "application/octet-stream"
+#define CT_BATCH "application/vnd.gridledger.batch"
+
+/* ---- pages ----------------------------------------------------------------
+ * GET / and GET /ui/{file} serve the pages the node was given (the
+ * dashboard, later). Until then / is this placeholder. */
+
+static const char placeholder[] =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+    "<title>gridledger node</title></head><body>\n"
+    "<h1>gridledger node</h1>\n"
+    "<p>This node serves the gridledger HTTP API under <code>/v1</code> "
+    "(docs/api.md). The dashboard page is not built into this node yet; "
+    "this placeholder stands where it will be.</p>\n"
+    "<ul><li><a href=\"/v1/tip\">/v1/tip</a></li>"
+    "<li><a href=\"/metrics\">/metrics</a></li>"
+    "<li><a href=\"/healthz\">/healthz</a></li></ul>\n"
+    "</body></html>\n";
+
+static enum MHD_Result serve_page(struct gw_server *g, struct gw_req *r,
+                                  const char *path)
+{
+    for (size_t i = 0; i < g->opt.npages; i++) {
+        const struct gw_page *p = &g->opt.pages[i];
+        if (strcmp(p->path, path) == 0) {
+            struct base_buf b;
+            base_buf_init(&b, 0);
+            if (base_buf_add(&b, p->body, p->len) != 0) {
+                return MHD_NO;
+            }
+            return gw__reply(r, 200, p->content_type, &b);
+        }
+    }
+    if (strcmp(path, "/") == 0) {
+        struct base_buf b;
+        base_buf_init(&b, 0);
+        if (base_buf_add_str(&b, placeholder) != 0) {
+            return MHD_NO;
+        }
+        return gw__reply(r, 200, "text/html; charset=utf-8", &b);
+    }
+    return gw__error(r, 404, "no_such_page", "no page %s", path);
+}
+
+static enum MHD_Result h_root(struct gw_server *g, struct gw_req *r)
+{
+    return serve_page(g, r, "/");
+}
+
+static enum MHD_Result h_ui(struct gw_server *g, struct gw_req *r)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/ui/%s", r->params[0]);
+    return serve_page(g, r, path);
+}
+
+/* ---- health and metrics ------------------------------------------------ */
+
+static enum MHD_Result h_healthz(struct gw_server *g, struct gw_req *r)
+{
+    (void)g;
+    return gw__reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static enum MHD_Result h_readyz(struct gw_server *g, struct gw_req *r)
+{
+    uint64_t height;
+    struct cr_hash tip, state;
+    lg_channel_tip(g->ch, &height, &tip, &state);
+    if (atomic_load(&g->stopping)) {
+        return gw__reply_json(r, 503,
+                              json_pack("{s:s, s:s}", "status", "stopping",
+                                        "reason", "the node is shutting down"));
+    }
+    return gw__reply_json(r, 200,
+                          json_pack("{s:s, s:I}", "status", "ready", "height",
+                                    (json_int_t)height));
+}
+
+static enum MHD_Result h_metrics(struct gw_server *g, struct gw_req *r)
+{
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    if (gw__metrics_render(g, &b) != 0) {
+        base_buf_release(&b);
+        return gw__error(r, 500, "internal", "cannot render metrics");
+    }
+    return gw__reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+static enum MHD_Result h_tip(struct gw_server *g, struct gw_req *r)
+{
+    uint64_t height;
+    struct cr_hash tip, state;
+    lg_channel_tip(g->ch, &height, &tip, &state);
+    const struct lg_config *cfg = lg_channel_config(g->ch);
+    return gw__reply_json(r, 200,
+                          json_pack("{s:s, s:I, s:o, s:o, s:o}", "channel",
+                                    lg_channel_name(g->ch), "height",
+                                    (json_int_t)height, "tip",
+                                    gw_json_hex(tip.b, 32), "state_hash",
+                                    gw_json_hex(state.b, 32), "orderer_key",
+                                    gw_json_hex(cfg->orderer_pk, 32)));
+}
+
+static enum MHD_Result fail_code(struct gw_req *r, int rv, const char *what)
+{
+    return gw__error(r, gw__status_of(rv), base_errname(rv), "%s: %s", what,
+                     base_strerror(rv));
+}
+
+static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
+{
+    const char *contract = r->params[0], *key = r->params[1];
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    struct lg_version ver;
+    int rv = lg_get(g->ch, contract, key, strlen(key), &v, &ver);
+    if (rv != 0) {
+        base_buf_release(&v);
+        return fail_code(r, rv, key);
+    }
+    json_t *o = json_pack("{s:s, s:s}", "contract", contract, "key", key);
+    gw_json_set_bytes(o, "value", v.data, v.len);
+    json_object_set_new(o, "block", json_integer((json_int_t)ver.block));
+    json_object_set_new(o, "tx", json_integer(ver.tx));
+    base_buf_release(&v);
+    return gw__reply_json(r, 200, o);
+}
+
+static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
+{
+    char start[LG_KEY_MAX + 1] = "", end[LG_KEY_MAX + 1], lim[24];
+    gw__arg(r, "start", start, sizeof start);
+    bool has_end = gw__arg(r, "end", end, sizeof end) != NULL;
+    uint64_t limit = 1000;
+    if (gw__arg(r, "limit", lim, sizeof lim) != NULL &&
+        (base_parse_u64(lim, &limit) != 0 || limit == 0 || limit > 10000)) {
+        return gw__error(r, 400, "bad_request",
+                         "limit must be 1..10000, not '%s'", lim);
+    }
+    json_t *arr = json_array();
+    int rv = lg_range(g->ch, r->params[0], start, strlen(start),
+                      has_end ? end : NULL, has_end ? strlen(end) : 0,
+                      (size_t)limit, gw_json_range_cb, arr);
+    if (rv != 0) {
+        json_decref(arr);
+        return fail_code(r, rv, "range");
+    }
+    return gw__reply_json(
+        r, 200, json_pack("{s:s, s:o}", "contract", r->params[0], "keys", arr));
+}
+
+static enum MHD_Result h_history(struct gw_server *g, struct gw_req *r)
+{
+    json_t *arr = json_array();
+    const char *key = r->params[1];
+    int rv = lg_history(g->ch, r->params[0], key, strlen(key),
+                        gw_json_history_cb, arr);
+    if (rv != 0) {
+        json_decref(arr);
+        return fail_code(r, rv, key);
+    }
+    return gw__reply_json(r, 200,
+                          json_pack("{s:s, s:s, s:o}", "contract", r->params[0],
+                                    "key", key, "versions", arr));
+}
+
+static int load_block(struct gw_server *g, uint64_t num, struct base_buf *b,
+                      struct lg_block *blk)
+{
+    int rv = lg_block_get(g->ch, num, b);
+    if (rv == 0 && lg_block_decode(blk, b->data, b->len) != 0) {
+        rv = BASE_ECORRUPT;
+    }
+    return rv;
+}
+
+static enum MHD_Result h_block(struct gw_server *g, struct gw_req *r)
+{
+    const char *s = r->params[0];
+    uint64_t num;
+    struct cr_hash h;
+    if (strlen(s) == 64 && base_hex_decode(h.b, 32, s) == 0) {
+        if (lg_block_find(g->ch, &h, &num) != 0) {
+            return gw__error(r, 404, "ENOTFOUND", "no block with hash %s", s);
+        }
+    } else if (base_parse_u64(s, &num) != 0) {
+        return gw__error(r, 400, "bad_request",
+                         "'%s' is neither a block number nor a hash", s);
+    }
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    char fmt[16];
+    if (gw__arg(r, "format", fmt, sizeof fmt) != NULL &&
+        strcmp(fmt, "binary") == 0) {
+        int rv = lg_block_get(g->ch, num, &b);
+        if (rv != 0) {
+            base_buf_release(&b);
+            return fail_code(r, rv, "block");
+        }
+        return gw__reply(r, 200, CT_BIN, &b);
+    }
+    struct lg_block blk;
+    int rv = load_block(g, num, &b, &blk);
+    if (rv != 0) {
+        base_buf_release(&b);
+        return fail_code(r, rv, "block");
+    }
+    json_t *o = gw_json_block(&blk);
+    lg_block_release(&blk);
+    base_buf_release(&b);
+    return gw__reply_json(r, 200, o);
+}
+
+static bool parse_id(const char *s, struct cr_hash *id)
+{
+    return strlen(s) == 64 && base_hex_decode(id->b, 32, s) == 0;
+}
+
+static enum MHD_Result h_tx(struct gw_server *g, struct gw_req *r)
+{
+    struct cr_hash id;
+    if (!parse_id(r->params[0], &id)) {
+        return gw__error(r, 400, "bad_request",
+                         "a transaction id is 64 hex digits");
+    }
+    struct lg_tx_info info;
+    int rv = lg_tx_find(g->ch, &id, &info);
+    if (rv != 0) {
+        return fail_code(r, rv, "transaction");
+    }
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    struct lg_block blk;
+    json_t *o = NULL;
+    if (load_block(g, info.block, &b, &blk) == 0) {
+        if (info.index < blk.h.tx_count) {
+            o = gw_json_tx(&blk.txs[info.index], &blk.results[info.index]);
+        }
+        lg_block_release(&blk);
+    }
+    base_buf_release(&b);
+    if (o == NULL) {
+        return gw__error(r, 500, "ECORRUPT",
+                         "the transaction's block is unreadable");
+    }
+    json_object_set_new(o, "block", json_integer((json_int_t)info.block));
+    json_object_set_new(o, "index", json_integer(info.index));
+    return gw__reply_json(r, 200, o);
+}
+
+static enum MHD_Result h_proof(struct gw_server *g, struct gw_req *r)
+{
+    struct cr_hash id;
+    if (!parse_id(r->params[0], &id)) {
+        return gw__error(r, 400, "bad_request",
+                         "a transaction id is 64 hex digits");
+    }
+    struct lg_proof p;
+    lg_proof_init(&p);
+    int rv = lg_proof_make(g->ch, &id, &p);
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    if (rv == 0) {
+        rv = lg_proof_to_json(&p, &out);
+    }
+    lg_proof_release(&p);
+    if (rv != 0) {
+        base_buf_release(&out);
+        return fail_code(r, rv, "proof");
+    }
+    return gw__reply(r, 200, CT_JSON, &out);
+}
+
+/* ---- submission -------------------------------------------------------- */
+
+struct sub {
+    struct gw_req *r; /* NULL: nobody waits (?wait=false) */
+    struct gw_server *g;
+    size_t i;
+    uint64_t sent;
+};
+
+static void on_done(void *arg, const struct ord_result *res)
+{
+    struct sub *s = arg;
+    gw__metrics_result(&s->g->m, res->code, res->committed,
+                       base_mono_ns() - s->sent);
+    if (s->r == NULL) {
+        base_free(s);
+        return;
+    }
+    struct gw_req *r = s->r;
+    r->res[s->i] = *res;
+    if (atomic_fetch_sub(&r->remaining, 1) == 1) {
+        gw__resume_later(r);
+    }
+}
+
+static json_t *result_json(const struct ord_result *res)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", gw_json_hex(res->id.b, 32));
+    json_object_set_new(o, "code", json_integer(res->code));
+    json_object_set_new(
+        o, "result",
+        json_string(res->code == 0 ? "VALID" : base_errname(res->code)));
+    json_object_set_new(o, "committed", json_boolean(res->committed));
+    if (res->committed) {
+        json_object_set_new(o, "block", json_integer((json_int_t)res->block));
+        json_object_set_new(o, "index", json_integer(res->index));
+    }
+    json_t *reason = json_string(res->reason);
+    json_object_set_new(o, "reason", reason ? reason : json_string(""));
+    return o;
+}
+
+/* Build the answer once every submission of the request is back, on the
+ * HTTP thread that resumes the request (not on the committer's). */
+void gw__prepare_results(struct gw_req *r)
+{
+    bool batch = r->batch;
+    json_t *o;
+    unsigned status = 200;
+    if (batch) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < r->nsub; i++) {
+            json_array_append_new(arr, result_json(&r->res[i]));
+        }
+        o = json_pack("{s:o}", "results", arr);
+    } else {
+        o = result_json(&r->res[0]);
+        if (!r->res[0].committed) {
+            status = gw__status_of(r->res[0].code);
+            json_object_set_new(o, "error", json_string("refused"));
+        }
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    size_t len = s ? strlen(s) : 0;
+    char *copy = s ? base_malloc(len + 1) : NULL;
+    if (copy != NULL) {
+        memcpy(copy, s, len);
+        copy[len] = '\n';
+    }
+    free(s);
+    r->ready = copy ? MHD_create_response_from_buffer_with_free_callback(
+                          len + 1, copy, base_free)
+                    : NULL;
+    if (r->ready == NULL) {
+        base_free(copy);
+    } else {
+        MHD_add_response_header(r->ready, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                CT_JSON);
+    }
+    r->status = r->ready ? status : 500;
+}
+
+/* A request that submitted @n envelopes and waits: the connection is
+ * suspended before the first submit, so a fast answer cannot resume it
+ * early; the extra count held here is dropped last. */
+static enum MHD_Result submit_all(struct gw_server *g, struct gw_req *r,
+                                  const struct lg_slice *env, size_t n,
+                                  bool batch, bool wait)
+{
+    r->batch = batch;
+    if (!wait) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < n; i++) {
+            struct sub *s = base_malloc(sizeof *s);
+            struct lg_tx tx;
+            if (s == NULL || lg_tx_decode(&tx, env[i].p, env[i].len) != 0) {
+                base_free(s);
+                json_decref(ids);
+                return gw__error(r, 500, "internal", "out of memory");
+            }
+            *s = (struct sub){NULL, g, i, base_mono_ns()};
+            int rv =
+                ord_orderer_submit(g->ord, env[i].p, env[i].len, on_done, s);
+            json_t *o = json_pack("{s:o, s:b}", "id", gw_json_hex(tx.id.b, 32),
+                                  "accepted", rv == 0);
+            if (rv != 0) {
+                base_free(s);
+                gw__metrics_result(&g->m, rv, false, 0);
+                json_object_set_new(o, "code", json_integer(rv));
+                json_object_set_new(o, "reason",
+                                    json_string(base_strerror(rv)));
+            }
+            json_array_append_new(ids, o);
+        }
+        if (batch) {
+            return gw__reply_json(r, 202, json_pack("{s:o}", "results", ids));
+        }
+        json_t *one = json_incref(json_array_get(ids, 0));
+        json_decref(ids);
+        return gw__reply_json(r, 202, one);
+    }
+    r->res = base_calloc(n, sizeof *r->res);
+    struct sub *subs = base_calloc(n, sizeof *subs);
+    if (r->res == NULL || subs == NULL) {
+        base_free(subs);
+        return gw__error(r, 500, "internal", "out of memory");
+    }
+    r->subs = subs;
+    r->nsub = n;
+    atomic_store(&r->remaining, n + 1);
+    r->state = RQ_WAITING;
+    MHD_suspend_connection(r->conn);
+    for (size_t i = 0; i < n; i++) {
+        subs[i] = (struct sub){r, g, i, base_mono_ns()};
+        int rv =
+            ord_orderer_submit(g->ord, env[i].p, env[i].len, on_done, &subs[i]);
+        if (rv != 0) {
+            struct ord_result *res = &r->res[i];
+            memset(res, 0, sizeof *res);
+            struct lg_tx tx;
+            if (lg_tx_decode(&tx, env[i].p, env[i].len) == 0) {
+                res->id = tx.id;
+            }
+            res->code = rv;
+            snprintf(res->reason, sizeof res->reason, "not accepted: %s",
+                     base_strerror(rv));
+            gw__metrics_result(&g->m, rv, false, 0);
+            atomic_fetch_sub(&r->remaining, 1);
+        }
+    }
+    r->state = RQ_WAITING;
+    if (atomic_fetch_sub(&r->remaining, 1) == 1) {
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
+static bool want_wait(struct gw_req *r)
+{
+    char w[8];
+    return gw__arg(r, "wait", w, sizeof w) == NULL ||
+           !(strcmp(w, "false") == 0 || strcmp(w, "0") == 0);
+}
+
+/* Arguments of a JSON call: "args" (strings) or "args_hex" (hex strings),
+ * decoded into @buf; @a gets slices into it. */
+static int json_args(json_t *o, struct base_buf *buf, struct lg_slice *a,
+                     uint32_t *n, const char **why)
+{
+    json_t *args = json_object_get(o, "args");
+    json_t *hex = json_object_get(o, "args_hex");
+    json_t *arr = args ? args : hex;
+    *n = 0;
+    if (arr == NULL) {
+        return 0;
+    }
+    if (!json_is_array(arr) || (args && hex)) {
+        *why = "args must be an array of strings (or args_hex of hex)";
+        return BASE_EPARSE;
+    }
+    if (json_array_size(arr) > LG_MAX_ARGS) {
+        *why = "too many arguments (at most 32)";
+        return BASE_EARGS;
+    }
+    size_t offs[LG_MAX_ARGS], lens[LG_MAX_ARGS];
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (!json_is_string(x)) {
+            *why = "every argument must be a string";
+            return BASE_EPARSE;
+        }
+        const char *s = json_string_value(x);
+        size_t sl = json_string_length(x);
+        offs[i] = buf->len;
+        if (hex != NULL) {
+            if (sl % 2 != 0 || base_buf_reserve(buf, sl / 2 + 1) != 0 ||
+                base_hex_decode(buf->data + buf->len, sl / 2, s) != 0) {
+                *why = "args_hex holds a value that is not hex";
+                return BASE_EPARSE;
+            }
+            buf->len += sl / 2;
+            lens[i] = sl / 2;
+        } else {
+            if (base_buf_add(buf, s, sl) != 0) {
+                *why = "out of memory";
+                return BASE_ENOMEM;
+            }
+            lens[i] = sl;
+        }
+    }
+    *n = (uint32_t)json_array_size(arr);
+    for (uint32_t k = 0; k < *n; k++) {
+        a[k] = (struct lg_slice){buf->data + offs[k], lens[k]};
+    }
+    return 0;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* The JSON form of a signed envelope: the fields of the binary encoding,
+ * re-encoded canonically and carrying the client's signature. */
+static int envelope_from_json(struct gw_server *g, json_t *o,
+                              struct base_buf *out, const char **why)
+{
+    const char *contract = jstr(o, "contract"), *fn = jstr(o, "function");
+    const char *certhex = jstr(o, "cert"), *sighex = jstr(o, "signature");
+    const char *channel = jstr(o, "channel");
+    json_t *nonce = json_object_get(o, "nonce");
+    if (contract == NULL || fn == NULL || certhex == NULL || sighex == NULL ||
+        nonce == NULL) {
+        *why = "a transaction needs contract, function, cert, nonce and "
+               "signature";
+        return BASE_EPARSE;
+    }
+    uint64_t nv = 0;
+    if (json_is_integer(nonce) && json_integer_value(nonce) >= 0) {
+        nv = (uint64_t)json_integer_value(nonce);
+    } else if (!json_is_string(nonce) ||
+               base_parse_u64(json_string_value(nonce), &nv) != 0) {
+        *why = "nonce must be a non-negative integer (or a decimal string)";
+        return BASE_EPARSE;
+    }
+    uint8_t sig[CR_SIG_SIZE];
+    uint8_t cb[1024];
+    size_t cl = strlen(certhex);
+    struct lg_cert cert;
+    struct base_rd rd;
+    if (base_hex_decode(sig, sizeof sig, sighex) != 0) {
+        *why = "signature must be 128 hex digits";
+        return BASE_EPARSE;
+    }
+    if (cl % 2 != 0 || cl / 2 > sizeof cb ||
+        base_hex_decode(cb, cl / 2, certhex) != 0) {
+        *why = "cert must be the hex of a certificate";
+        return BASE_EPARSE;
+    }
+    base_rd_init(&rd, cb, cl / 2);
+    if (lg_cert_decode(&cert, &rd) != 0 || base_rd_left(&rd) != 0) {
+        *why = "cert is not a certificate";
+        return BASE_EPARSE;
+    }
+    struct base_buf ab;
+    base_buf_init(&ab, 0);
+    struct lg_slice args[LG_MAX_ARGS];
+    uint32_t nargs;
+    int rv = json_args(o, &ab, args, &nargs, why);
+    if (rv == 0) {
+        struct lg_call call = {channel ? channel : lg_channel_name(g->ch),
+                               contract, fn, nargs, args};
+        rv = lg_tx_build(out, &call, &cert, &g->scratch, nv, NULL);
+        if (rv != 0) {
+            *why = "cannot encode: names are 1..64 printable characters";
+        } else {
+            memcpy(out->data + out->len - CR_SIG_SIZE, sig, CR_SIG_SIZE);
+        }
+    }
+    base_buf_release(&ab);
+    return rv;
+}
+
+/* Split a batch body: u32 big-endian length, then the envelope, repeated. */
+static int split_batch(const struct base_buf *b, struct lg_slice **out,
+                       size_t *n)
+{
+    struct base_rd rd;
+    size_t cap = 0, k = 0;
+    struct lg_slice *s = NULL;
+    base_rd_init(&rd, b->data, b->len);
+    while (base_rd_left(&rd) > 0) {
+        uint32_t len = base_rd_u32(&rd);
+        const uint8_t *p = base_rd_bytes(&rd, len);
+        if (p == NULL || len == 0 || k >= LG_BLOCK_MAX_TX) {
+            base_free(s);
+            return BASE_EPARSE;
+        }
+        if (k == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct lg_slice *ns = base_realloc(s, cap * sizeof *s);
+            if (ns == NULL) {
+                base_free(s);
+                return BASE_ENOMEM;
+            }
+            s = ns;
+        }
+        s[k++] = (struct lg_slice){p, len};
+    }
+    if (k == 0) {
+        return BASE_EPARSE;
+    }
+    *out = s;
+    *n = k;
+    return 0;
+}
+
+static bool is_type(struct gw_req *r, const char *type)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    return ct != NULL && strncasecmp(ct, type, strlen(type)) == 0 &&
+           (ct[strlen(type)] == '\0' || ct[strlen(type)] == ';');
+}
+
+/* The envelope of a /v1/tx or signed /v1/evaluate body, in @tmp when it
+ * came as JSON. Replies 400 and returns false when it is not one. */
+static bool body_envelope(struct gw_server *g, struct gw_req *r,
+                          struct base_buf *tmp, struct lg_slice *env)
+{
+    if (is_type(r, CT_JSON)) {
+        json_t *o = gw__body_json(r);
+        if (o == NULL) {
+            return false;
+        }
+        const char *why = "";
+        int rv = envelope_from_json(g, o, tmp, &why);
+        json_decref(o);
+        if (rv != 0) {
+            gw__metrics_result(&g->m, BASE_EPARSE, false, 0);
+            gw__error(r, 400, "malformed_transaction", "%s", why);
+            return false;
+        }
+        *env = (struct lg_slice){tmp->data, tmp->len};
+    } else {
+        *env = (struct lg_slice){r->body.data, r->body.len};
+    }
+    struct lg_tx tx;
+    if (env->len == 0 || lg_tx_decode(&tx, env->p, env->len) != 0) {
+        gw__metrics_result(&g->m, BASE_EPARSE, false, 0);
+        gw__error(r, 400, "malformed_transaction",
+                  "the body is not a transaction envelope (docs/"
+                  "ledger-format.md)");
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result h_submit(struct gw_server *g, struct gw_req *r)
+{
+    bool wait = want_wait(r);
+    if (is_type(r, CT_BATCH)) {
+        struct lg_slice *env;
+        size_t n;
+        if (split_batch(&r->body, &env, &n) != 0) {
+            return gw__error(r, 400, "malformed_batch",
+                             "a batch is 1..10000 times a u32 big-endian "
+                             "length and an envelope");
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct lg_tx tx;
+            if (lg_tx_decode(&tx, env[i].p, env[i].len) != 0) {
+                base_free(env);
+                gw__metrics_result(&g->m, BASE_EPARSE, false, 0);
+                return gw__error(r, 400, "malformed_transaction",
+                                 "envelope %zu of the batch is malformed; "
+                                 "none was submitted",
+                                 i);
+            }
+        }
+        enum MHD_Result rv = submit_all(g, r, env, n, true, wait);
+        base_free(env);
+        return rv;
+    }
+    struct base_buf tmp;
+    base_buf_init(&tmp, 0);
+    struct lg_slice env;
+    enum MHD_Result rv = MHD_YES;
+    if (body_envelope(g, r, &tmp, &env)) {
+        rv = submit_all(g, r, &env, 1, false, wait);
+    }
+    base_buf_release(&tmp);
+    return rv;
+}
+
+/* A call made as the request's API key: {"contract", "function", "args"}
+ * (already parsed into @o). Replies 400/403 and returns false when it is
+ * malformed or outside the key's role limits. */
+static bool key_call_ok(struct gw_req *r, json_t *o)
+{
+    const char *contract = jstr(o, "contract"), *fn = jstr(o, "function");
+    if (contract == NULL || fn == NULL) {
+        gw__error(r, 400, "bad_request",
+                  "a call needs \"contract\" and \"function\" strings");
+        return false;
+    }
+    if (!gw_key_allows(&r->key, contract, fn)) {
+        gw__error(r, 403, "forbidden",
+                  "key %s may not call %s.%s (allowed: %s)", r->key.id,
+                  contract, fn, r->key.allow[0] ? r->key.allow : "*");
+        return false;
+    }
+    return true;
+}
+
+static bool key_member(struct gw_server *g, struct gw_req *r,
+                       struct lg_cert *cert, struct cr_keypair *kp)
+{
+    const char *why = "";
+    struct gw_key k;
+    const char *token = gw__token(r->conn);
+    int rv = gw__keys_check(&g->keys, token ? token : "", &k, cert, kp, &why);
+    if (rv == BASE_EPERM) {
+        gw__error(r, 401, "unauthorized", "API key refused: %s", why);
+        return false;
+    }
+    if (rv != 0) {
+        gw__error(r, 500, "identity_unavailable",
+                  "the node cannot load the key of %s: %s", k.identity, why);
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result h_invoke(struct gw_server *g, struct gw_req *r)
+{
+    struct lg_cert cert;
+    struct cr_keypair kp;
+    json_t *o = gw__body_json(r);
+    if (o == NULL) {
+        return MHD_YES;
+    }
+    if (!key_call_ok(r, o) || !key_member(g, r, &cert, &kp)) {
+        json_decref(o);
+        return MHD_YES;
+    }
+    struct base_buf ab, tx;
+    base_buf_init(&ab, 0);
+    base_buf_init(&tx, 0);
+    struct lg_slice args[LG_MAX_ARGS];
+    uint32_t nargs;
+    const char *why = "";
+    int rv = json_args(o, &ab, args, &nargs, &why);
+    enum MHD_Result out;
+    if (rv != 0) {
+        out = gw__error(r, 400, "bad_request", "%s", why);
+    } else {
+        struct lg_call call = {lg_channel_name(g->ch), jstr(o, "contract"),
+                               jstr(o, "function"), nargs, args};
+        uint64_t nonce = atomic_fetch_add(&g->nonce, 1);
+        rv = lg_tx_build(&tx, &call, &cert, &kp, nonce, NULL);
+        if (rv != 0) {
+            out = gw__error(r, 400, "bad_request",
+                            "cannot encode the call: names are 1..64 "
+                            "printable characters");
+        } else {
+            struct lg_slice env = {tx.data, tx.len};
+            out = submit_all(g, r, &env, 1, false, want_wait(r));
+        }
+    }
+    cr_wipe(&kp, sizeof kp);
+    base_buf_release(&ab);
+    base_buf_release(&tx);
+    json_decref(o);
+    return out;
+}
+
+static enum MHD_Result eval_reply(struct gw_req *r, int rv,
+                                  const struct base_buf *out,
+                                  const char *reason)
+{
+    if (rv != 0) {
+        json_t *o = json_object();
+        json_object_set_new(o, "error", json_string(base_errname(rv)));
+        json_object_set_new(o, "code", json_integer(rv));
+        json_t *rs = json_string(reason);
+        json_object_set_new(o, "reason", rs ? rs : json_string(""));
+        return gw__reply_json(r, gw__status_of(rv), o);
+    }
+    json_t *o = json_pack("{s:i, s:s}", "code", 0, "result", "VALID");
+    gw_json_set_bytes(o, "payload", out->data, out->len);
+    return gw__reply_json(r, 200, o);
+}
+
+/* The call of a key's JSON evaluate, run as the key's member. */
+static int eval_as_key(struct gw_server *g, struct gw_req *r, json_t *o,
+                       struct base_buf *out, char *reason, bool *answered)
+{
+    struct lg_cert cert;
+    struct cr_keypair kp;
+    *answered = true;
+    if (!key_call_ok(r, o) || !key_member(g, r, &cert, &kp)) {
+        return 0;
+    }
+    cr_wipe(&kp, sizeof kp);
+    struct base_buf ab;
+    base_buf_init(&ab, 0);
+    struct lg_slice args[LG_MAX_ARGS];
+    uint32_t nargs;
+    const char *why = "";
+    int rv = json_args(o, &ab, args, &nargs, &why);
+    if (rv != 0) {
+        gw__error(r, 400, "bad_request", "%s", why);
+    } else {
+        *answered = false;
+        rv = lg_evaluate(g->ch, &cert, jstr(o, "contract"), jstr(o, "function"),
+                         nargs, args, out, reason);
+    }
+    base_buf_release(&ab);
+    return rv;
+}
+
+/* A signed envelope: its certificate and signature are checked as for
+ * ordering, then the call runs read-only as its creator. */
+static int eval_signed(struct gw_server *g, struct gw_req *r,
+                       struct base_buf *out, char *reason, bool *answered)
+{
+    struct base_buf tmp;
+    base_buf_init(&tmp, 0);
+    struct lg_slice env;
+    *answered = !body_envelope(g, r, &tmp, &env);
+    int rv = 0;
+    if (!*answered) {
+        struct lg_tx tx;
+        rv = lg_tx_decode(&tx, env.p, env.len);
+        if (rv == 0) {
+            rv = lg_admit(g->ch, &tx, base_wall_ns(), reason);
+        }
+        if (rv == 0) {
+            rv = lg_evaluate(g->ch, &tx.cert, tx.contract, tx.function,
+                             tx.nargs, tx.args, out, reason);
+        }
+    }
+    base_buf_release(&tmp);
+    return rv;
+}
+
+static enum MHD_Result h_evaluate(struct gw_server *g, struct gw_req *r)
+{
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    char reason[LG_REASON_MAX + 1] = "";
+    bool answered = false;
+    int rv;
+    json_t *o = NULL;
+    if (is_type(r, CT_JSON)) {
+        o = gw__body_json(r);
+        if (o == NULL) {
+            return MHD_YES;
+        }
+    }
+    if (o != NULL && json_object_get(o, "signature") == NULL) {
+        if (!r->have_key) {
+            json_decref(o);
+            return gw__error(r, 401, "unauthorized",
+                             "an unsigned call needs an API key; or send a "
+                             "signed envelope");
+        }
+        rv = eval_as_key(g, r, o, &out, reason, &answered);
+    } else {
+        rv = eval_signed(g, r, &out, reason, &answered);
+    }
+    json_decref(o);
+    enum MHD_Result res = answered ? MHD_YES : eval_reply(r, rv, &out, reason);
+    base_buf_release(&out);
+    return res;
+}
+
+/* ---- off-chain records and bids ---------------------------------------- */
+
+static enum MHD_Result h_off_put(struct gw_server *g, struct gw_req *r)
+{
+    if (r->body.len == 0) {
+        return gw__error(r, 400, "bad_request", "an empty record");
+    }
+    struct cr_hash h;
+    int rv = kv_offchain_put(g->off, r->body.data, r->body.len, &h);
+    gw__metrics_offchain(&g->m, true, rv);
+    if (rv != 0) {
+        return fail_code(r, rv, "off-chain store");
+    }
+    return gw__reply_json(r, 200,
+                          json_pack("{s:o, s:I}", "hash", gw_json_hex(h.b, 32),
+                                    "size", (json_int_t)r->body.len));
+}
+
+static enum MHD_Result h_off_get(struct gw_server *g, struct gw_req *r)
+{
+    struct cr_hash h;
+    if (!parse_id(r->params[0], &h)) {
+        return gw__error(r, 400, "bad_request",
+                         "a record hash is 64 hex digits");
+    }
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    int rv = kv_offchain_get(g->off, &h, &b);
+    gw__metrics_offchain(&g->m, false, rv);
+    if (rv != 0) {
+        base_buf_release(&b);
+        return fail_code(r, rv, "off-chain record");
+    }
+    /* The bytes as stored: checking them against a checksum on chain is
+     * the reader's job (GET /v1/bids/{uid} does it). */
+    return gw__reply(r, 200, CT_BIN, &b);
+}
+
+static enum MHD_Result h_bid(struct gw_server *g, struct gw_req *r)
+{
+    if (!gw_key_allows(&r->key, "bids", "retrieve")) {
+        return gw__error(r, 403, "forbidden",
+                         "key %s may not call "
+                         "bids.retrieve",
+                         r->key.id);
+    }
+    struct lg_cert cert;
+    struct cr_keypair kp;
+    if (!key_member(g, r, &cert, &kp)) {
+        return MHD_YES;
+    }
+    /* A client that only reads: retrieval evaluates and fetches, it never
+     * orders, so it needs no orderer. */
+    struct mk_client *c;
+    int rv = mk_client_local(&c, g->ch, NULL, g->off, &cert, &kp);
+    cr_wipe(&kp, sizeof kp);
+    if (rv != 0) {
+        return fail_code(r, rv, "client");
+    }
+    struct mk_bid_view v;
+    rv = mk_bid_retrieve(c, r->params[0], &v);
+    mk_client_close(c);
+    gw__metrics_offchain(&g->m, false, rv);
+    if (rv != 0) {
+        enum MHD_Result e = gw__error(r, gw__status_of(rv), base_errname(rv),
+                                      "bid %s: %s", r->params[0], v.reason);
+        mk_bid_view_release(&v);
+        return e;
+    }
+    json_t *bid = json_null();
+    if (v.intact) {
+        struct base_buf raw;
+        base_buf_init(&raw, 0);
+        if (mk_bid_encode(&v.bid, &raw) == 0) {
+            json_decref(bid);
+            bid = json_loadb((const char *)raw.data, raw.len, 0, NULL);
+        }
+        base_buf_release(&raw);
+    }
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s, s:o}", "uid",
+                          r->params[0], "status", v.status, "version",
+                          (json_int_t)v.version, "checksum", v.checksum,
+                          "computed", v.computed, "intact", v.intact, "reason",
+                          v.reason, "bid", bid ? bid : json_null());
+    mk_bid_view_release(&v);
+    return gw__reply_json(r, 200, o);
+}
+
+static enum MHD_Result h_whoami(struct gw_server *g, struct gw_req *r)
+{
+    (void)g;
+    return gw__reply_json(r, 200,
+                          json_pack("{s:s, s:s, s:s, s:s, s:b}", "id",
+                                    r->key.id, "name", r->key.name, "identity",
+                                    r->key.identity, "allow",
+                                    r->key.allow[0] ? r->key.allow : "*",
+                                    "read_only", r->key.read_only));
+}
+
+/* ---- the table ------------------------------------------------------------
+ * Paths are OpenAPI templates: docs/api.yaml lists the same ones, and a
+ * test checks that the two agree. */
+
+const struct gw_route gw__route_table[] = {
+    {{"GET", "/"}, R_PUBLIC, h_root, NULL},
+    {{"GET", "/ui/{file}"}, R_PUBLIC, h_ui, NULL},
+    {{"GET", "/healthz"}, R_PUBLIC, h_healthz, NULL},
+    {{"GET", "/readyz"}, R_PUBLIC, h_readyz, NULL},
+    {{"GET", "/metrics"}, R_PUBLIC, h_metrics, NULL},
+    {{"GET", "/v1/tip"}, 0, h_tip, NULL},
+    {{"GET", "/v1/state/{contract}"}, 0, h_range, NULL},
+    {{"GET", "/v1/state/{contract}/{key}"}, 0, h_state, NULL},
+    {{"GET", "/v1/history/{contract}/{key}"}, 0, h_history, NULL},
+    {{"GET", "/v1/blocks/{n}"}, 0, h_block, NULL},
+    {{"GET", "/v1/tx/{id}"}, 0, h_tx, NULL},
+    {{"GET", "/v1/proof/{id}"}, 0, h_proof, NULL},
+    {{"GET", "/v1/events"}, 0, gw__h_events, NULL},
+    {{"POST", "/v1/tx"}, R_BODY, h_submit, CT_BIN " " CT_JSON " " CT_BATCH},
+    {{"POST", "/v1/invoke"}, R_BODY | R_KEY | R_WRITE, h_invoke, CT_JSON},
+    {{"POST", "/v1/evaluate"}, R_BODY, h_evaluate, CT_JSON " " CT_BIN},
+    {{"POST", "/v1/offchain"}, R_BODY | R_WRITE, h_off_put, NULL},
+    {{"GET", "/v1/offchain/{hash}"}, 0, h_off_get, NULL},
+    {{"GET", "/v1/bids/{uid}"}, R_KEY, h_bid, NULL},
+    {{"GET", "/v1/whoami"}, R_KEY, h_whoami, NULL},
+};
+
+const size_t gw__nroutes = BASE_ARRAY_LEN(gw__route_table);
