@@ -367,9 +367,8 @@ static void test_privacy(void **state)
                 naccept++;
                 base_buf_reset(&v);
                 char reason[LG_REASON_MAX + 1];
-                assert_int_equal(lg_evaluate(ch, &tx.cert, "petra",
-                                             "readOffer", 1, &tx.args[0], &v,
-                                             reason),
+                assert_int_equal(lg_evaluate(ch, &tx.cert, "petra", "readOffer",
+                                             1, &tx.args[0], &v, reason),
                                  0);
                 json_t *o = json_loadb((const char *)v.data, v.len, 0, NULL);
                 snprintf(touched[nt++], 65, "%s",
