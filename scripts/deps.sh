@@ -26,6 +26,9 @@ command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 # its tests start on loopback (tests/lib/pg-server.sh).
 PKGS="$PKGS libpq-dev postgresql"
 
+# OpenSSL's libcrypto: SHA-256 on the CPU's SHA extensions (src/crypto).
+PKGS="$PKGS libssl-dev"
+
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 

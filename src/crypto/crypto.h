@@ -30,7 +30,7 @@ int cr_init(void) BASE_WUR;
 /** SHA-256 of @len bytes at @data into @out. */
 void cr_sha256(struct cr_hash *out, const void *data, size_t len);
 
-/** Incremental SHA-256 (opaque state sized for libsodium's). */
+/** Incremental SHA-256 (opaque state sized for OpenSSL's SHA256_CTX). */
 struct cr_sha256_ctx {
     _Alignas(16) uint8_t opaque[128];
 };

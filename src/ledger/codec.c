@@ -114,18 +114,6 @@ int lg_cert_sign(struct lg_cert *c, const struct cr_keypair *issuer)
     return rv;
 }
 
-int lg__cert_check_sig(const struct lg_cert *c, const uint8_t *issuer_pk)
-{
-    struct base_buf b;
-    base_buf_init(&b, 0);
-    int rv = cert_body(c, &b);
-    if (rv == 0) {
-        rv = cr_verify(c->sig, b.data, b.len, issuer_pk);
-    }
-    base_buf_release(&b);
-    return rv;
-}
-
 int lg_config_encode(const struct lg_config *c, struct base_buf *out)
 {
     size_t mark = out->len;
@@ -228,7 +216,9 @@ int lg_tx_decode(struct lg_tx *tx, const uint8_t *p, size_t len)
     struct base_rd r;
     base_rd_init(&r, p, len);
     const uint8_t *magic = base_rd_bytes(&r, 4);
-    if (magic == NULL || memcmp(magic, "GLTX", 4) != 0 || base_rd_u8(&r) != 1) {
+    uint8_t version = magic != NULL ? base_rd_u8(&r) : 0;
+    if (magic == NULL || memcmp(magic, "GLTX", 4) != 0 ||
+        (version != 1 && version != 2)) {
         return BASE_EPARSE;
     }
     rd_name(&r, tx->channel);
@@ -242,6 +232,25 @@ int lg_tx_decode(struct lg_tx *tx, const uint8_t *p, size_t len)
         uint32_t n = base_rd_u32(&r);
         tx->args[i].p = base_rd_bytes(&r, n);
         tx->args[i].len = n;
+    }
+    /* Version 2 introduces 1..LG_MAX_INTRO certificates, each of which
+     * must decode to exactly its length. */
+    tx->nintro = version == 2 ? base_rd_u8(&r) : 0;
+    if (version == 2 && (tx->nintro == 0 || tx->nintro > LG_MAX_INTRO)) {
+        return BASE_EPARSE;
+    }
+    for (uint32_t i = 0; i < tx->nintro; i++) {
+        uint16_t n = base_rd_u16(&r);
+        const uint8_t *q = base_rd_bytes(&r, n);
+        struct lg_cert ic;
+        struct base_rd ir;
+        base_rd_init(&ir, q, q != NULL ? n : 0);
+        if (q == NULL || lg_cert_decode(&ic, &ir) != 0 ||
+            base_rd_left(&ir) != 0) {
+            return BASE_EPARSE;
+        }
+        tx->intro[i].p = q;
+        tx->intro[i].len = n;
     }
     uint16_t clen = base_rd_u16(&r);
     const uint8_t *cp = base_rd_bytes(&r, clen);
@@ -271,13 +280,30 @@ int lg_tx_build(struct base_buf *out, const struct lg_call *call,
                 const struct lg_cert *cert, const struct cr_keypair *key,
                 uint64_t nonce, struct cr_hash *id)
 {
-    if (call->nargs > LG_MAX_ARGS) {
+    return lg_tx_build_intro(out, call, NULL, 0, cert, key, nonce, id);
+}
+
+int lg_tx_build_intro(struct base_buf *out, const struct lg_call *call,
+                      const struct lg_slice *intro, uint32_t nintro,
+                      const struct lg_cert *cert, const struct cr_keypair *key,
+                      uint64_t nonce, struct cr_hash *id)
+{
+    if (call->nargs > LG_MAX_ARGS || nintro > LG_MAX_INTRO) {
         return BASE_EINVAL;
+    }
+    for (uint32_t i = 0; i < nintro; i++) {
+        struct lg_cert ic;
+        struct base_rd ir;
+        base_rd_init(&ir, intro[i].p, intro[i].len);
+        if (intro[i].len > UINT16_MAX || lg_cert_decode(&ic, &ir) != 0 ||
+            base_rd_left(&ir) != 0) {
+            return BASE_EINVAL;
+        }
     }
     size_t mark = out->len;
     int rv = base_buf_add(out, "GLTX", 4);
     if (rv == 0) {
-        rv = base_buf_add_u8(out, 1);
+        rv = base_buf_add_u8(out, nintro > 0 ? 2 : 1);
     }
     if (rv == 0) {
         rv = add_name(out, call->channel);
@@ -299,6 +325,15 @@ int lg_tx_build(struct base_buf *out, const struct lg_call *call,
         rv = base_buf_add_u32(out, (uint32_t)call->args[i].len);
         if (rv == 0) {
             rv = base_buf_add(out, call->args[i].p, call->args[i].len);
+        }
+    }
+    if (rv == 0 && nintro > 0) {
+        rv = base_buf_add_u8(out, (uint8_t)nintro);
+    }
+    for (uint32_t i = 0; rv == 0 && i < nintro; i++) {
+        rv = base_buf_add_u16(out, (uint16_t)intro[i].len);
+        if (rv == 0) {
+            rv = base_buf_add(out, intro[i].p, intro[i].len);
         }
     }
     size_t cmark = out->len;

@@ -59,6 +59,13 @@ static int channel_open(struct lg_ledger *l, struct kv_txn *t,
     for (size_t i = 0; rv == 0 && i < BASE_ARRAY_LEN(dbs); i++) {
         rv = open_dbi(t, ch->name, dbs[i].what, create, dbs[i].dbi);
     }
+    /* Introduced certificates came later: a ledger from before gets the
+     * database when opened for writing, and reads as having none. */
+    if (rv == 0) {
+        int crv = open_dbi(t, ch->name, "certs", !l->read_only, &ch->certs);
+        ch->has_certs = crv == 0;
+        rv = crv == BASE_ENOTFOUND && l->read_only ? 0 : crv;
+    }
     if (rv == 0 && !create) {
         rv = load_tip(ch, t);
     }
@@ -236,15 +243,33 @@ int lg_subscribe(struct lg_ledger *l, const struct lg_subscriber *sub)
 
 /* ---- identities and admission -------------------------------------------- */
 
-int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
+/* Was the certificate hashing to @h introduced by a valid transaction? */
+static bool cert_stored(struct lg_channel *ch, const struct cr_hash *h)
 {
-    const struct lg_cert *c = &tx->cert;
+    struct kv_txn *t;
+    struct kv_val v;
+    if (!ch->has_certs || kv_txn_begin(ch->l->env, false, &t) != 0) {
+        return false;
+    }
+    bool found = kv_get(t, ch->certs, h->b, CR_HASH_SIZE, &v) == 0;
+    kv_txn_abort(t);
+    return found;
+}
+
+/* One certificate (@c decoded, @bytes its encoding): an organisation of the
+ * channel issued it, for a role that organisation may certify, and signed
+ * it. @intro: it is introduced by the transaction, not its signer (for the
+ * reason). */
+static int cert_check_one(struct lg_channel *ch, const struct lg_cert *c,
+                          struct lg_slice bytes, bool intro, char *reason)
+{
+    const char *pre = intro ? "introduced " : "";
     const struct lg_org *org = lg_config_org(&ch->cfg, c->org);
     if (org == NULL) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "certificate issuer '%s' is not an organisation of channel "
-                 "'%s'",
-                 c->org, ch->name);
+                 "%scertificate issuer '%s' is not an organisation of "
+                 "channel '%s'",
+                 pre, c->org, ch->name);
         return BASE_EUNKNOWNCERT;
     }
     bool role_ok = false;
@@ -253,12 +278,12 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     }
     if (!role_ok) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "organisation '%s' may not certify role '%s'", c->org,
-                 c->role);
+                 "organisation '%s' may not certify role '%s'%s", c->org,
+                 c->role, intro ? " (introduced certificate)" : "");
         return BASE_EPERM;
     }
     struct cr_hash h;
-    cr_sha256(&h, tx->cert_bytes.p, tx->cert_bytes.len);
+    cr_sha256(&h, bytes.p, bytes.len);
     /* Two ways per set: with one, two busy clients whose certificates
      * share a slot evict each other and pay a verification each time. */
     size_t slot = (base_get_u32(h.b) % (LG_CERT_CACHE / 2)) * 2;
@@ -272,10 +297,14 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     if (hit) {
         return 0;
     }
-    if (lg__cert_check_sig(c, org->root_pk) != 0) {
+    /* The issuer signature covers the encoding up to the signature. A
+     * certificate a valid transaction introduced was checked then. */
+    if (!cert_stored(ch, &h) &&
+        cr_verify(bytes.p + bytes.len - CR_SIG_SIZE, bytes.p,
+                  bytes.len - CR_SIG_SIZE, org->root_pk) != 0) {
         snprintf(reason, LG_REASON_MAX + 1,
-                 "certificate of %s/%s is not signed by its organisation",
-                 c->org, c->name);
+                 "%scertificate of %s/%s is not signed by its organisation",
+                 pre, c->org, c->name);
         return BASE_EUNKNOWNCERT;
     }
     pthread_mutex_lock(&ch->cache_lock);
@@ -285,6 +314,24 @@ int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
     ch->cache[slot].used = true;
     pthread_mutex_unlock(&ch->cache_lock);
     return 0;
+}
+
+int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason)
+{
+    int rv = cert_check_one(ch, &tx->cert, tx->cert_bytes, false, reason);
+    for (uint32_t i = 0; rv == 0 && i < tx->nintro; i++) {
+        struct lg_cert c;
+        struct base_rd r;
+        base_rd_init(&r, tx->intro[i].p, tx->intro[i].len);
+        /* lg_tx_decode checked that it decodes. */
+        rv = lg_cert_decode(&c, &r) == 0 ? 0 : BASE_EPARSE;
+        if (rv == 0) {
+            rv = cert_check_one(ch, &c, tx->intro[i], true, reason);
+        } else {
+            snprintf(reason, LG_REASON_MAX + 1, "malformed transaction");
+        }
+    }
+    return rv;
 }
 
 static int check_time(const struct lg_cert *c, uint64_t now_ns, char *reason)
@@ -857,16 +904,18 @@ static int add_result(struct block_run *br, int32_t code, const char *reason,
 
 static void hash_write(struct block_run *br, const struct lg_write *w)
 {
-    uint8_t hdr[2];
-    hdr[0] = (uint8_t)(w->klen >> 8);
-    hdr[1] = (uint8_t)w->klen;
-    cr_sha256_update(&br->writes, hdr, 2);
-    cr_sha256_update(&br->writes, w->key, w->klen);
-    uint8_t op = w->del ? 2 : 1;
-    cr_sha256_update(&br->writes, &op, 1);
-    uint8_t len[4];
-    base_put_u32(len, (uint32_t)w->vlen);
-    cr_sha256_update(&br->writes, len, 4);
+    /* Length, key, op and value length in one piece: a hash update has a
+     * cost of its own, and a trade writes half a dozen keys. */
+    uint8_t rec[2 + LG_NAME_MAX + 1 + LG_KEY_MAX + 1 + 4];
+    size_t n = 0;
+    rec[n++] = (uint8_t)(w->klen >> 8);
+    rec[n++] = (uint8_t)w->klen;
+    memcpy(rec + n, w->key, w->klen);
+    n += w->klen;
+    rec[n++] = w->del ? 2 : 1;
+    base_put_u32(rec + n, (uint32_t)w->vlen);
+    n += 4;
+    cr_sha256_update(&br->writes, rec, n);
     if (w->vlen > 0) {
         cr_sha256_update(&br->writes, w->val, w->vlen);
     }
@@ -963,13 +1012,17 @@ static int apply_ctx(struct block_run *br, struct lg_ctx *ctx, uint32_t idx)
     return rv;
 }
 
+/* @absent: the replay check of this transaction found no entry, so there
+ * is none (nothing else writes the index in between) and the lookup, a
+ * random key in the channel's largest tree, need not be done twice. */
 static int index_tx(struct block_run *br, const struct cr_hash *id,
-                    uint32_t idx, int32_t code)
+                    uint32_t idx, int32_t code, bool absent)
 {
     /* The first copy of an id owns its entry: a later copy (recorded as a
      * replay, or failing a time check) must not overwrite it. */
     struct kv_val old;
-    int rv = kv_get(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, &old);
+    int rv = absent ? BASE_ENOTFOUND
+                    : kv_get(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, &old);
     if (rv != BASE_ENOTFOUND) {
         return rv;
     }
@@ -980,6 +1033,24 @@ static int index_tx(struct block_run *br, const struct cr_hash *id,
     return kv_put(br->txn, br->ch->txs, id->b, CR_HASH_SIZE, v, sizeof v);
 }
 
+/* Remember a certificate a valid transaction introduced (its admission or
+ * execution checked it), keeping where it was first. */
+static int record_cert(struct block_run *br, const struct lg_slice *cert,
+                       uint32_t idx)
+{
+    struct cr_hash h;
+    struct kv_val old;
+    cr_sha256(&h, cert->p, cert->len);
+    int rv = kv_get(br->txn, br->ch->certs, h.b, CR_HASH_SIZE, &old);
+    if (rv != BASE_ENOTFOUND) {
+        return rv;
+    }
+    uint8_t v[12];
+    base_put_u64(v, br->number);
+    base_put_u32(v + 8, idx);
+    return kv_put(br->txn, br->ch->certs, h.b, CR_HASH_SIZE, v, sizeof v);
+}
+
 /* Run one transaction. Returns a storage error only; the transaction's own
  * outcome goes to the results section. */
 static int run_tx(struct block_run *br, const struct lg_slice *bytes,
@@ -987,7 +1058,8 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
 {
     struct lg_channel *ch = br->ch;
     struct lg_outcome *o = br->out ? &br->out[idx] : NULL;
-    char reason[LG_REASON_MAX + 1] = "";
+    char reason[LG_REASON_MAX + 1];
+    reason[0] = '\0';
     struct lg_tx tx;
     int code = lg_tx_decode(&tx, bytes->p, bytes->len);
     bool decoded = code == 0;
@@ -1018,9 +1090,11 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     if (code == 0) {
         code = check_time(&tx.cert, br->ts, reason);
     }
+    bool absent = false; /* the index has no entry for the id */
     if (code == 0) {
         struct kv_val v;
         int rv = kv_get(br->txn, ch->txs, tx.id.b, CR_HASH_SIZE, &v);
+        absent = rv == BASE_ENOTFOUND;
         if (rv == 0) {
             code = BASE_EREPLAY;
             snprintf(
@@ -1059,12 +1133,15 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
         } else {
             rv = apply_ctx(br, &ctx, idx);
         }
+        for (uint32_t i = 0; rv == 0 && code == 0 && i < tx.nintro; i++) {
+            rv = record_cert(br, &tx.intro[i], idx);
+        }
     }
     /* Index every decoded transaction, invalid ones too, so a copy can
      * never be replayed; but a replayed copy must not overwrite the index
      * entry of the original. */
     if (rv == 0 && decoded) {
-        rv = index_tx(br, &tx.id, idx, code);
+        rv = index_tx(br, &tx.id, idx, code, absent);
     }
     if (rv == 0) {
         const struct base_buf *ret = have_ctx && code == 0 ? &ctx.ret : NULL;
@@ -1076,7 +1153,7 @@ static int run_tx(struct block_run *br, const struct lg_slice *bytes,
     }
     if (o != NULL) {
         o->code = code;
-        snprintf(o->reason, sizeof o->reason, "%s", reason);
+        memcpy(o->reason, reason, strlen(reason) + 1);
     }
     return rv;
 }

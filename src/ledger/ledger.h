@@ -31,6 +31,7 @@
 #define LG_REASON_MAX   200        /* bytes of a result reason */
 #define LG_KEY_MAX      400        /* bytes of a contract's state key */
 #define LG_BLOCK_MAX_TX 10000      /* transactions in one block */
+#define LG_MAX_INTRO    8          /* certificates one transaction introduces */
 
 /** A borrowed byte range. Lifetime is stated wherever one is returned. */
 struct lg_slice {
@@ -104,18 +105,29 @@ const struct lg_org *lg_config_org(const struct lg_config *c, const char *org);
 /* ---- transactions --------------------------------------------------------
  * Transaction envelope:
  *   0    4     magic "GLTX"
- *   4    1     version (1)
+ *   4    1     version (1, or 2 when it introduces certificates)
  *   5    1     channel length (1..64), then the bytes
  *   .    1     contract length (1..64), then the bytes
  *   .    1     function length (1..64), then the bytes
  *   .    1     number of arguments A (0..32)
  *   .          A times: u32 length, then the bytes
+ *   .    1     version 2 only: number of introduced certificates K (1..8),
+ *              then K times: u16 length, then the certificate
  *   .    2     certificate length L, then L bytes of certificate
  *   .    8     nonce (chosen by the client; makes equal calls distinct)
  *   .    64    Ed25519 signature by the certificate's key over all
  *              preceding bytes
  * The transaction id is SHA-256 of the signed bytes (all but the last 64).
  * Names are printable ASCII without spaces.
+ *
+ * Introduced certificates: a transaction may carry certificates of other
+ * members (a DSO recording assets for a fresh address carries the
+ * address's certificate). Admission checks each as it checks the signer's
+ * (organisation, role, issuer signature); once the transaction commits
+ * valid, the channel remembers them (lg_cert_known), and a later
+ * transaction signed with one of them needs no second check of its issuer
+ * signature. What is remembered was checked, so it changes no outcome:
+ * only where the verification is paid.
  */
 struct lg_tx {
     char channel[LG_NAME_MAX + 1];
@@ -129,6 +141,8 @@ struct lg_tx {
     struct lg_slice signed_bytes; /* borrowed from the envelope */
     const uint8_t *sig;           /* borrowed from the envelope */
     struct cr_hash id;
+    uint32_t nintro;                     /* introduced certificates */
+    struct lg_slice intro[LG_MAX_INTRO]; /* borrowed: their encodings */
 };
 
 /** Decode and hash an envelope; @tx borrows from @p. Checks structure only,
@@ -150,6 +164,14 @@ struct lg_call {
 int lg_tx_build(struct base_buf *out, const struct lg_call *call,
                 const struct lg_cert *cert, const struct cr_keypair *key,
                 uint64_t nonce, struct cr_hash *id) BASE_WUR;
+/** As lg_tx_build(), introducing the @nintro certificates @intro (their
+ *  encodings, borrowed for the call): a version 2 envelope, or version 1
+ *  when @nintro is 0. Errors: those of lg_tx_build, BASE_EINVAL (more than
+ *  LG_MAX_INTRO, or one that does not decode). */
+int lg_tx_build_intro(struct base_buf *out, const struct lg_call *call,
+                      const struct lg_slice *intro, uint32_t nintro,
+                      const struct lg_cert *cert, const struct cr_keypair *key,
+                      uint64_t nonce, struct cr_hash *id) BASE_WUR;
 
 /* ---- blocks ----------------------------------------------------------------
  * Block:
@@ -279,7 +301,9 @@ void lg_channel_tip(struct lg_channel *ch, uint64_t *height,
  * channel, its certificate was issued by a genesis organisation for one of
  * that org's roles and is valid at @now_ns, its signature verifies, the
  * contract exports the function to that role, and it was not committed
- * before. Thread-safe; call from many threads to use all cores. On error
+ * before; every certificate it introduces was issued likewise (validity
+ * in time is checked when a certificate signs, not when it is introduced).
+ * Thread-safe; call from many threads to use all cores. On error
  * @reason (LG_REASON_MAX+1 bytes) says why.
  * Errors: BASE_ENOCHANNEL, BASE_EUNKNOWNCERT, BASE_EPERM, BASE_EEXPIRED,
  * BASE_EBADSIG, BASE_ENOCONTRACT, BASE_ENOFUNC, BASE_EREPLAY.
@@ -306,10 +330,10 @@ struct lg_outcome {
  * signed by @orderer, with timestamp @ts_ns. Invalid transactions (bad
  * encoding, replay, expired certificate, failed call, ...) stay in the block
  * with their code and reason and change nothing. Block, results, state,
- * history, transaction index and events commit in one durable LMDB
- * transaction; subscribers are told after it. One committer at a time per
- * ledger (callers serialise). Outcomes go to @out (n entries, may be NULL);
- * the new header to @header (may be NULL).
+ * history, transaction index, events and introduced certificates commit in
+ * one durable LMDB transaction; subscribers are told after it. One committer at
+ * a time per ledger (callers serialise). Outcomes go to @out (n entries, may be
+ * NULL); the new header to @header (may be NULL).
  *
  * The state hash is SHA-256(previous state hash || SHA-256(W)), where W is
  * the concatenation, over the block's valid transactions in order, of each
@@ -494,6 +518,12 @@ struct lg_tx_info {
 int lg_tx_find(struct lg_channel *ch, const struct cr_hash *id,
                struct lg_tx_info *info) BASE_WUR;
 
+/** Was certificate @cert (its encoding, @len bytes) introduced by a valid
+ *  transaction of @ch? Where it was first goes to @where (may be NULL).
+ *  Errors: BASE_ENOTFOUND. */
+int lg_cert_known(struct lg_channel *ch, const uint8_t *cert, size_t len,
+                  struct lg_version *where) BASE_WUR;
+
 /** A self-contained inclusion proof: a header, an envelope, and the path. */
 struct lg_proof {
     uint8_t header[LG_HEADER_SIZE];
@@ -572,7 +602,8 @@ int lg_check_tail(struct lg_channel *ch, uint64_t depth, char *errmsg) BASE_WUR;
  * root, results hash and orderer signature, every transaction signature;
  * re-execute the whole chain from genesis in a scratch copy under @scratch
  * (a directory that must exist) and compare the resulting state, history,
- * index and events with the stored ones, byte for byte.
+ * index, events and introduced certificates with the stored ones, byte for
+ * byte.
  * Errors: BASE_ECORRUPT (report->error names the first bad block or
  * transaction), BASE_EIO, BASE_ENOMEM.
  */

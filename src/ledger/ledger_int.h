@@ -30,8 +30,12 @@ struct lg_channel {
     kv_dbi state;  /* contract \0 key -> version, value */
     kv_dbi
         history; /* u16 len, contract \0 key, u64 block, u32 tx -> op, value */
-    kv_dbi events; /* u64 block, u32 tx, u16 seq -> contract, name, payload */
-    kv_dbi meta;   /* "tip" -> u64 height, tip hash, state hash */
+    kv_dbi events;  /* u64 block, u32 tx, u16 seq -> contract, name, payload */
+    kv_dbi meta;    /* "tip" -> u64 height, tip hash, state hash */
+    kv_dbi certs;   /* SHA-256 of an introduced certificate -> u64 block,
+                       u32 tx */
+    bool has_certs; /* false: a read-only ledger from before introduced
+                       certificates, with no such database */
 
     pthread_mutex_t tip_lock;
     uint64_t height;
@@ -91,9 +95,9 @@ struct lg_ctx {
 };
 
 bool lg__name_ok(const char *s, size_t len);
-int lg__cert_check_sig(const struct lg_cert *c, const uint8_t *issuer_pk);
-/** Certificate known to this channel's genesis, role allowed, issuer
- *  signature good (cached). Does not check time. */
+/** The signer's certificate and every certificate @tx introduces: known
+ *  to this channel's genesis, role allowed, issuer signature good (cached,
+ *  or introduced before). Does not check time. */
 int lg__cert_check(struct lg_channel *ch, const struct lg_tx *tx, char *reason);
 void lg__ctx_init(struct lg_ctx *ctx, struct lg_channel *ch, struct kv_txn *txn,
                   const struct lg_tx *tx, uint64_t time, bool read_only);

@@ -295,6 +295,32 @@ int lg_tx_find(struct lg_channel *ch, const struct cr_hash *id,
     return rv;
 }
 
+int lg_cert_known(struct lg_channel *ch, const uint8_t *cert, size_t len,
+                  struct lg_version *where)
+{
+    if (!ch->has_certs) {
+        return BASE_ENOTFOUND;
+    }
+    struct cr_hash h;
+    cr_sha256(&h, cert, len);
+    struct kv_txn *t;
+    int rv = begin_read(ch, &t);
+    if (rv != 0) {
+        return rv;
+    }
+    struct kv_val v;
+    rv = kv_get(t, ch->certs, h.b, CR_HASH_SIZE, &v);
+    if (rv == 0 && v.len != 12) {
+        rv = BASE_ECORRUPT;
+    }
+    if (rv == 0 && where != NULL) {
+        where->block = base_get_u64(v.data);
+        where->tx = base_get_u32((const uint8_t *)v.data + 8);
+    }
+    kv_txn_abort(t);
+    return rv;
+}
+
 void lg_proof_init(struct lg_proof *p)
 {
     memset(p, 0, sizeof *p);

@@ -117,6 +117,12 @@ static int compare_channel(struct lg_channel *src, struct lg_channel *dst,
     if (rv == 0) {
         rv = compare_db(ta, src->meta, tb, dst->meta, "tip", name, NULL, e);
     }
+    /* A ledger opened read-only from before introduced certificates has no
+     * such database; its chain cannot hold any (no version 2 envelopes). */
+    if (rv == 0 && src->has_certs) {
+        rv = compare_db(ta, src->certs, tb, dst->certs,
+                        "introduced certificate", name, NULL, e);
+    }
     rep->state_keys += keys;
     kv_txn_abort(ta);
     kv_txn_abort(tb);

@@ -2,6 +2,7 @@
 /* The LMDB environment, with LMDB's codes mapped to BASE_E* codes. */
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +10,25 @@
 
 #include "store/store.h"
 
+/* Ended read transactions kept for reuse. mdb_txn_begin allocates and
+ * zeroes room for every possible database (50 KiB with 1,024 of them) and
+ * takes a reader slot under a lock each time; a reset handle is renewed
+ * with neither. The ledger reads once per admitted transaction (the replay
+ * check), so this was a tenth of admission's work besides the signatures. */
+#define KV_READ_POOL 64
+
 struct kv_env {
     MDB_env *env;
     atomic_bool panicked; /* a fatal error happened: refuse writes */
+    pthread_mutex_t pool_lock;
+    size_t npool;
+    struct kv_txn *pool[KV_READ_POOL]; /* reset read transactions */
 };
 
 struct kv_txn {
     struct kv_env *env;
     MDB_txn *txn;
+    bool write;
 };
 
 struct kv_cursor {
@@ -96,6 +108,7 @@ int kv_env_open(struct kv_env **out, const char *dir,
         base_free(e);
         return err;
     }
+    pthread_mutex_init(&e->pool_lock, NULL);
     *out = e;
     return 0;
 }
@@ -103,6 +116,11 @@ int kv_env_open(struct kv_env **out, const char *dir,
 void kv_env_close(struct kv_env *env)
 {
     if (env != NULL) {
+        for (size_t i = 0; i < env->npool; i++) {
+            mdb_txn_abort(env->pool[i]->txn);
+            base_free(env->pool[i]);
+        }
+        pthread_mutex_destroy(&env->pool_lock);
         mdb_env_close(env->env);
         base_free(env);
     }
@@ -118,10 +136,28 @@ uint64_t kv_env_used(struct kv_env *env)
     return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 }
 
+/* A pooled read transaction renewed on the current snapshot, or NULL. */
+static struct kv_txn *renew_pooled(struct kv_env *env)
+{
+    pthread_mutex_lock(&env->pool_lock);
+    struct kv_txn *t = env->npool > 0 ? env->pool[--env->npool] : NULL;
+    pthread_mutex_unlock(&env->pool_lock);
+    if (t != NULL && mdb_txn_renew(t->txn) != 0) {
+        /* Whatever went wrong, a fresh transaction reports it. */
+        mdb_txn_abort(t->txn);
+        base_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
 int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out)
 {
     if (write && atomic_load(&env->panicked)) {
         return BASE_EPANIC;
+    }
+    if (!write && (*out = renew_pooled(env)) != NULL) {
+        return 0;
     }
     struct kv_txn *t = base_malloc(sizeof *t);
     if (t == NULL) {
@@ -136,6 +172,7 @@ int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out)
         return map_err(rc);
     }
     t->env = env;
+    t->write = write;
     *out = t;
     return 0;
 }
@@ -155,6 +192,7 @@ int kv_txn_begin_child(struct kv_txn *parent, struct kv_txn **out)
         return map_err(rc);
     }
     t->env = parent->env;
+    t->write = true;
     *out = t;
     return 0;
 }
@@ -172,10 +210,27 @@ int kv_txn_commit(struct kv_txn *txn)
 
 void kv_txn_abort(struct kv_txn *txn)
 {
-    if (txn != NULL) {
-        mdb_txn_abort(txn->txn);
-        base_free(txn);
+    if (txn == NULL) {
+        return;
     }
+    if (!txn->write) {
+        /* Reset keeps the handle (and its reader slot) for the next
+         * reader; like an abort it releases the snapshot and closes the
+         * database handles this transaction opened. */
+        struct kv_env *env = txn->env;
+        mdb_txn_reset(txn->txn);
+        pthread_mutex_lock(&env->pool_lock);
+        bool kept = env->npool < KV_READ_POOL;
+        if (kept) {
+            env->pool[env->npool++] = txn;
+        }
+        pthread_mutex_unlock(&env->pool_lock);
+        if (kept) {
+            return;
+        }
+    }
+    mdb_txn_abort(txn->txn);
+    base_free(txn);
 }
 
 int kv_dbi_open(struct kv_txn *txn, const char *name, bool create, kv_dbi *out)

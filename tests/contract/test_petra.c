@@ -267,6 +267,68 @@ static void test_ask_accepted(void **state)
     json_decref(open);
 }
 
+/* Records are binary in the state (docs/petra.md gives the layouts) and
+ * JSON in answers: the acceptance returns the offer exactly as readOffer
+ * shows it, in jansson's compact form. */
+static void test_records(void **state)
+{
+    struct fx *f = *state;
+    char prod[24], cons[24], offer[24], want[1024];
+    market(f, prod, cons);
+    assert_int_equal(CALL(f, &f->seller, "postOffer", prod, "250000"), 0);
+    ret_field(f, "id", offer, sizeof offer);
+    assert_int_equal(CALL(f, &f->buyer, "acceptOffer", offer, cons), 0);
+    char back[3][24];
+    for (int k = 0; k < 3; k++) {
+        sc_petra_id(back[k], 'a', f->block, &f->o.id, k);
+    }
+    snprintf(want, sizeof want,
+             "{\"id\":\"%s\",\"kind\":\"ask\",\"asset\":\"%s\",\"poster\":"
+             "\"%s\",\"price\":250000,\"power\":5000,\"start\":10,\"end\":13,"
+             "\"locked\":0,\"status\":\"accepted\",\"trade\":{"
+             "\"accepted_with\":\"%s\",\"by\":\"%s\",\"power\":3000,"
+             "\"start\":12,\"end\":13,\"amount\":375000,\"to_buyer\":\"%s\","
+             "\"to_seller\":\"%s\",\"returned\":[\"%s\",\"%s\",\"%s\"]}}",
+             offer, prod, f->s_addr, cons, f->b_addr, prod, cons, back[0],
+             back[1], back[2]);
+    assert_string_equal(f->ret, want);
+    struct lg_slice a = {(const uint8_t *)offer, strlen(offer)};
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    char reason[LG_REASON_MAX + 1];
+    assert_int_equal(lg_evaluate(f->ch, &f->c.dso.cert, "petra", "readOffer", 1,
+                                 &a, &out, reason),
+                     0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+
+    /* The asset record: format 1, the owner's key, power, start, end as
+     * i64 big-endian, then the locking offer's id (none: length 0). */
+    char key[40];
+    snprintf(key, sizeof key, "asset/%s", prod);
+    base_buf_reset(&out);
+    assert_int_equal(lg_get(f->ch, "petra", key, strlen(key), &out, NULL), 0);
+    assert_int_equal(out.len, 58);
+    assert_int_equal(out.data[0], 1);
+    assert_memory_equal(out.data + 1, f->buyer.key.pk, 32);
+    assert_int_equal(base_get_u64(out.data + 33), 3000);
+    assert_int_equal(base_get_u64(out.data + 41), 12);
+    assert_int_equal(base_get_u64(out.data + 49), 13);
+    assert_int_equal(out.data[57], 0);
+    a = (struct lg_slice){(const uint8_t *)prod, strlen(prod)};
+    base_buf_reset(&out);
+    assert_int_equal(lg_evaluate(f->ch, &f->c.dso.cert, "petra", "readAsset", 1,
+                                 &a, &out, reason),
+                     0);
+    snprintf(want, sizeof want,
+             "{\"id\":\"%s\",\"owner\":\"%s\",\"power\":3000,\"start\":12,"
+             "\"end\":13,\"offer\":\"\"}",
+             prod, f->b_addr);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    base_buf_release(&out);
+}
+
 struct evcount {
     int posted, accepted, added, fadded;
 };
@@ -475,6 +537,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ask_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bid_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescind_and_deposit, setup,
                                         teardown),

@@ -655,6 +655,172 @@ static void test_verify_detects_tampering(void **state)
     assert_int_equal(run_verify(f, &rep), 0);
 }
 
+/* An asset.create by @by introducing the certificates of @n members. */
+static void intro_tx(struct base_buf *out, const struct tc_member *by,
+                     const struct tc_member *const *who, uint32_t n,
+                     const char *id, uint64_t nonce)
+{
+    struct base_buf enc[LG_MAX_INTRO + 1];
+    struct lg_slice in[LG_MAX_INTRO + 1];
+    for (uint32_t i = 0; i < n; i++) {
+        base_buf_init(&enc[i], 0);
+        assert_int_equal(lg_cert_encode(&who[i]->cert, &enc[i]), 0);
+        in[i] = (struct lg_slice){enc[i].data, enc[i].len};
+    }
+    struct lg_slice args[2] = {{(const uint8_t *)id, strlen(id)},
+                               {(const uint8_t *)"1", 1}};
+    struct lg_call call = {"energy", "asset", "create", 2, args};
+    base_buf_reset(out);
+    assert_int_equal(
+        lg_tx_build_intro(out, &call, in, n, &by->cert, &by->key, nonce, NULL),
+        0);
+    for (uint32_t i = 0; i < n; i++) {
+        base_buf_release(&enc[i]);
+    }
+}
+
+/* A transaction introduces certificates: admission checks them, a valid
+ * commit records them (and only a valid one), a replica and lg_verify
+ * reproduce the record, and the introduced member can sign. */
+static void test_introduced_certs(void **state)
+{
+    struct fx *f = *state;
+    struct tc_member dave;
+    tc_certify(&dave, "DERA1", "dera", "dave", &f->c.roots[2], 77);
+    struct base_buf dcert;
+    base_buf_init(&dcert, 0);
+    assert_int_equal(lg_cert_encode(&dave.cert, &dcert), 0);
+    const struct tc_member *who[] = {&dave};
+
+    /* Encoding: version 2, the certificate after the arguments; every
+     * truncation and a trailing byte are refused. */
+    intro_tx(&f->tx, &f->c.dera, who, 1, "i1", 1);
+    struct lg_tx tx;
+    assert_int_equal(lg_tx_decode(&tx, f->tx.data, f->tx.len), 0);
+    assert_int_equal(f->tx.data[4], 2);
+    assert_int_equal(tx.nintro, 1);
+    assert_int_equal(tx.intro[0].len, dcert.len);
+    assert_memory_equal(tx.intro[0].p, dcert.data, dcert.len);
+    assert_string_equal(tx.cert.name, "alice");
+    for (size_t n = 0; n < f->tx.len; n++) {
+        assert_int_equal(lg_tx_decode(&tx, f->tx.data, n), BASE_EPARSE);
+    }
+    /* Version 2 with no certificate (a version 1 envelope relabelled: the
+     * signer's certificate length starts with a zero byte). */
+    struct base_buf v1;
+    base_buf_init(&v1, 0);
+    tc_tx(&v1, &f->c.dera, "energy", "asset", "create", 1, 2, "i1", "1");
+    v1.data[4] = 2;
+    assert_int_equal(lg_tx_decode(&tx, v1.data, v1.len), BASE_EPARSE);
+    base_buf_release(&v1);
+    /* Building: too many, or bytes that are not a certificate. */
+    struct lg_slice junk = {(const uint8_t *)"nope", 4}, many[LG_MAX_INTRO + 1];
+    for (int i = 0; i < LG_MAX_INTRO + 1; i++) {
+        many[i] = (struct lg_slice){dcert.data, dcert.len};
+    }
+    struct lg_call call = {"energy", "asset", "create", 0, NULL};
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    assert_int_equal(lg_tx_build_intro(&out, &call, &junk, 1, &f->c.dera.cert,
+                                       &f->c.dera.key, 1, NULL),
+                     BASE_EINVAL);
+    assert_int_equal(lg_tx_build_intro(&out, &call, many, LG_MAX_INTRO + 1,
+                                       &f->c.dera.cert, &f->c.dera.key, 1,
+                                       NULL),
+                     BASE_EINVAL);
+    assert_int_equal(out.len, 0);
+    base_buf_release(&out);
+
+    /* Bad introduced certificates are refused at admission and, when a
+     * block holds them anyway, at execution; nothing is recorded. */
+    char reason[LG_REASON_MAX + 1];
+    struct lg_outcome o;
+    const struct tc_member *bad[] = {&f->c.outsider};
+    intro_tx(&f->tx, &f->c.dera, bad, 1, "i2", 2);
+    assert_int_equal(lg_tx_decode(&tx, f->tx.data, f->tx.len), 0);
+    assert_int_equal(lg_admit(f->ch, &tx, NOW, reason), BASE_EUNKNOWNCERT);
+    assert_non_null(strstr(reason, "introduced certificate"));
+    assert_int_equal(commit1(f, &o), BASE_EUNKNOWNCERT);
+    struct tc_member wrong = dave;
+    snprintf(wrong.cert.role, sizeof wrong.cert.role, "dso");
+    assert_int_equal(lg_cert_sign(&wrong.cert, &f->c.roots[2]), 0);
+    const struct tc_member *wr[] = {&dave, &wrong};
+    intro_tx(&f->tx, &f->c.dera, wr, 2, "i3", 3);
+    assert_int_equal(lg_tx_decode(&tx, f->tx.data, f->tx.len), 0);
+    assert_int_equal(lg_admit(f->ch, &tx, NOW, reason), BASE_EPERM);
+    assert_non_null(strstr(reason, "introduced certificate"));
+    assert_int_equal(commit1(f, &o), BASE_EPERM);
+    assert_int_equal(lg_cert_known(f->ch, dcert.data, dcert.len, NULL),
+                     BASE_ENOTFOUND);
+
+    /* A valid transaction whose call fails records nothing either. */
+    tc_tx(&f->tx, &f->c.dera, "energy", "asset", "create", 4, 2, "dup", "1");
+    assert_int_equal(commit1(f, NULL), 0);
+    intro_tx(&f->tx, &f->c.dera, who, 1, "dup", 5);
+    assert_int_not_equal(commit1(f, &o), 0);
+    assert_int_equal(lg_cert_known(f->ch, dcert.data, dcert.len, NULL),
+                     BASE_ENOTFOUND);
+
+    /* Admitted and committed: recorded where it was introduced. */
+    intro_tx(&f->tx, &f->c.dera, who, 1, "i1", 6);
+    assert_int_equal(lg_tx_decode(&tx, f->tx.data, f->tx.len), 0);
+    assert_int_equal(lg_admit(f->ch, &tx, NOW, reason), 0);
+    struct lg_item it = {f->tx.data, f->tx.len, true};
+    struct lg_header h;
+    assert_int_equal(lg_commit(f->ch, &it, 1, NOW, &f->c.orderer, &o, &h), 0);
+    assert_int_equal(o.code, 0);
+    struct lg_version where;
+    assert_int_equal(lg_cert_known(f->ch, dcert.data, dcert.len, &where), 0);
+    assert_true(where.block == h.number);
+    assert_int_equal(where.tx, 0);
+    /* Introduced again later: the first place stays. */
+    intro_tx(&f->tx, &f->c.dera, who, 1, "i4", 7);
+    assert_int_equal(commit1(f, &o), 0);
+    assert_int_equal(lg_cert_known(f->ch, dcert.data, dcert.len, &where), 0);
+    assert_true(where.block == h.number);
+
+    /* The introduced member signs; admission and commit accept it. */
+    tc_tx(&f->tx, &dave, "energy", "asset", "create", 8, 2, "d1", "1");
+    assert_int_equal(lg_tx_decode(&tx, f->tx.data, f->tx.len), 0);
+    assert_int_equal(lg_admit(f->ch, &tx, NOW, reason), 0);
+    assert_int_equal(commit1(f, &o), 0);
+
+    /* A replica applying the chain records the same. */
+    char dir2[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    tl_tmpdir(dir2, "replica");
+    struct lg_ledger *l2;
+    struct lg_channel *ch2;
+    assert_int_equal(lg_open(&l2, dir2, &f->c.exec, NULL, err), 0);
+    assert_int_equal(lg_channel_create(l2, &f->c.cfg, &f->c.orderer, err), 0);
+    assert_int_equal(lg_channel_get(l2, "energy", &ch2), 0);
+    uint64_t height;
+    lg_channel_tip(f->ch, &height, NULL, NULL);
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    for (uint64_t n = 1; n < height; n++) {
+        base_buf_reset(&b);
+        assert_int_equal(lg_block_get(f->ch, n, &b), 0);
+        assert_int_equal(lg_apply(ch2, b.data, b.len, err), 0);
+    }
+    assert_int_equal(lg_cert_known(ch2, dcert.data, dcert.len, &where), 0);
+    assert_true(where.block == h.number);
+    base_buf_release(&b);
+    lg_close(l2);
+    tl_rmrf(dir2);
+
+    /* lg_verify rebuilds the record and catches a tampered one. */
+    lg_close(f->l);
+    f->l = NULL;
+    struct lg_verify_report rep;
+    assert_int_equal(run_verify(f, &rep), 0);
+    struct cr_hash ch;
+    cr_sha256(&ch, dcert.data, dcert.len);
+    flip_stored(f->dir, "energy.certs", ch.b, CR_HASH_SIZE, 11);
+    assert_int_equal(run_verify(f, &rep), BASE_ECORRUPT);
+    assert_non_null(strstr(rep.error, "introduced certificate"));
+    base_buf_release(&dcert);
+}
+
 static void test_prepare_commit_abort(void **state)
 {
     struct fx *f = *state;
@@ -858,6 +1024,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_detects_tampering, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_oom_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_introduced_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_commit_abort, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_join_and_check_tail, setup,
