@@ -600,8 +600,9 @@ static int r_eval(const struct app_remote *r, int argc, char **argv)
                            "DIR | --api-key KEY) CONTRACT FUNCTION [ARGS...]");
     }
     struct mk_client *c;
-    if (app_remote_open(r, as, &c) != 0) {
-        return 1;
+    int orv = app_remote_open(r, as, &c);
+    if (orv != 0) {
+        return orv;
     }
     struct lg_slice args[LG_MAX_ARGS];
     for (int i = 2; i < argc; i++) {
@@ -648,8 +649,9 @@ static int remote_query(const struct app_remote *r, int argc, char **argv)
                         what);
     }
     struct mk_client *c;
-    if (app_remote_open(r, NULL, &c) != 0) {
-        return 1;
+    int orv = app_remote_open(r, NULL, &c);
+    if (orv != 0) {
+        return orv;
     }
     int rv;
     if (strcmp(what, "get") == 0) {

@@ -40,8 +40,9 @@ static int remote_tx(const struct app_remote *r, const char *as, int argc,
                            "--api-key KEY");
     }
     struct mk_client *c;
-    if (app_remote_open(r, as, &c) != 0) {
-        return 1;
+    int orv = app_remote_open(r, as, &c);
+    if (orv != 0) {
+        return orv;
     }
     struct lg_slice args[LG_MAX_ARGS];
     for (int i = 3; i < argc; i++) {

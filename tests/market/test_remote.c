@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/gateway.h"
 #include "gwtest.h"
@@ -442,14 +443,329 @@ static void test_tls(void **state)
     gt_cleanup(&n);
 }
 
+/* ---- the commands' --node mode ------------------------------------------ */
+
+/* A node serving a ledger made by `gridledger init DIR --scenario S`. */
+static void scenario_node(struct gt_node *n, const char *tag,
+                          const char *scenario, const char *extra)
+{
+    memset(n, 0, sizeof *n);
+    tl_tmpdir(n->dir, tag);
+    snprintf(n->ledger, sizeof n->ledger, "%s/L", n->dir);
+    snprintf(n->log, sizeof n->log, "%s/node.log", n->dir);
+    char sc[PATH_MAX], out[4096];
+    tl_source_path(sc, scenario);
+    assert_int_equal(tl_run(out, sizeof out, "%s init %s --scenario %s 2>&1",
+                            tl_binary(), n->ledger, sc),
+                     0);
+    assert_non_null(strstr(out, "serve it with: gridledger node"));
+    gt_start(n, extra);
+}
+
+static void same_file(const char *a, const char *b)
+{
+    char *x, *y;
+    size_t xl, yl;
+    assert_int_equal(base_read_file(a, 64u << 20, &x, &xl), 0);
+    assert_int_equal(base_read_file(b, 64u << 20, &y, &yl), 0);
+    if (xl != yl || memcmp(x, y, xl) != 0) {
+        fail_msg("%s and %s differ", a, b);
+    }
+    assert_true(xl > 100);
+    base_free(x);
+    base_free(y);
+}
+
+/* The market day over HTTP writes the same CSVs, byte for byte, as the
+ * same scenario on an embedded ledger; a second run on the same node is
+ * refused before it starts; the node's chain verifies. */
+static void test_run_market(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    scenario_node(&n, "remote-run", "scenarios/ieee13-der-market.json", "");
+    char sc[PATH_MAX], out[16384];
+    tl_source_path(sc, "scenarios/ieee13-der-market.json");
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s run %s --out %s/local --quiet 2>&1",
+                            tl_binary(), sc, n.dir),
+                     0);
+    int st = tl_run(out, sizeof out,
+                    "%s run %s --node %s --keys %s --out %s/remote 2>&1",
+                    tl_binary(), sc, n.url, n.ledger, n.dir);
+    if (st != 0) {
+        fail_msg("remote run failed (%d): %s", st, out);
+    }
+    assert_non_null(strstr(out, "the ledger is the node's"));
+    assert_non_null(strstr(out, "(0 invalid, 0 refused)"));
+    static const char *const csv[] = {"bids.csv", "clearing.csv",
+                                      "curtailment.csv", "voltages.csv"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(csv); i++) {
+        char a[PATH_MAX + 64], b[PATH_MAX + 64];
+        snprintf(a, sizeof a, "%s/local/%s", n.dir, csv[i]);
+        snprintf(b, sizeof b, "%s/remote/%s", n.dir, csv[i]);
+        same_file(a, b);
+    }
+    /* No ledger of its own; the report and results are there. */
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/remote/ledger", n.dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/remote/report.html", n.dir);
+    assert_int_equal(access(path, F_OK), 0);
+    /* The bids are on the node's chain, retrievable there. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s get bids bid/DERA1-rt-40",
+                            tl_binary(), n.url),
+                     0);
+    assert_non_null(strstr(out, "\"checksum\\\""));
+    /* Again on the same node: its DERs are registered already. */
+    st = tl_run(out, sizeof out,
+                "%s run %s --node %s --keys %s --out %s/again --quiet 2>&1",
+                tl_binary(), sc, n.url, n.ledger, n.dir);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "already holds DER"));
+    /* Into the first run's directory without --force. */
+    st = tl_run(out, sizeof out,
+                "%s run %s --node %s --keys %s --out %s/remote --quiet 2>&1",
+                tl_binary(), sc, n.url, n.ledger, n.dir);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "already holds a run; pass --force"));
+    /* The usage errors. */
+    assert_int_equal(tl_run(out, sizeof out, "%s run %s --node %s 2>&1",
+                            tl_binary(), sc, n.url),
+                     2);
+    assert_non_null(strstr(out, "--node needs --keys DIR"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s run %s --node %s --keys %s --offchain x "
+                            "--out %s/o 2>&1",
+                            tl_binary(), sc, n.url, n.ledger, n.dir),
+                     2);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s run %s --keys %s --out %s/o 2>&1", tl_binary(),
+                            sc, n.ledger, n.dir),
+                     2);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s run %s --node %s --keys %s/nothing --out "
+                            "%s/o 2>&1",
+                            tl_binary(), sc, n.url, n.dir, n.dir),
+                     1);
+    assert_non_null(strstr(out, "has no keys/ directory"));
+    assert_int_equal(gt_stop(&n), 0);
+    assert_int_equal(
+        tl_run(out, sizeof out, "%s verify %s 2>&1", tl_binary(), n.ledger), 0);
+    /* The node is gone: the run says it cannot reach it. */
+    st = tl_run(out, sizeof out,
+                "%s run %s --node %s --keys %s --out %s/gone 2>&1", tl_binary(),
+                sc, n.url, n.ledger, n.dir);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "cannot reach http://127.0.0.1:"));
+    assert_non_null(strstr(out, "Connection refused"));
+    gt_cleanup(&n);
+}
+
+/* PETra over HTTP: withdrawals to fresh addresses, trades and deposits on
+ * a node in another process; a node on another channel is refused. */
+static void test_run_petra(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    scenario_node(&n, "remote-petra", "scenarios/petra-microgrid.json",
+                  "--channel microgrid");
+    char sc[PATH_MAX], out[16384];
+    tl_source_path(sc, "scenarios/petra-microgrid.json");
+    int st = tl_run(out, sizeof out,
+                    "%s run %s --node %s --keys %s --out %s/remote 2>&1",
+                    tl_binary(), sc, n.url, n.ledger, n.dir);
+    if (st != 0) {
+        fail_msg("remote PETra run failed (%d): %s", st, out);
+    }
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/remote/trades.csv", n.dir);
+    char *text;
+    size_t len;
+    assert_int_equal(base_read_file(path, 1u << 20, &text, &len), 0);
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++) {
+        lines += text[i] == '\n';
+    }
+    base_free(text);
+    assert_true(lines > 10); /* a header and the trades */
+    assert_int_equal(gt_stop(&n), 0);
+    assert_int_equal(
+        tl_run(out, sizeof out, "%s verify %s 2>&1", tl_binary(), n.ledger), 0);
+    /* The market day's scenario against PETra's node: wrong channel. */
+    gt_start(&n, "--channel microgrid");
+    tl_source_path(sc, "scenarios/ieee13-der-market.json");
+    st =
+        tl_run(out, sizeof out, "%s run %s --node %s --keys %s --out %s/x 2>&1",
+               tl_binary(), sc, n.url, n.ledger, n.dir);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "the node serves channel 'microgrid'"));
+    assert_int_equal(gt_stop(&n), 0);
+    gt_cleanup(&n);
+}
+
+/* Runs `gridledger query` on the ledger directory and through the node
+ * and insists on the same output and exit status. */
+static void same_query(const struct gt_node *n, const char *q)
+{
+    char a[16384], b[16384];
+    int sa =
+        tl_run(a, sizeof a, "%s query %s %s 2>&1", tl_binary(), n->ledger, q);
+    int sb = tl_run(b, sizeof b, "%s query --node %s --keys %s %s 2>&1",
+                    tl_binary(), n->url, n->ledger, q);
+    if (sa != sb || strcmp(a, b) != 0) {
+        fail_msg("query %s: local (%d)\n%s\nremote (%d)\n%s", q, sa, a, sb, b);
+    }
+}
+
+/* tx, query and bench through a node. */
+static void test_commands(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    gt_ledger(&n, "remote-cmd");
+    char tok[GW_KEY_TOKEN_LEN + 1];
+    gt_apikey(&n, tok, "--name cli --identity DERA2/operator");
+    gt_start(&n, "");
+    char out[16384], id[65];
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node %s --keys %s --as DERA1/operator "
+                            "asset create 'a/1 x' 10 2>&1",
+                            tl_binary(), n.url, n.ledger),
+                     0);
+    assert_int_equal(strncmp(out, "tx ", 3), 0);
+    assert_non_null(strstr(out, "result VALID"));
+    memcpy(id, out + 3, 64);
+    id[64] = '\0';
+    /* Invalid: the output of the local command, exit 1. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node %s --keys %s --as DERA1/operator "
+                            "asset create 'a/1 x' 10 2>&1",
+                            tl_binary(), n.url, n.ledger),
+                     1);
+    assert_non_null(strstr(out, "result EEXIST"));
+    assert_non_null(strstr(out, "is invalid: asset 'a/1 x' already exists"));
+    /* Through the API key: the node signs as DERA2/operator. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node %s --api-key %s asset create a2 3 "
+                            "2>&1",
+                            tl_binary(), n.url, tok),
+                     0);
+    /* The errors: no identity, a node that is not there, a bad URL. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node %s asset create a3 3 2>&1",
+                            tl_binary(), n.url),
+                     2);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node http://127.0.0.1:%d --keys %s --as "
+                            "DERA1/operator asset create a3 3 2>&1",
+                            tl_binary(), gt_free_port(), n.ledger),
+                     1);
+    assert_non_null(strstr(out, "Connection refused"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx --node nohttp --keys %s --as "
+                            "DERA1/operator asset create a3 3 2>&1",
+                            tl_binary(), n.ledger),
+                     2);
+    assert_non_null(strstr(out, "bad URL"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s tx %s --keys %s --as DERA1/operator asset "
+                            "create a3 3 2>&1",
+                            tl_binary(), n.ledger, n.ledger),
+                     2);
+
+    /* Every query prints what the local command prints. */
+    char q[256];
+    const char *qs[] = {"get asset 'a/1 x'",
+                        "get asset nope",
+                        "range asset",
+                        "range asset a --limit 1",
+                        "range asset a/ b",
+                        "history asset 'a/1 x'",
+                        "block 1",
+                        "block 999",
+                        "block xyz",
+                        "tip",
+                        "state",
+                        "state 1",
+                        "eval --as DERA1/operator asset read a2",
+                        "eval --as DERA1/operator asset read nope",
+                        "tx 00",
+                        "frobnicate"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(qs); i++) {
+        same_query(&n, qs[i]);
+    }
+    snprintf(q, sizeof q, "tx %s", id);
+    same_query(&n, q);
+    snprintf(q, sizeof q, "proof %s", id);
+    same_query(&n, q);
+    /* The proof from the node checks offline against the ledger. */
+    char proof[PATH_MAX + 16];
+    snprintf(proof, sizeof proof, "%s/p.json", n.dir);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s proof %s > %s && %s "
+                            "check-proof %s --ledger %s 2>&1",
+                            tl_binary(), n.url, id, proof, tl_binary(), proof,
+                            n.ledger),
+                     0);
+    /* eval with the API key. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s --api-key %s eval asset read "
+                            "a2 2>&1",
+                            tl_binary(), n.url, tok),
+                     0);
+    assert_non_null(strstr(out, "DERA2/operator"));
+
+    /* bench --node: Caliper's table over HTTP, every workload. */
+    const char *ws[] = {"create", "read", "update"};
+    for (size_t i = 0; i < 3; i++) {
+        char json[PATH_MAX + 16];
+        snprintf(json, sizeof json, "%s/%s.json", n.dir, ws[i]);
+        int st = tl_run(out, sizeof out,
+                        "%s bench --node %s --keys %s --workload %s --tx 300 "
+                        "--connections 8 --json %s 2>&1",
+                        tl_binary(), n.url, n.ledger, ws[i], json);
+        if (st != 0) {
+            fail_msg("bench --node %s: %s", ws[i], out);
+        }
+        assert_non_null(strstr(out, "| Name   | Succ   | Fail |"));
+        char row[64];
+        snprintf(row, sizeof row, "| %-6s | 300    | 0    |", ws[i]);
+        assert_non_null(strstr(out, row));
+        char *text;
+        size_t len;
+        assert_int_equal(base_read_file(json, 4096, &text, &len), 0);
+        assert_non_null(strstr(text, "\"succ\": 300"));
+        base_free(text);
+    }
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s bench --node %s --workload create --tx 3 2>&1",
+                            tl_binary(), n.url),
+                     2);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s bench --node https://127.0.0.1:1 --keys %s "
+                            "--workload create --tx 3 2>&1",
+                            tl_binary(), n.ledger),
+                     2);
+    assert_int_equal(gt_stop(&n), 0);
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s bench --node %s --keys %s --workload create "
+                            "--tx 3 2>&1",
+                            tl_binary(), n.url, n.ledger),
+                     1);
+    assert_non_null(strstr(out, "cannot reach"));
+    gt_cleanup(&n);
+}
+
 int main(void)
 {
     assert_int_equal(cr_init(), 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_operations),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_api_key),
-        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_operations), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_api_key),    cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_run_market), cmocka_unit_test(test_run_petra),
+        cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
