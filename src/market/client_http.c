@@ -523,8 +523,9 @@ static void *async_main(void *arg)
             if (m->msg != CURLMSG_DONE) {
                 continue;
             }
-            struct job *j = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            char *priv = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            struct job *j = (struct job *)(void *)priv;
             CURLcode rc = m->data.result;
             curl_multi_remove_handle(c->multi, j->easy);
             job_done(c, j, rc);
