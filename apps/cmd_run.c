@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "node.h"
+#include "remote.h"
 #include "sim/sim.h"
 
 #define DEMO_SCENARIO "scenarios/ieee13-der-market.json"
@@ -387,22 +388,19 @@ static int check_fresh(struct host *h, const struct sim_scenario *sc)
     if (sc->nders == 0) {
         return 0;
     }
-    char path[64 + SC_DER_ID_MAX * 3], err[BASE_ERRMSG_SIZE];
-    int n = snprintf(path, sizeof path, "/v1/state/registry/");
-    for (const char *p = sc->ders[0].der.id; *p != '\0'; p++) {
-        n += snprintf(path + n, sizeof path - (size_t)n,
-                      strchr("-_.~", *p) || (*p >= '0' && *p <= '9') ||
-                              (*p >= 'a' && *p <= 'z') ||
-                              (*p >= 'A' && *p <= 'Z')
-                          ? "%c"
-                          : "%%%02X",
-                      (unsigned char)*p);
-    }
-    struct base_buf a;
+    char err[BASE_ERRMSG_SIZE];
+    struct base_buf path, a;
+    base_buf_init(&path, 0);
     base_buf_init(&a, 0);
+    const char *id = sc->ders[0].der.id;
+    int rv = base_buf_add_str(&path, "/v1/state/registry/");
+    rv = rv ? rv : app_url_escape(&path, id, strlen(id));
+    rv = rv ? rv : base_buf_terminate(&path);
     long status = 0;
-    int rv = mk_http_request(h->reader, "GET", path, NULL, NULL, 0, &status, &a,
-                             err);
+    rv = rv ? base_errf(err, rv, "out of memory")
+            : mk_http_request(h->reader, "GET", (const char *)path.data, NULL,
+                              NULL, 0, &status, &a, err);
+    base_buf_release(&path);
     base_buf_release(&a);
     if (rv != 0) {
         return cmd_fail(1, "%s", err);

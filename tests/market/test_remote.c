@@ -5,6 +5,7 @@
  * certificate, and each documented error. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -434,6 +435,24 @@ static void test_tls(void **state)
     struct lg_slice a2[2] = {S("t2"), S("1")};
     assert_int_equal(mk_submit(c, "asset", "create", 2, a2, &r), 0);
     mk_client_close(c);
+    /* The commands over HTTPS: --ca-file, or refused with the reason. */
+    char cmd_out[8192];
+    assert_int_equal(tl_run(cmd_out, sizeof cmd_out,
+                            "%s tx --node %s --ca-file %s --keys %s --as "
+                            "DERA1/operator asset create t3 1 2>&1",
+                            tl_binary(), n.url, ca, n.ledger),
+                     0);
+    assert_non_null(strstr(cmd_out, "result VALID"));
+    assert_int_equal(tl_run(cmd_out, sizeof cmd_out,
+                            "%s query --node %s --insecure get asset t3 2>&1",
+                            tl_binary(), n.url),
+                     0);
+    assert_non_null(strstr(cmd_out, "\"key\": \"t3\""));
+    assert_int_equal(tl_run(cmd_out, sizeof cmd_out,
+                            "%s query --node %s get asset t3 2>&1", tl_binary(),
+                            n.url),
+                     1);
+    assert_non_null(strstr(cmd_out, "TLS with https://"));
     /* Plain HTTP to the HTTPS port gets no HTTP answer. */
     char plain[256];
     snprintf(plain, sizeof plain, "http://%s", n.url + 8);
@@ -738,6 +757,27 @@ static void test_commands(void **state)
         assert_int_equal(base_read_file(json, 4096, &text, &len), 0);
         assert_non_null(strstr(text, "\"succ\": 300"));
         base_free(text);
+    }
+    /* More keys than one page of the node's range (10,000): range pages
+     * through and prints what the local command prints. */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s bench --node %s --keys %s --workload create "
+                            "--tx 10100 --batch 500 --connections 4 2>&1",
+                            tl_binary(), n.url, n.ledger),
+                     0);
+    const char *big[] = {"range asset", "range asset hb --limit 10050",
+                         "range asset a --limit 2"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(big); i++) {
+        assert_int_equal(tl_run(out, sizeof out,
+                                "%s query %s %s > %s/a.json && %s query "
+                                "--node %s %s > %s/b.json && cmp %s/a.json "
+                                "%s/b.json && grep -c '\"key\"' %s/b.json",
+                                tl_binary(), n.ledger, big[i], n.dir,
+                                tl_binary(), n.url, big[i], n.dir, n.dir, n.dir,
+                                n.dir),
+                         0);
+        long keys = strtol(out, NULL, 10);
+        assert_true(i == 0 ? keys > 10400 : keys == (i == 1 ? 10050 : 2));
     }
     assert_int_equal(tl_run(out, sizeof out,
                             "%s bench --node %s --workload create --tx 3 2>&1",
