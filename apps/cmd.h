@@ -32,6 +32,12 @@ int cmd_pf(int argc, char **argv);
 /** gridledger run / demo: a scenario end to end (apps/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/** Create in @dir the ledger a scenario runs on: its channel (copied to
+ *  @channel, LG_NAME_MAX+1 bytes) and the organisations and members its
+ *  agents sign as, with their keys under DIR/keys (gridledger init
+ *  --scenario, for a node that a remote run uses). Prints the reason and
+ *  returns non-zero on failure. */
+int cmd_run_ledger_create(const char *scenario, const char *dir, char *channel);
 /** gridledger node / apikey: the HTTP gateway (apps/cmd_node.c,
  *  apps/cmd_apikey.c). */
 int cmd_node(int argc, char **argv);

@@ -32,7 +32,54 @@ static const char usage[] =
     "starts, so the round measures the ledger, not the client's signing.\n"
     "update and read first create the assets they need (not measured).\n"
     "--rate sends open loop at a fixed rate (default max: as fast as the\n"
-    "node accepts). --workers K submitting threads (default: cores).\n";
+    "node accepts). --workers K submitting threads (default: cores).\n"
+    "\n"
+    "       gridledger bench --node URL --keys DIR --workload "
+    "create|read|update\n"
+    "                        --tx N [--rate TPS|max] [--connections C]\n"
+    "                        [--batch B] [--as ORG/NAME] [--json FILE]\n\n"
+    "The same round against a running node over HTTP (the transport of\n"
+    "'gridledger http-bench'): transactions signed by --as (default\n"
+    "DERA1/operator, key in DIR/keys) before the round, C requests in\n"
+    "flight (default 64), B envelopes per request (default 1); latency is\n"
+    "from sending to the answer that the block is durable.\n";
+
+/* bench --node: the HTTP transport, http-bench's engine. */
+static int bench_remote(const char *node, int argc, char **argv)
+{
+    const char *keys = app_take_opt(&argc, argv, "--keys");
+    const char *pass[] = {"--workload", "--tx", "--rate", "--connections",
+                          "--batch",    "--as", "--json"};
+    const char *vals[BASE_ARRAY_LEN(pass)];
+    for (size_t i = 0; i < BASE_ARRAY_LEN(pass); i++) {
+        vals[i] = app_take_opt(&argc, argv, pass[i]);
+    }
+    if (argc != 1) {
+        return cmd_fail(2,
+                        "bench --node takes no ledger directory and no "
+                        "'%s' (see --help)",
+                        argv[1]);
+    }
+    if (keys == NULL || vals[0] == NULL || vals[1] == NULL) {
+        return cmd_fail(2, "bench --node URL needs --keys DIR, --workload and "
+                           "--tx");
+    }
+    char *av[4 + 2 * BASE_ARRAY_LEN(pass) + 1];
+    int ac = 0;
+    av[ac++] = "http-bench";
+    av[ac++] = (char *)node;
+    av[ac++] = "--ledger";
+    av[ac++] = (char *)keys;
+    for (size_t i = 0; i < BASE_ARRAY_LEN(pass); i++) {
+        /* --rate max is http-bench's default: as fast as the node answers. */
+        if (vals[i] != NULL && !(i == 2 && strcmp(vals[i], "max") == 0)) {
+            av[ac++] = (char *)pass[i];
+            av[ac++] = (char *)vals[i];
+        }
+    }
+    av[ac] = NULL;
+    return cmd_http_bench(ac, av);
+}
 
 struct bench {
     struct app_node *node;
@@ -342,6 +389,10 @@ static int run_round(struct bench *b, bool measured_reads)
 
 int cmd_bench(int argc, char **argv)
 {
+    const char *url = app_take_opt(&argc, argv, "--node");
+    if (url != NULL) {
+        return bench_remote(url, argc, argv);
+    }
     const char *workload = app_take_opt(&argc, argv, "--workload");
     const char *ntx = app_take_opt(&argc, argv, "--tx");
     const char *rate = app_take_opt(&argc, argv, "--rate");

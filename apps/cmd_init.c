@@ -10,7 +10,8 @@
 #include "node.h"
 
 static const char usage[] =
-    "usage: gridledger init DIR [--channel NAME] [--offchain SPEC]\n\n"
+    "usage: gridledger init DIR [--channel NAME] [--offchain SPEC]\n"
+    "       gridledger init DIR --scenario SCENARIO [--offchain SPEC]\n\n"
     "Create a ledger in DIR (which must not hold one) with the demo\n"
     "consortium: organisations ISO (role iso), DSO (dso), DERA1 and DERA2\n"
     "(dera) and PROSUMERS (prosumer), their root keys, one operator per\n"
@@ -23,7 +24,13 @@ static const char usage[] =
     "(a libpq URI; the password in it, in ~/.pgpass or PGPASSWORD), or\n"
     "sqlite:PATH (relative to DIR). The store is opened first, so a wrong\n"
     "SPEC creates nothing; it is kept in DIR/" APP_CONFIG_FILE
-    " ('gridledger config').\n";
+    " ('gridledger config').\n"
+    "--scenario SCENARIO creates instead the ledger that scenario runs on\n"
+    "(docs/scenario.md): its channel, and the organisations and members its\n"
+    "agents sign as (a market day: ISO, DSO and each DERA, one operator\n"
+    "each; PETra: DSO, ANON and the PROSUMERS it names). Serve it with\n"
+    "'gridledger node DIR' and run the scenario against it with\n"
+    "'gridledger run SCENARIO --node URL --keys DIR'.\n";
 
 static const char *const iso_m[] = {"operator", NULL};
 static const char *const dso_m[] = {"operator", NULL};
@@ -42,6 +49,7 @@ int cmd_init(int argc, char **argv)
 {
     const char *channel = app_take_opt(&argc, argv, "--channel");
     const char *offchain = app_take_opt(&argc, argv, "--offchain");
+    const char *scenario = app_take_opt(&argc, argv, "--scenario");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -50,8 +58,13 @@ int cmd_init(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
+    if (scenario != NULL && channel != NULL) {
+        return cmd_fail(2, "--channel comes from the scenario with "
+                           "--scenario");
+    }
     const char *dir = argv[1];
     const char *ch = channel ? channel : APP_DEFAULT_CHANNEL;
+    char sc_channel[LG_NAME_MAX + 1];
     int rv = 0;
     if (offchain != NULL) {
         /* Checked in DIR (a relative SQLite path is in DIR); a DIR made
@@ -64,7 +77,12 @@ int cmd_init(int argc, char **argv)
             rmdir(dir);
         }
     }
-    rv = rv ? rv : app_ledger_create(dir, ch, orgs, BASE_ARRAY_LEN(orgs));
+    if (rv == 0 && scenario != NULL) {
+        rv = cmd_run_ledger_create(scenario, dir, sc_channel);
+        ch = sc_channel;
+    } else if (rv == 0) {
+        rv = app_ledger_create(dir, ch, orgs, BASE_ARRAY_LEN(orgs));
+    }
     if (rv == 0 && offchain != NULL) {
         rv = app_config_set(dir, "offchain", offchain);
     }
@@ -72,9 +90,18 @@ int cmd_init(int argc, char **argv)
         char shown[512];
         kv_offchain_spec_redact(shown, sizeof shown,
                                 offchain ? offchain : APP_OFFCHAIN_DEFAULT);
-        printf("initialised %s: channel %s, organisations ISO DSO DERA1 DERA2 "
-               "PROSUMERS, keys in %s/keys, off-chain store %s\n",
-               dir, ch, dir, shown);
+        if (scenario != NULL) {
+            printf(
+                "initialised %s for %s: channel %s, keys in %s/keys, "
+                "off-chain store %s\nserve it with: gridledger node %s%s%s\n",
+                dir, scenario, ch, dir, shown, dir,
+                strcmp(ch, APP_DEFAULT_CHANNEL) ? " --channel " : "",
+                strcmp(ch, APP_DEFAULT_CHANNEL) ? ch : "");
+        } else {
+            printf("initialised %s: channel %s, organisations ISO DSO DERA1 "
+                   "DERA2 PROSUMERS, keys in %s/keys, off-chain store %s\n",
+                   dir, ch, dir, shown);
+        }
     }
     return rv;
 }

@@ -8,9 +8,12 @@
 #include "cmd.h"
 #include "gateway/gateway.h"
 #include "node.h"
+#include "remote.h"
 
 static const char usage[] =
-    "usage: gridledger query DIR [--channel C] WHAT ...\n\n"
+    "usage: gridledger query DIR [--channel C] WHAT ...\n"
+    "       gridledger query --node URL [--keys DIR | --api-key KEY] WHAT "
+    "...\n\n"
     "  get CONTRACT KEY            a key's value and version\n"
     "  range CONTRACT [START [END]] [--limit N]   keys in [START, END)\n"
     "  history CONTRACT KEY        every version of a key\n"
@@ -26,7 +29,10 @@ static const char usage[] =
     "  eval --as ORG/NAME CONTRACT FUNCTION [ARGS...]   run a read-only "
     "call\n\n"
     "Output is JSON on stdout. A missing key, block or transaction exits "
-    "1.\n";
+    "1.\n\n"
+    "With --node every query goes to a running node over HTTP and prints\n"
+    "the same output; eval signs its call with --as's key from --keys DIR,\n"
+    "or runs as --api-key's member.\n" APP_REMOTE_USAGE;
 
 static void print_json(json_t *o)
 {
@@ -278,12 +284,415 @@ static int q_eval(struct app_node *n, const char *dir, int argc, char **argv)
     return rv;
 }
 
+/* ---- the same queries through a node (--node) ----------------------------
+ * The gateway answers with the JSON shapes printed above (gateway.h), so
+ * each query re-prints the node's answer, or the part of it the local
+ * command prints. */
+
+/* GET @prefix, then @parts escaped and joined by '/', then @query. */
+static int r_get(struct mk_client *c, long *status, json_t **out,
+                 const char *prefix, int nparts, const char *const *parts,
+                 const char *query)
+{
+    struct base_buf p;
+    base_buf_init(&p, 0);
+    int rv = base_buf_add_str(&p, prefix);
+    for (int i = 0; rv == 0 && i < nparts; i++) {
+        rv = i ? base_buf_add_u8(&p, '/') : 0;
+        rv = rv ? rv : app_url_escape(&p, parts[i], strlen(parts[i]));
+    }
+    rv = rv ? rv : base_buf_add_str(&p, query ? query : "");
+    rv = rv ? rv : base_buf_terminate(&p);
+    if (rv != 0) {
+        base_buf_release(&p);
+        return cmd_fail(1, "out of memory");
+    }
+    rv = app_remote_get(c, (const char *)p.data, status, out);
+    base_buf_release(&p);
+    return rv;
+}
+
+/* The reason of an error answer, for the messages the local command
+ * prints ("not found"). */
+static const char *r_why(long status, json_t *o)
+{
+    json_t *code = json_object_get(o, "code");
+    const char *err = json_string_value(json_object_get(o, "error"));
+    int c = json_is_integer(code) ? (int)json_integer_value(code) : 0;
+    if (c == 0 && err != NULL) {
+        c = mk_http_code(status, NULL, 0);
+        for (int k = -1; k > BASE__ERR_LAST; k--) {
+            if (strcmp(base_errname(k), err) == 0) {
+                c = k;
+            }
+        }
+    }
+    return base_strerror(c ? c : mk_http_code(status, NULL, 0));
+}
+
+static int r_fail(long status, json_t *o, const char *msg)
+{
+    const char *reason = json_string_value(json_object_get(o, "reason"));
+    int st = status == 400 ? 2 : 1;
+    if (status != 404 && status != 400 && reason != NULL) {
+        return cmd_fail(st, "%s (the node answered HTTP %ld: %s)", msg, status,
+                        reason);
+    }
+    return cmd_fail(st, "%s", msg);
+}
+
+static int r_get_key(struct mk_client *c, int argc, char **argv)
+{
+    if (argc != 2) {
+        return cmd_fail(2, "usage: query --node URL get CONTRACT KEY");
+    }
+    long st;
+    json_t *o;
+    if (r_get(c, &st, &o, "/v1/state/", 2, (const char *const *)argv, NULL)) {
+        return 1;
+    }
+    if (st != 200 || o == NULL) {
+        int rv = cmd_fail(1, "%s/%s: %s", argv[0], argv[1], r_why(st, o));
+        json_decref(o);
+        return rv;
+    }
+    print_json(o);
+    return 0;
+}
+
+/* Keys in [start, end), page by page (the node answers at most 10000 at a
+ * time): each page starts at the last key of the one before, which it
+ * repeats. */
+static int r_range(struct mk_client *c, int argc, char **argv)
+{
+    int ac = argc + 1;
+    const char *lim = app_take_opt(&ac, argv - 1, "--limit");
+    argc = ac - 1;
+    uint64_t limit = 0;
+    if (argc < 1 || argc > 3 ||
+        (lim != NULL && base_parse_u64(lim, &limit) != 0)) {
+        return cmd_fail(2, "usage: query --node URL range CONTRACT [START "
+                           "[END]] [--limit N]");
+    }
+    json_t *all = json_array();
+    struct base_buf start;
+    base_buf_init(&start, 0);
+    int rv = base_buf_add_str(&start, argc > 1 ? argv[1] : "");
+    bool first = true;
+    while (rv == 0) {
+        size_t want = limit ? (size_t)limit - json_array_size(all) : 10000;
+        want = want + !first > 10000 ? 10000 : want + !first;
+        struct base_buf q;
+        base_buf_init(&q, 0);
+        rv = base_buf_printf(&q, "?limit=%zu&start=", want);
+        rv = rv ? rv : app_url_escape(&q, (const char *)start.data, start.len);
+        if (rv == 0 && argc > 2) {
+            rv = base_buf_add_str(&q, "&end=");
+            rv = rv ? rv : app_url_escape(&q, argv[2], strlen(argv[2]));
+        }
+        rv = rv ? rv : base_buf_terminate(&q);
+        long st = 0;
+        json_t *o = NULL;
+        rv = rv ? rv
+                : r_get(c, &st, &o, "/v1/state/", 1, (const char *const *)argv,
+                        (const char *)q.data);
+        base_buf_release(&q);
+        json_t *keys = json_object_get(o, "keys");
+        if (rv == 0 && (st != 200 || !json_is_array(keys))) {
+            rv = cmd_fail(1, "range: %s", r_why(st, o));
+        }
+        size_t n = rv ? 0 : json_array_size(keys);
+        for (size_t i = first ? 0 : 1; i < n; i++) {
+            json_array_append(all, json_array_get(keys, i));
+        }
+        json_t *last = n ? json_array_get(keys, n - 1) : NULL;
+        const char *lk = json_string_value(json_object_get(last, "key"));
+        const char *lh = json_string_value(json_object_get(last, "key_hex"));
+        base_buf_reset(&start);
+        if (rv == 0 && lk != NULL) {
+            rv = base_buf_add_str(&start, lk);
+        } else if (rv == 0 && lh != NULL && strlen(lh) % 2 == 0 &&
+                   base_buf_reserve(&start, strlen(lh) / 2 + 1) == 0 &&
+                   base_hex_decode(start.data, strlen(lh) / 2, lh) == 0) {
+            start.len = strlen(lh) / 2;
+        }
+        bool done = n < want || (limit && json_array_size(all) >= limit);
+        json_decref(o);
+        first = false;
+        if (rv != 0 || done) {
+            break;
+        }
+    }
+    base_buf_release(&start);
+    if (rv != 0) {
+        json_decref(all);
+        return rv;
+    }
+    print_json(all);
+    return 0;
+}
+
+static int r_history(struct mk_client *c, int argc, char **argv)
+{
+    if (argc != 2) {
+        return cmd_fail(2, "usage: query --node URL history CONTRACT KEY");
+    }
+    long st;
+    json_t *o;
+    if (r_get(c, &st, &o, "/v1/history/", 2, (const char *const *)argv, NULL)) {
+        return 1;
+    }
+    json_t *v = json_object_get(o, "versions");
+    int rv = 0;
+    if (st != 200 || !json_is_array(v)) {
+        rv = cmd_fail(1, "%s/%s: %s", argv[0], argv[1], r_why(st, o));
+    } else {
+        print_json(json_incref(v));
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int r_block(struct mk_client *c, int argc, char **argv)
+{
+    if (argc != 1) {
+        return cmd_fail(2, "usage: query --node URL block N|HASH");
+    }
+    uint64_t num;
+    struct cr_hash h;
+    bool hash = strlen(argv[0]) == 64 && base_hex_decode(h.b, 32, argv[0]) == 0;
+    if (!hash && base_parse_u64(argv[0], &num) != 0) {
+        return cmd_fail(2, "'%s' is neither a block number nor a hash",
+                        argv[0]);
+    }
+    long st;
+    json_t *o;
+    if (r_get(c, &st, &o, "/v1/blocks/", 1, (const char *const *)argv, NULL)) {
+        return 1;
+    }
+    if (st != 200 || o == NULL) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no block %s%s", hash ? "with hash " : "",
+                 argv[0]);
+        int rv = r_fail(st, o, msg);
+        json_decref(o);
+        return rv;
+    }
+    print_json(o);
+    return 0;
+}
+
+static int r_tx(struct mk_client *c, int argc, char **argv)
+{
+    struct cr_hash id;
+    if (argc != 1) {
+        return cmd_fail(2, "usage: query --node URL tx ID");
+    }
+    if (parse_id(argv[0], &id) != 0) {
+        return 2;
+    }
+    long st;
+    json_t *o;
+    if (r_get(c, &st, &o, "/v1/tx/", 1, (const char *const *)argv, NULL)) {
+        return 1;
+    }
+    if (st != 200 || o == NULL) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no transaction %s", argv[0]);
+        int rv = r_fail(st, o, msg);
+        json_decref(o);
+        return rv;
+    }
+    print_json(o);
+    return 0;
+}
+
+static int r_proof(struct mk_client *c, int argc, char **argv)
+{
+    struct cr_hash id;
+    if (argc != 1) {
+        return cmd_fail(2, "usage: query --node URL proof ID");
+    }
+    if (parse_id(argv[0], &id) != 0) {
+        return 2;
+    }
+    /* The proof's own JSON text, byte for byte: check-proof reads it. */
+    char path[96], err[BASE_ERRMSG_SIZE];
+    snprintf(path, sizeof path, "/v1/proof/%s", argv[0]);
+    struct base_buf a;
+    base_buf_init(&a, 0);
+    long st = 0;
+    int rv = mk_http_request(c, "GET", path, NULL, NULL, 0, &st, &a, err);
+    if (rv != 0) {
+        rv = cmd_fail(1, "%s", err);
+    } else if (st != 200 || base_buf_terminate(&a) != 0) {
+        json_t *o = json_loadb((const char *)a.data, a.len, 0, NULL);
+        rv = cmd_fail(1, "no proof for %s: %s", argv[0], r_why(st, o));
+        json_decref(o);
+    } else {
+        puts((const char *)a.data);
+    }
+    base_buf_release(&a);
+    return rv;
+}
+
+static int r_tip(struct mk_client *c)
+{
+    long st;
+    json_t *o;
+    if (app_remote_get(c, "/v1/tip", &st, &o) != 0) {
+        return 1;
+    }
+    if (st != 200 || o == NULL) {
+        json_decref(o);
+        return cmd_fail(1, "tip: %s", r_why(st, NULL));
+    }
+    print_json(o);
+    return 0;
+}
+
+static int r_state(struct mk_client *c, int argc, char **argv)
+{
+    uint64_t num = 0;
+    if (argc > 1 || (argc == 1 && base_parse_u64(argv[0], &num) != 0)) {
+        return cmd_fail(2, "usage: query --node URL state [N]");
+    }
+    long st;
+    json_t *tip;
+    if (app_remote_get(c, "/v1/tip", &st, &tip) != 0) {
+        return 1;
+    }
+    json_t *height = json_object_get(tip, "height");
+    if (st != 200 || !json_is_integer(height)) {
+        json_decref(tip);
+        return cmd_fail(1, "tip: %s", r_why(st, NULL));
+    }
+    if (argc == 0) {
+        num = (uint64_t)json_integer_value(height) - 1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)num);
+    json_t *b;
+    int rv = app_remote_get(c, path, &st, &b);
+    if (rv == 0 && (st != 200 || b == NULL)) {
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)num);
+        rv = cmd_fail(1, "block %s: %s", n, r_why(st, b));
+    } else if (rv == 0) {
+        print_json(json_pack(
+            "{s:O, s:I, s:O, s:O}", "channel", json_object_get(tip, "channel"),
+            "block", (json_int_t)num, "hash", json_object_get(b, "hash"),
+            "state_hash", json_object_get(b, "state_hash")));
+    }
+    json_decref(b);
+    json_decref(tip);
+    return rv;
+}
+
+static int r_eval(const struct app_remote *r, int argc, char **argv)
+{
+    int ac = argc + 1;
+    const char *as = app_take_opt(&ac, argv - 1, "--as");
+    argc = ac - 1;
+    if ((as == NULL && r->api_key == NULL) || argc < 2 ||
+        argc - 2 > LG_MAX_ARGS) {
+        return cmd_fail(2, "usage: query --node URL eval (--as ORG/NAME --keys "
+                           "DIR | --api-key KEY) CONTRACT FUNCTION [ARGS...]");
+    }
+    struct mk_client *c;
+    int orv = app_remote_open(r, as, &c);
+    if (orv != 0) {
+        return orv;
+    }
+    struct lg_slice args[LG_MAX_ARGS];
+    for (int i = 2; i < argc; i++) {
+        args[i - 2] =
+            (struct lg_slice){(const uint8_t *)argv[i], strlen(argv[i])};
+    }
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    char reason[LG_REASON_MAX + 1] = "";
+    int rv = mk_evaluate(c, argv[0], argv[1], (uint32_t)(argc - 2), args, &out,
+                         reason);
+    if (rv == 0) {
+        fwrite(out.data, 1, out.len, stdout);
+        putchar('\n');
+    } else {
+        rv = cmd_fail(1, "%s.%s: %s (%s)", argv[0], argv[1], reason,
+                      base_errname(rv));
+    }
+    base_buf_release(&out);
+    mk_client_close(c);
+    return rv;
+}
+
+static int remote_query(const struct app_remote *r, int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *what = argv[1];
+    int sub = argc - 2;
+    char **sv = argv + 2;
+    if (strcmp(what, "eval") == 0) {
+        return r_eval(r, sub, sv);
+    }
+    static const char *const known[] = {"get", "range", "history", "block",
+                                        "tx",  "proof", "tip",     "state"};
+    bool ok = false;
+    for (size_t i = 0; i < BASE_ARRAY_LEN(known); i++) {
+        ok = ok || strcmp(what, known[i]) == 0;
+    }
+    if (!ok) {
+        return cmd_fail(2, "unknown query '%s' (see 'gridledger query --help')",
+                        what);
+    }
+    struct mk_client *c;
+    int orv = app_remote_open(r, NULL, &c);
+    if (orv != 0) {
+        return orv;
+    }
+    int rv;
+    if (strcmp(what, "get") == 0) {
+        rv = r_get_key(c, sub, sv);
+    } else if (strcmp(what, "range") == 0) {
+        rv = r_range(c, sub, sv);
+    } else if (strcmp(what, "history") == 0) {
+        rv = r_history(c, sub, sv);
+    } else if (strcmp(what, "block") == 0) {
+        rv = r_block(c, sub, sv);
+    } else if (strcmp(what, "tx") == 0) {
+        rv = r_tx(c, sub, sv);
+    } else if (strcmp(what, "proof") == 0) {
+        rv = r_proof(c, sub, sv);
+    } else if (strcmp(what, "tip") == 0) {
+        rv = r_tip(c);
+    } else {
+        rv = r_state(c, sub, sv);
+    }
+    mk_client_close(c);
+    return rv;
+}
+
 int cmd_query(int argc, char **argv)
 {
     const char *channel = app_take_opt(&argc, argv, "--channel");
+    struct app_remote rem;
+    app_remote_take(&argc, argv, &rem);
     if (argc >= 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
+    }
+    if (rem.url != NULL) {
+        if (channel != NULL) {
+            return cmd_fail(2, "--channel is the node's with --node");
+        }
+        return remote_query(&rem, argc, argv);
+    }
+    if (rem.keys || rem.api_key || rem.ca_file || rem.insecure) {
+        return cmd_fail(2, "--keys, --api-key, --ca-file and --insecure go "
+                           "with --node");
     }
     if (argc < 3) {
         fputs(usage, stderr);

@@ -46,6 +46,8 @@ step "gateway: read latency at 1,000 requests per second"
 "$bin" http-bench "$url" --ledger "$tmp/G" --workload read --tx 20000 --rate 1000 --connections 16
 kill -TERM "$node_pid"
 wait "$node_pid"
+step "market day over HTTP: run --node against a node on loopback (issue 5)"
+sh bench/market-day-remote.sh "$bin" scenarios/ieee13-der-market.json 1
 step "off-chain store: SQLite and PostgreSQL (issue 5)"
 sh bench/offchain.sh "$dir"
 

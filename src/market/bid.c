@@ -152,6 +152,18 @@ static int fail_res(struct mk_result *res, int code, const char *what)
     return code;
 }
 
+/* A failed call of @c: the client's own account of it when it has one
+ * (the remote client names the node and what went wrong). */
+static int fail_client(struct mk_result *res, struct mk_client *c, int code,
+                       const char *what)
+{
+    fail_res(res, code, what);
+    if (c->errmsg[0] != '\0') {
+        snprintf(res->reason, sizeof res->reason, "%s: %s", what, c->errmsg);
+    }
+    return code;
+}
+
 int mk_bid_create(struct mk_client *c, const struct mk_bid *b,
                   struct mk_result *res)
 {
@@ -164,7 +176,7 @@ int mk_bid_create(struct mk_client *c, const struct mk_bid *b,
     if (rv == 0) {
         rv = mk_offchain_put(c, raw.data, raw.len, &h);
         if (rv != 0) {
-            fail_res(res, rv, "off-chain store");
+            fail_client(res, c, rv, "off-chain store");
         }
     } else {
         fail_res(res, rv, "encode");
@@ -196,10 +208,13 @@ int mk_bid_modify(struct mk_client *c, const struct mk_bid *b,
     int rv = mk_bid_encode(b, &raw);
     if (rv == 0) {
         rv = mk_offchain_put(c, raw.data, raw.len, &h);
-    }
-    if (rv != 0) {
-        fail_res(res, rv, "off-chain store");
+        if (rv != 0) {
+            fail_client(res, c, rv, "off-chain store");
+        }
     } else {
+        fail_res(res, rv, "encode");
+    }
+    if (rv == 0) {
         char sum[65];
         base_hex_encode(sum, h.b, CR_HASH_SIZE);
         struct lg_slice args[3] = {
@@ -260,7 +275,7 @@ int mk_bid_retrieve(struct mk_client *c, const char *uid,
     }
     if (rv != 0) {
         snprintf(out->reason, sizeof out->reason, "off-chain store: %s",
-                 base_strerror(rv));
+                 c->errmsg[0] ? c->errmsg : base_strerror(rv));
         base_buf_release(&raw);
         return rv;
     }

@@ -73,6 +73,11 @@ struct mk_client_ops {
 struct mk_client {
     const struct mk_client_ops *ops;
     char identity[MK_ID_MAX]; /* "ORG/NAME" it signs as */
+    /* Why the client's last failed call failed, when the implementation
+     * knows more than the code says (the remote client: "cannot reach
+     * http://...: Connection refused"); "" otherwise. Set by the thread
+     * that made the call; read it from the same thread, right after. */
+    char errmsg[BASE_ERRMSG_SIZE];
 };
 
 /** Open an in-process client for the member (@cert, @key; both copied) on
@@ -82,6 +87,79 @@ int mk_client_local(struct mk_client **out, struct lg_channel *ch,
                     struct ord_solo *solo, struct kv_offchain *off,
                     const struct lg_cert *cert,
                     const struct cr_keypair *key) BASE_WUR;
+
+/* ---- the remote client -------------------------------------------------
+ * The same interface over HTTP to a node in another process (`gridledger
+ * node`, docs/api.md), through libcurl with kept-alive connections:
+ *   submit        POST /v1/tx (the envelope signed here, as
+ *                 application/octet-stream), answered when its block is
+ *                 durable; or POST /v1/invoke when the node signs for an
+ *                 API key
+ *   submit_async  the same on the client's own thread (curl multi), so
+ *                 many submissions are in flight at once
+ *   evaluate      POST /v1/evaluate with a signed envelope (or the key's
+ *                 JSON call)
+ *   offchain_*    POST /v1/offchain, GET /v1/offchain/{hash}
+ * The member's private key never leaves this process. Transport failures
+ * map to BASE_EIO (cannot connect, TLS, a broken answer), BASE_ETIMEDOUT,
+ * BASE_EINVAL (bad URL); an HTTP error to the code its body names, else
+ * to its status (401/403 EPERM, 404 ENOTFOUND, 409 EEXIST, 413 ETOOBIG,
+ * 503 EBUSY, other 4xx EINVAL, 5xx EIO); the reason says which. */
+
+/** Counters a run shares between its remote clients (all atomic). */
+struct mk_http_stats {
+    _Atomic uint64_t committed; /* in a block, valid or invalid */
+    _Atomic uint64_t invalid;   /* in a block, invalid */
+    _Atomic uint64_t refused;   /* refused before ordering */
+    _Atomic uint64_t requests;  /* HTTP requests answered */
+};
+
+struct mk_http_options {
+    /* PEM file of the certificate authority an https node's certificate
+     * must chain to (NULL: the system's). Borrowed during the call. */
+    const char *ca_file;
+    bool insecure; /* https without checking the certificate (tests) */
+    /* An API key ("glk_..."), sent as "Authorization: Bearer" on every
+     * request; with no member key the node signs for the key's member.
+     * Copied. NULL: none. */
+    const char *api_key;
+    /* The channel the envelopes name; NULL: the node's (GET /v1/tip). */
+    const char *channel;
+    unsigned timeout_s;          /* per request; 0: 60 */
+    struct mk_http_stats *stats; /* borrowed; may be NULL */
+};
+
+/**
+ * Open a client of the node at @url ("http://HOST:PORT" or https) that
+ * signs as the member (@cert, @key; both copied), or, when both are NULL,
+ * calls as @opt->api_key's member through the node (POST /v1/invoke), or,
+ * with neither, only reads (submit and evaluate answer BASE_EPERM). It asks
+ * the node for its tip first, so an unreachable node fails here. @opt may
+ * be NULL. @errmsg (BASE_ERRMSG_SIZE) says why on failure.
+ * Thread-safe: calls may come from any thread at once.
+ * Errors: BASE_EINVAL (bad URL or options), BASE_EIO (cannot reach the
+ * node, TLS), BASE_ETIMEDOUT, BASE_EPERM (API key refused), BASE_ENOMEM.
+ */
+int mk_client_http(struct mk_client **out, const char *url,
+                   const struct lg_cert *cert, const struct cr_keypair *key,
+                   const struct mk_http_options *opt, char *errmsg) BASE_WUR;
+
+/**
+ * One HTTP request through remote client @c's connections: @method on
+ * @path ("/v1/..."; escaped by the caller), with the body @body (@len
+ * bytes, type @ctype) when @body is not NULL. The status goes to *@status
+ * and the answer's body is appended to @out, whatever the status.
+ * Errors (the request got no answer; @errmsg says why): BASE_EIO,
+ * BASE_ETIMEDOUT, BASE_ENOMEM; BASE_EINVAL when @c is not a remote client.
+ */
+int mk_http_request(struct mk_client *c, const char *method, const char *path,
+                    const char *ctype, const void *body, size_t len,
+                    long *status, struct base_buf *out, char *errmsg) BASE_WUR;
+
+/** The error code an HTTP error answer stands for: its "code", else the
+ *  code named by its "error", else one by @status (see above). @body may
+ *  be NULL. */
+int mk_http_code(long status, const void *body, size_t len);
 
 static inline int mk_submit(struct mk_client *c, const char *contract,
                             const char *function, uint32_t nargs,
