@@ -480,6 +480,64 @@ static void check_offchain(const struct run *r, struct tl_pg *pg)
     free(s.uid);
 }
 
+/* The DSO's review of every interval with bids is on chain
+ * (review/rt/K) and says what curtailment.csv says; intervals without bids
+ * have none. */
+static void check_reviews(const struct run *r)
+{
+    char ldir[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
+    struct sc_registry reg;
+    sc_registry_init(&reg);
+    assert_int_equal(sc_register_builtin(&reg), 0);
+    struct lg_executor ex = sc_executor(&reg);
+    struct lg_ledger *l;
+    struct lg_channel *ch;
+    assert_int_equal(lg_open(&l, ldir, &ex, NULL, err), 0);
+    assert_int_equal(lg_channel_get(l, "energy", &ch), 0);
+    char **rows;
+    size_t n = csv_rows(r, "curtailment.csv", &rows);
+    size_t reviewed = 0;
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    for (size_t i = 0; i < n; i++) {
+        int k;
+        double before, after, cut;
+        bool has =
+            sscanf(rows[i], "%d,%lf,%lf,%lf", &k, &before, &after, &cut) == 4;
+        if (!has) {
+            assert_int_equal(sscanf(rows[i], "%d,", &k), 1);
+        }
+        char key[64];
+        snprintf(key, sizeof key, "review/rt/%d", k);
+        base_buf_reset(&v);
+        int rv = lg_get(ch, "bids", key, strlen(key), &v, NULL);
+        if (!has) {
+            assert_int_equal(rv, BASE_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rv, 0);
+        json_t *o = json_loadb((const char *)v.data, v.len, 0, NULL);
+        assert_non_null(o);
+        assert_true(
+            fabs(json_number_value(json_object_get(o, "vmax_before_pu")) -
+                 before) < 1e-5);
+        assert_true(
+            fabs(json_number_value(json_object_get(o, "vmax_after_pu")) -
+                 after) < 1e-5);
+        assert_true(fabs(json_number_value(json_object_get(o, "curtailed_kw")) -
+                         cut) < 1e-3);
+        assert_string_equal(json_string_value(json_object_get(o, "method")),
+                            "proportional");
+        json_decref(o);
+        reviewed++;
+    }
+    assert_true(reviewed > 40);
+    base_buf_release(&v);
+    free_rows(rows, n);
+    lg_close(l);
+}
+
 static void test_market_day(void **state)
 {
     (void)state;
@@ -490,6 +548,7 @@ static void test_market_day(void **state)
     check_awards(&r);
     check_results(&r, 1);
     check_offchain(&r, NULL);
+    check_reviews(&r);
 
     /* Same scenario, same results: the co-simulation is deterministic, and
      * the off-chain store's backend changes nothing. The second run keeps
