@@ -390,19 +390,34 @@ static int collect_bid(void *arg, struct lg_slice key, struct lg_slice val)
  * record is changed in the store behind the ledger's back, and retrieval
  * reports it instead of serving it. The store is the run's SQLite file,
  * or the PostgreSQL database @pg when the run put its records there. */
-static void check_offchain(const struct run *r, struct tl_pg *pg)
-{
-    char ldir[PATH_MAX], db[PATH_MAX], err[BASE_ERRMSG_SIZE];
-    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
-    snprintf(db, sizeof db, "%s/offchain.sqlite", ldir);
+/* A run's ledger, opened with the built-in contracts (the registry and
+ * executor live here, as long as the ledger is open). */
+struct run_ledger {
     struct sc_registry reg;
-    sc_registry_init(&reg);
-    assert_int_equal(sc_register_builtin(&reg), 0);
-    struct lg_executor ex = sc_executor(&reg);
+    struct lg_executor ex;
     struct lg_ledger *l;
     struct lg_channel *ch;
-    assert_int_equal(lg_open(&l, ldir, &ex, NULL, err), 0);
-    assert_int_equal(lg_channel_get(l, "energy", &ch), 0);
+};
+
+static void open_run_ledger(const struct run *r, struct run_ledger *o)
+{
+    char ldir[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
+    sc_registry_init(&o->reg);
+    assert_int_equal(sc_register_builtin(&o->reg), 0);
+    o->ex = sc_executor(&o->reg);
+    assert_int_equal(lg_open(&o->l, ldir, &o->ex, NULL, err), 0);
+    assert_int_equal(lg_channel_get(o->l, "energy", &o->ch), 0);
+}
+
+static void check_offchain(const struct run *r, struct tl_pg *pg)
+{
+    char db[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    snprintf(db, sizeof db, "%s/ledger/offchain.sqlite", r->out);
+    struct run_ledger rl;
+    open_run_ledger(r, &rl);
+    struct lg_ledger *l = rl.l;
+    struct lg_channel *ch = rl.ch;
     struct sums s = {0};
     assert_int_equal(
         lg_range(ch, "bids", "bid/", 4, "bid0", 4, 0, collect_bid, &s), 0);
@@ -485,16 +500,9 @@ static void check_offchain(const struct run *r, struct tl_pg *pg)
  * have none. */
 static void check_reviews(const struct run *r)
 {
-    char ldir[PATH_MAX], err[BASE_ERRMSG_SIZE];
-    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
-    struct sc_registry reg;
-    sc_registry_init(&reg);
-    assert_int_equal(sc_register_builtin(&reg), 0);
-    struct lg_executor ex = sc_executor(&reg);
-    struct lg_ledger *l;
-    struct lg_channel *ch;
-    assert_int_equal(lg_open(&l, ldir, &ex, NULL, err), 0);
-    assert_int_equal(lg_channel_get(l, "energy", &ch), 0);
+    struct run_ledger rl;
+    open_run_ledger(r, &rl);
+    struct lg_channel *ch = rl.ch;
     char **rows;
     size_t n = csv_rows(r, "curtailment.csv", &rows);
     size_t reviewed = 0;
@@ -535,7 +543,7 @@ static void check_reviews(const struct run *r)
     assert_true(reviewed > 40);
     base_buf_release(&v);
     free_rows(rows, n);
-    lg_close(l);
+    lg_close(rl.l);
 }
 
 static void test_market_day(void **state)
