@@ -5,6 +5,7 @@
  * curtailed bids with the DSO's reasons and the kW the run's bids.csv
  * says, a tampered and a missing off-chain record, and every documented
  * error. */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -139,6 +140,79 @@ static void alter_record(const char *ledger, const char *hex, bool remove)
     sqlite3_close(q);
 }
 
+struct stream {
+    struct base_buf text;
+    char until[64];
+};
+
+static size_t on_stream(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct stream *s = arg;
+    if (base_buf_add(&s->text, p, size * nmemb) != 0 ||
+        base_buf_terminate(&s->text) != 0) {
+        return 0;
+    }
+    /* Enough once the last block is in: abort the transfer. */
+    return strstr((char *)s->text.data, s->until) ? 0 : size * nmemb;
+}
+
+/* The event stream at @query (after "/v1/events?") up to block @last. */
+static char *read_events(const struct gt_node *n, const char *query,
+                         uint64_t last)
+{
+    CURL *c = curl_easy_init();
+    char url[600];
+    snprintf(url, sizeof url, "%s/v1/events?%s", n->url, query);
+    struct stream s;
+    base_buf_init(&s.text, 0);
+    snprintf(s.until, sizeof s.until, "\"number\":%llu,",
+             (unsigned long long)last);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    assert_int_equal(base_buf_terminate(&s.text), 0);
+    if (strstr((char *)s.text.data, s.until) == NULL) {
+        fail_msg("the stream %s did not reach block %llu", query,
+                 (unsigned long long)last);
+    }
+    return (char *)s.text.data;
+}
+
+static size_t count(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+/* The stream the dashboard reads: every block, only the bids' events. */
+static void check_stream_filter(const struct gt_node *n)
+{
+    uint64_t last = gt_height(n) - 1;
+    char *all = read_events(n, "from=0", last);
+    char *bids = read_events(n, "from=0&contract=bids", last);
+    assert_int_equal(count(bids, "event: block"), last + 1);
+    assert_int_equal(count(all, "event: block"), last + 1);
+    size_t nb = count(bids, "event: contract");
+    assert_true(nb > 100); /* created, modified/accepted, dispatched... */
+    assert_int_equal(count(bids, "\"contract\":\"bids\""), nb);
+    assert_int_equal(count(all, "\"contract\":\"bids\""), nb);
+    /* The day registers its DERs first: the full stream has them. */
+    assert_true(count(all, "\"contract\":\"registry\"") > 0);
+    assert_true(count(all, "event: contract") > nb);
+    base_free(all);
+    base_free(bids);
+    expect_400(n, "/v1/events?contract=", "contract must be");
+    char path[200];
+    snprintf(path, sizeof path, "/v1/events?contract=%065d", 0);
+    expect_400(n, path, "contract must be");
+}
+
 /* The market day's ledger, served by a node: the run's data beside it,
  * the DSO's curtailments through /v1/bids. */
 static void test_market_day(void **state)
@@ -235,6 +309,8 @@ static void test_market_day(void **state)
     b = json_array_get(json_object_get(cut, "bids"), 0);
     assert_non_null(strstr(jstr(b, "record_error"), "missing"));
     json_decref(cut);
+
+    check_stream_filter(&n);
 
     /* The DSO's reviews the page draws are readable as state. */
     json_t *rv = get_json(

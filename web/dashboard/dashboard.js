@@ -159,7 +159,9 @@ function connect() {
   }
   const from = D.last >= 0 ? D.last + 1 : Math.max(0, (D.height || 1) - 40);
   const live = D.height || 0;
-  es = new EventSource(`/v1/events?from=${from}`);
+  /* Blocks, and of the contract events only the bids': they say when the
+     bid tables and reviews change. */
+  es = new EventSource(`/v1/events?from=${from}&contract=bids`);
   es.onopen = () => { stopPolling(); setMode("live", "event stream /v1/events"); };
   es.addEventListener("block", (e) => {
     const b = JSON.parse(e.data);
