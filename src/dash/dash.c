@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dash/dash.h"
 #include "dash_int.h"
@@ -54,16 +55,13 @@ static json_t *run_json(const char *ledger_dir)
     char *text = NULL;
     size_t len = 0;
     const char *why = NULL;
-    char *probe = NULL;
-    size_t plen;
-    if (base_read_file(results, RUN_FILE_MAX, &probe, &plen) != 0) {
+    if (access(results, R_OK) != 0) {
         why = "the ledger is not in a market run's output directory (no "
               "results.json beside it)";
     } else if (base_read_file(data, RUN_FILE_MAX, &text, &len) != 0) {
         why = "the market run beside the ledger left no readable "
               "report-data.json";
     }
-    base_free(probe);
     json_t *d = why ? NULL : json_loadb(text, len, 0, NULL);
     base_free(text);
     if (why == NULL && !json_is_object(d)) {

@@ -318,6 +318,17 @@ static void test_market_day(void **state)
     assert_true(json_array_size(json_object_get(rv, "keys")) > 40);
     json_decref(rv);
     assert_int_equal(gt_stop(&n), 0);
+
+    /* A damaged run file is reported on the page's data, not served. */
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/report-data.json", out);
+    assert_int_equal(base_write_file(file, "{\"voltage\": [", 13), 0);
+    gt_start(&n, "--no-access-log");
+    run = get_json(&n, "/ui/run.json", 200);
+    assert_true(json_is_false(json_object_get(run, "available")));
+    assert_non_null(strstr(jstr(run, "reason"), "not a JSON object"));
+    json_decref(run);
+    assert_int_equal(gt_stop(&n), 0);
     gt_cleanup(&n);
 }
 
