@@ -206,15 +206,20 @@ async function poll() {
   else if (ok && D.mode === "down") setMode("poll", "the node answers again");
 }
 
-/* A stream that says it is open but has fallen behind the tip is stale:
-   every 5 s the tip is checked and a lagging stream is reopened. */
-let lagging = 0;
+/* A stream that says it is open but has stopped while the tip moved on is
+   stale (a proxy holding it, say): every 5 s the tip is checked, and a
+   stream that brought nothing new over two checks while blocks were
+   missing is reopened. A stream merely a block behind a busy node is
+   not. */
+let stalled = 0;
+let lastAtCheck = -1;
 setInterval(() => quietly("watchdog", async () => {
   if (D.mode !== "live") return;
   const tip = await getJSON("/v1/tip");
-  lagging = tip.height > D.last + 1 ? lagging + 1 : 0;
-  if (lagging >= 2) {
-    lagging = 0;
+  stalled = tip.height > D.last + 1 && D.last === lastAtCheck ? stalled + 1 : 0;
+  lastAtCheck = D.last;
+  if (stalled >= 2) {
+    stalled = 0;
     connect();
   }
 }), 5000);
