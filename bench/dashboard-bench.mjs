@@ -82,7 +82,9 @@ try {
             await page.waitForFunction((x) => window.seen[x] !== undefined, h,
                 { timeout: 30000, polling: 10 });
             lag.push((await page.evaluate((x) => window.seen[x], h)) - answered);
-            await new Promise((r2) => setTimeout(r2, 100));
+            // A random pause (0.1-1.1 s), so submissions do not fall into
+            // step with the page's one-second poll.
+            await new Promise((r2) => setTimeout(r2, 100 + Math.random() * 1000));
         }
         return stats(lag);
     }
