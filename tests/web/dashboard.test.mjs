@@ -7,7 +7,8 @@
 // is the node's, the curtailed bids show with their reasons and kW; then
 // transactions submitted through the API move the height, the rate and the
 // latency without a reload, a new bid appears in the table (its hostile uid
-// stays text), and with the event stream cut the poll still follows the tip.
+// stays text), and with the event stream cut the poll still follows the tip;
+// a node that needs an API key gets one typed in and is followed by polling.
 //
 // usage: node dashboard.test.mjs GRIDLEDGER
 // env:   GL_DASH_SCREENSHOT=FILE.png  also save a full-page screenshot
@@ -40,19 +41,37 @@ function apikey(name, identity, allow) {
 const deraKey = apikey("dash-dera", "DERA1/operator", "asset.*,registry.*,bids.*");
 const dsoKey = apikey("dash-dso", "DSO/operator", "registry.*");
 
+const viewerKey = execFileSync(gridledger, ["apikey", "create", ledger, "--name", "dash-viewer",
+    "--identity", "DSO/operator", "--read-only"], { encoding: "utf8" })
+    .match(/glk_[0-9a-f]{16}_[0-9a-f]{64}/)[0];
+
 // The node, on a port the kernel picks; its URL comes in the ready file.
-const ready = join(work, "ready");
-const node = spawn(gridledger, ["node", ledger, "--listen", "127.0.0.1:0", "--ready-file", ready,
-    "--no-access-log"], { stdio: ["ignore", "ignore", "inherit"] });
+let node = null;
 let nodeExit = null;
-node.on("exit", (code, sig) => { nodeExit = code ?? sig; });
-for (let i = 0; i < 6000 && !existsSync(ready) && nodeExit === null; i++) {
-    await new Promise((r) => setTimeout(r, 10));
+let url = null;
+async function startNode(extra) {
+    const ready = join(work, "ready");
+    rmSync(ready, { force: true });
+    nodeExit = null;
+    node = spawn(gridledger, ["node", ledger, "--listen", "127.0.0.1:0", "--ready-file", ready,
+        "--no-access-log", ...extra], { stdio: ["ignore", "ignore", "inherit"] });
+    node.on("exit", (code, sig) => { nodeExit = code ?? sig; });
+    for (let i = 0; i < 6000 && !existsSync(ready) && nodeExit === null; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(existsSync(ready), `the node did not start (exit ${nodeExit})`);
+    url = readFileSync(ready, "utf8").trim();
 }
-assert.ok(existsSync(ready), `the node did not start (exit ${nodeExit})`);
-const url = readFileSync(ready, "utf8").trim();
+async function stopNode() {
+    if (nodeExit !== null) return;
+    const exited = new Promise((r) => node.on("exit", r));
+    node.kill("SIGTERM");
+    await exited;
+}
+await startNode([]);
 
 async function api(path, { key, json, body, type } = {}) {
+    // (url is the running node's: it changes when the node restarts.)
     const headers = {};
     if (key) headers.Authorization = `Bearer ${key}`;
     if (json !== undefined) headers["Content-Type"] = "application/json";
@@ -67,7 +86,9 @@ const invoke = (key, contract, fn, args) =>
     api("/v1/invoke", { key, json: { contract, function: fn, args } });
 const height = async () => (await api("/v1/tip")).height;
 
-const { open, fetched, close } = await startBrowser({ allow: [url] });
+// The browser may reach the nodes of this test (loopback, any port) and
+// nothing else.
+const { open, fetched, close } = await startBrowser({ allow: ["http://127.0.0.1:"] });
 const { check, failures } = checker();
 const shown = (page) => page.evaluate(() => Number(document.getElementById("height")
     .textContent.replace(/,/g, "")));
@@ -219,10 +240,28 @@ try {
     });
 
     await page.close();
+
+    await check("a node that needs a key: the page asks for one, then polls", async () => {
+        await stopNode();
+        await startNode(["--require-key"]);
+        const { page: p, errors: e } = await open(`${url}/`);
+        await p.waitForSelector("#keybox", { state: "visible", timeout: 20000 });
+        await p.fill("#key", viewerKey);
+        await p.click("#keybox button");
+        const tip = (await api("/v1/tip", { key: viewerKey })).height;
+        await p.waitForFunction((h) => Number(document.getElementById("height")
+            .textContent.replace(/,/g, "")) === h, tip, { timeout: 20000 });
+        const r = await p.evaluate(() => ({ mode: window.glDash.mode,
+            box: getComputedStyle(document.getElementById("keybox")).display,
+            bids: document.querySelectorAll("#bids-table tr").length - 1 }));
+        assert.deepEqual(r, { mode: "poll", box: "none", bids: 15 });
+        // The first request, before the key: the browser logs its 401.
+        for (const x of e) assert.match(x, /status of 401/);
+        await p.close();
+    });
 } finally {
     await close();
-    node.kill("SIGTERM");
-    await new Promise((r) => (nodeExit !== null ? r() : node.on("exit", r)));
+    await stopNode();
     rmSync(work, { recursive: true, force: true });
 }
 if (failures()) {
