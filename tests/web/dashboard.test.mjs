@@ -249,8 +249,12 @@ try {
         await p.fill("#key", viewerKey);
         await p.click("#keybox button");
         const tip = (await api("/v1/tip", { key: viewerKey })).height;
+        // The height comes first; the tables, then polling, once the rest
+        // of the first load is in.
         await p.waitForFunction((h) => Number(document.getElementById("height")
-            .textContent.replace(/,/g, "")) === h, tip, { timeout: 20000 });
+            .textContent.replace(/,/g, "")) === h && window.glDash.mode === "poll"
+            && document.querySelectorAll("#bids-table tr").length > 1, tip,
+        { timeout: 20000 });
         const r = await p.evaluate(() => ({ mode: window.glDash.mode,
             box: getComputedStyle(document.getElementById("keybox")).display,
             bids: document.querySelectorAll("#bids-table tr").length - 1 }));
