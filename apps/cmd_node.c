@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "dash/dash.h"
 #include "gateway/gateway.h"
 #include "node.h"
 
@@ -126,6 +127,14 @@ static int serve(struct node_args *a, const sigset_t *stop)
     a->gw.identity_arg = (void *)a->dir;
     struct kv_offchain *off = NULL;
     struct gw_server *g = NULL;
+    /* The dashboard at / (docs/dashboard.md); released after gw_free. */
+    struct dash_pages pages;
+    if (dash_pages_load(&pages, a->dir, err) != 0) {
+        app_node_close(&n);
+        return cmd_fail(1, "%s", err);
+    }
+    a->gw.pages = pages.pages;
+    a->gw.npages = pages.n;
     int rv = node_offchain_open(a->dir, &off);
     struct ord_options oo = {.max_block_tx = (unsigned)a->block_tx,
                              .batch_timeout = a->batch_us * 1000,
@@ -172,6 +181,7 @@ static int serve(struct node_args *a, const sigset_t *stop)
     ord_solo_stop(n.solo);
     n.solo = NULL;
     gw_free(g);
+    dash_pages_release(&pages);
     kv_offchain_close(off);
     if (rv == 0) {
         uint64_t height;

@@ -61,3 +61,6 @@ step "raft cluster: three nodes in one process (throughput, latency, failover)"
 "$dir/raft-bench" --tx 20000
 "$dir/raft-bench" --tx 5000 --rate 1000
 "$dir/raft-bench" --tx 6000 --rate 1000 --failover
+
+step "dashboard: the page following a node (headless Chromium; docs/performance.md)"
+node bench/dashboard-bench.mjs "$bin" --tx 50

@@ -492,11 +492,64 @@ static int dispatch(struct lg_ctx *ctx, uint32_t argc,
     return rv;
 }
 
+/* The DSO's review of one interval: what its power flow found with the
+ * injections as bid and with the feasible ones. Kept on chain so that the
+ * voltages behind every curtailment can be read back from the ledger (the
+ * node's dashboard draws them), not only from the run's files. */
+static int review(struct lg_ctx *ctx, uint32_t argc,
+                  const struct lg_slice *argv)
+{
+    if (argc != 9) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: review MARKET INTERVAL VMAX_BEFORE "
+                           "VMAX_AFTER VMIN_BEFORE VMIN_AFTER CURTAILED_KW "
+                           "WORST_NODE METHOD");
+    }
+    char market[MARKET_MAX + 1], node[SC_TEXT_MAX + 1], method[32];
+    int64_t interval;
+    double v[5]; /* four voltages (pu) and the curtailed kW */
+    int rv = name_arg(ctx, &argv[0], market, sizeof market, "market");
+    if (rv == 0) {
+        rv = interval_arg(ctx, &argv[1], &interval);
+    }
+    for (int i = 0; rv == 0 && i < 5; i++) {
+        if (sc_arg_kw(&argv[2 + i], &v[i]) != 0) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS,
+                             "voltages (pu) and curtailed kW must be "
+                             "non-negative numbers");
+        }
+    }
+    if (rv == 0 && (sc_arg_str(&argv[7], node, sizeof node) != 0 ||
+                    sc_arg_str(&argv[8], method, sizeof method) != 0)) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS,
+                         "worst node and method are text up to %d and 31 "
+                         "bytes",
+                         SC_TEXT_MAX);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "review/%s/%lld", market, (long long)interval);
+    struct lg_slice old;
+    if (lg_ctx_get(ctx, key, strlen(key), &old) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "market %s interval %lld is already reviewed",
+                           market, (long long)interval);
+    }
+    json_t *o = json_pack(
+        "{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:s, s:s}", "market", market,
+        "interval", (json_int_t)interval, "vmax_before_pu", v[0],
+        "vmax_after_pu", v[1], "vmin_before_pu", v[2], "vmin_after_pu", v[3],
+        "curtailed_kw", v[4], "worst_node", node, "method", method);
+    return sc_put_json(ctx, key, o, "IntervalReviewed");
+}
+
 static const struct sc_function functions[] = {
     {"create", create, "dera"},     {"retrieve", retrieve, NULL},
     {"modify", modify, "dso"},      {"accept", accept, "dso"},
     {"withdraw", withdraw, "dera"}, {"clear", clear, "iso"},
-    {"dispatch", dispatch, "dera"},
+    {"dispatch", dispatch, "dera"}, {"review", review, "dso"},
 };
 
 const struct sc_contract sc_bids_contract = {

@@ -159,8 +159,12 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW
  *   dispatch(UID, CHECKSUM)   the owning DERA, after clearing: the
  *       checksum of the per-DER allocation record; status "dispatched"
+ *   review(MARKET, INTERVAL, VMAX_BEFORE, VMAX_AFTER, VMIN_BEFORE,
+ *       VMIN_AFTER, CURTAILED_KW, WORST_NODE, METHOD)   dso: its power
+ *       flow's extremes (pu) with the bids as made and as made feasible,
+ *       "review/MARKET/INTERVAL"; once per interval
  * Events: BidCreated, BidModified, BidAccepted, BidWithdrawn,
- * MarketCleared, BidDispatched.
+ * MarketCleared, BidDispatched, IntervalReviewed.
  */
 extern const struct sc_contract sc_bids_contract;
 

@@ -199,5 +199,7 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
 void gw__sse_on_block(struct gw_server *g);
 void gw__sse_wake_all(struct gw_server *g);
 void *gw__ticker_main(void *arg);
+/* GET /v1/bids (bidlist.c). */
+enum MHD_Result gw__h_bids_list(struct gw_server *g, struct gw_req *r);
 
 #endif

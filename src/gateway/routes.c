@@ -993,6 +993,7 @@ const struct gw_route gw__route_table[] = {
     {{"GET", "/v1/offchain/{hash}"}, 0, h_off_get, NULL},
     {{"GET", "/v1/bids/{uid}"}, R_KEY, h_bid, NULL},
     {{"GET", "/v1/whoami"}, R_KEY, h_whoami, NULL},
+    {{"GET", "/v1/bids"}, 0, gw__h_bids_list, NULL},
 };
 
 const size_t gw__nroutes = BASE_ARRAY_LEN(gw__route_table);

@@ -669,6 +669,32 @@ static int dso_record(struct dso_fed *f, struct sim *s, int64_t t,
     return rv;
 }
 
+/* The interval's review on chain (bids.review): the voltages behind the
+ * curtailments, readable from the ledger. Not waited for: nothing later in
+ * the day depends on it, and the run waits for it at the end. */
+static int dso_record_review(struct dso_fed *f, int64_t k,
+                             const struct mk_review *r)
+{
+    const struct sim_scenario *sc = f->d->sc;
+    char num[7][32];
+    snprintf(num[0], sizeof num[0], "%lld", (long long)k);
+    const double v[4] = {r->vmax_before, r->vmax_after, r->vmin_before,
+                         r->vmin_after};
+    for (int i = 0; i < 4; i++) {
+        snprintf(num[1 + i], sizeof num[1 + i], "%.5f", v[i]);
+    }
+    snprintf(num[5], sizeof num[5], "%.3f", r->curtailed_kw);
+    const char *method =
+        f->dso.method == MK_DSO_SENSITIVITY ? "sensitivity" : "proportional";
+    const char *text[9] = {sc->market, num[0], num[1],        num[2], num[3],
+                           num[4],     num[5], r->worst_node, method};
+    struct lg_slice args[9];
+    for (int i = 0; i < 9; i++) {
+        args[i] = (struct lg_slice){(const uint8_t *)text[i], strlen(text[i])};
+    }
+    return async_submit(f->d, f->cli, "bids", "review", 9, args);
+}
+
 static int dso_step(void *self, struct sim *s, int64_t t)
 {
     struct dso_fed *f = self;
@@ -740,6 +766,7 @@ static int dso_step(void *self, struct sim *s, int64_t t)
         row->vmin_after = r.vmin_after;
         row->curtailed_kw = r.curtailed_kw;
         row->reviewed = true;
+        rv = dso_record_review(f, k, &r);
     }
     size_t off = 0;
     for (size_t q = 0; rv == 0 && q < got; q++) {

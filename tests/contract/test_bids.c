@@ -303,6 +303,42 @@ static void test_withdraw_frees_ders(void **state)
     reason_has(f, "withdrawn");
 }
 
+/* The DSO records each interval's review: only the DSO, once, with
+ * numbers it can stand behind. */
+static void test_review(void **state)
+{
+    struct fx *f = *state;
+    const struct tc_member *dso = &f->c.dso;
+    assert_int_equal(CALL(f, dso, "bids", "review", "rt", "40", "1.06273",
+                          "1.04993", "0.98120", "0.97011", "312.500", "675.1",
+                          "proportional"),
+                     0);
+    char s[256];
+    field(f, "bids", "review/rt/40", "vmax_before_pu", s, sizeof s);
+    assert_string_equal(s, "1.06273");
+    field(f, "bids", "review/rt/40", "vmax_after_pu", s, sizeof s);
+    assert_string_equal(s, "1.04993");
+    field(f, "bids", "review/rt/40", "curtailed_kw", s, sizeof s);
+    assert_string_equal(s, "312.5");
+    field(f, "bids", "review/rt/40", "worst_node", s, sizeof s);
+    assert_string_equal(s, "675.1");
+    /* Once per interval; the DSO's alone; well-formed numbers only. */
+    assert_int_equal(CALL(f, dso, "bids", "review", "rt", "40", "1", "1", "1",
+                          "1", "0", "x", "proportional"),
+                     BASE_EEXIST);
+    reason_has(f, "already reviewed");
+    assert_int_equal(CALL(f, &f->c.dera, "bids", "review", "rt", "41", "1", "1",
+                          "1", "1", "0", "x", "proportional"),
+                     BASE_EPERM);
+    assert_int_equal(CALL(f, dso, "bids", "review", "rt", "41", "1.1", "-1",
+                          "1", "1", "0", "x", "proportional"),
+                     BASE_EARGS);
+    reason_has(f, "non-negative");
+    assert_int_equal(CALL(f, dso, "bids", "review", "rt", "41", "1.1", "1"),
+                     BASE_EARGS);
+    reason_has(f, "usage: review");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bid_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdraw_frees_ders, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_review, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

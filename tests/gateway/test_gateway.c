@@ -85,7 +85,7 @@ static void test_health_and_routes(void **state)
     gt_free(&r);
     assert_int_equal(gt_get(&node, &r, "/"), 200);
     assert_non_null(strstr(r.ctype, "text/html"));
-    assert_non_null(strstr(r.body, "placeholder"));
+    assert_non_null(strstr(r.body, "window.glDash")); /* the dashboard */
     gt_free(&r);
     assert_int_equal(gt_get(&node, &r, "/v1/tip"), 200);
     json_t *o = parse(&r);

@@ -390,19 +390,34 @@ static int collect_bid(void *arg, struct lg_slice key, struct lg_slice val)
  * record is changed in the store behind the ledger's back, and retrieval
  * reports it instead of serving it. The store is the run's SQLite file,
  * or the PostgreSQL database @pg when the run put its records there. */
-static void check_offchain(const struct run *r, struct tl_pg *pg)
-{
-    char ldir[PATH_MAX], db[PATH_MAX], err[BASE_ERRMSG_SIZE];
-    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
-    snprintf(db, sizeof db, "%s/offchain.sqlite", ldir);
+/* A run's ledger, opened with the built-in contracts (the registry and
+ * executor live here, as long as the ledger is open). */
+struct run_ledger {
     struct sc_registry reg;
-    sc_registry_init(&reg);
-    assert_int_equal(sc_register_builtin(&reg), 0);
-    struct lg_executor ex = sc_executor(&reg);
+    struct lg_executor ex;
     struct lg_ledger *l;
     struct lg_channel *ch;
-    assert_int_equal(lg_open(&l, ldir, &ex, NULL, err), 0);
-    assert_int_equal(lg_channel_get(l, "energy", &ch), 0);
+};
+
+static void open_run_ledger(const struct run *r, struct run_ledger *o)
+{
+    char ldir[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    snprintf(ldir, sizeof ldir, "%s/ledger", r->out);
+    sc_registry_init(&o->reg);
+    assert_int_equal(sc_register_builtin(&o->reg), 0);
+    o->ex = sc_executor(&o->reg);
+    assert_int_equal(lg_open(&o->l, ldir, &o->ex, NULL, err), 0);
+    assert_int_equal(lg_channel_get(o->l, "energy", &o->ch), 0);
+}
+
+static void check_offchain(const struct run *r, struct tl_pg *pg)
+{
+    char db[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    snprintf(db, sizeof db, "%s/ledger/offchain.sqlite", r->out);
+    struct run_ledger rl;
+    open_run_ledger(r, &rl);
+    struct lg_ledger *l = rl.l;
+    struct lg_channel *ch = rl.ch;
     struct sums s = {0};
     assert_int_equal(
         lg_range(ch, "bids", "bid/", 4, "bid0", 4, 0, collect_bid, &s), 0);
@@ -480,6 +495,57 @@ static void check_offchain(const struct run *r, struct tl_pg *pg)
     free(s.uid);
 }
 
+/* The DSO's review of every interval with bids is on chain
+ * (review/rt/K) and says what curtailment.csv says; intervals without bids
+ * have none. */
+static void check_reviews(const struct run *r)
+{
+    struct run_ledger rl;
+    open_run_ledger(r, &rl);
+    struct lg_channel *ch = rl.ch;
+    char **rows;
+    size_t n = csv_rows(r, "curtailment.csv", &rows);
+    size_t reviewed = 0;
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    for (size_t i = 0; i < n; i++) {
+        int k;
+        double before, after, cut;
+        bool has =
+            sscanf(rows[i], "%d,%lf,%lf,%lf", &k, &before, &after, &cut) == 4;
+        if (!has) {
+            assert_int_equal(sscanf(rows[i], "%d,", &k), 1);
+        }
+        char key[64];
+        snprintf(key, sizeof key, "review/rt/%d", k);
+        base_buf_reset(&v);
+        int rv = lg_get(ch, "bids", key, strlen(key), &v, NULL);
+        if (!has) {
+            assert_int_equal(rv, BASE_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rv, 0);
+        json_t *o = json_loadb((const char *)v.data, v.len, 0, NULL);
+        assert_non_null(o);
+        assert_true(
+            fabs(json_number_value(json_object_get(o, "vmax_before_pu")) -
+                 before) < 1e-5);
+        assert_true(
+            fabs(json_number_value(json_object_get(o, "vmax_after_pu")) -
+                 after) < 1e-5);
+        assert_true(fabs(json_number_value(json_object_get(o, "curtailed_kw")) -
+                         cut) < 1e-3);
+        assert_string_equal(json_string_value(json_object_get(o, "method")),
+                            "proportional");
+        json_decref(o);
+        reviewed++;
+    }
+    assert_true(reviewed > 40);
+    base_buf_release(&v);
+    free_rows(rows, n);
+    lg_close(rl.l);
+}
+
 static void test_market_day(void **state)
 {
     (void)state;
@@ -490,6 +556,7 @@ static void test_market_day(void **state)
     check_awards(&r);
     check_results(&r, 1);
     check_offchain(&r, NULL);
+    check_reviews(&r);
 
     /* Same scenario, same results: the co-simulation is deterministic, and
      * the off-chain store's backend changes nothing. The second run keeps

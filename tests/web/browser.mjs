@@ -14,11 +14,14 @@ const { chromium } = createRequire(join(source, "web/package.json"))("playwright
 
 /**
  * Start the browser (GL_CHROMIUM or /usr/bin/chromium). Every request for
- * something other than a file: URL is blocked and recorded in `fetched`: a
- * report must open offline. Returns { open(url), fetched, close() }, where
+ * something other than a file: URL, or a URL starting with one of
+ * `allow` (the node a dashboard test serves from), is blocked and recorded
+ * in `fetched`: a report must open offline, and a node's page must fetch
+ * nothing but its node. Returns { open(url), fetched, close() }, where
  * open() resolves to { page, errors } once window.glReport.ready.
  */
-export async function startBrowser() {
+export async function startBrowser({ allow = [] } = {}) {
+    const allowed = (url) => url.startsWith("file:") || allow.some((p) => url.startsWith(p));
     const browserPath = process.env.GL_CHROMIUM || "/usr/bin/chromium";
     if (!existsSync(browserPath)) {
         console.error(`${browserPath} not found: run scripts/deps.sh (Debian package chromium)`);
@@ -32,12 +35,12 @@ export async function startBrowser() {
             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         viewport: { width: 1280, height: 900 },
         deviceScaleFactor: 1,
-        offline: true,
+        offline: allow.length === 0,
     });
     const fetched = [];
     await context.route("**/*", (route) => {
         const url = route.request().url();
-        if (url.startsWith("file:")) return route.continue();
+        if (allowed(url)) return route.continue();
         fetched.push(url);
         return route.abort();
     });
@@ -46,7 +49,7 @@ export async function startBrowser() {
         const errors = [];
         page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
         page.on("pageerror", (e) => errors.push(String(e)));
-        page.on("requestfailed", (r) => { if (!r.url().startsWith("file:")) fetched.push(r.url()); });
+        page.on("requestfailed", (r) => { if (!allowed(r.url())) fetched.push(r.url()); });
         await page.goto(url, { waitUntil: "load" });
         await page.waitForFunction(() => window.glReport && window.glReport.ready, null,
             { timeout: 30000 });

@@ -40,9 +40,11 @@ function inlineLibraries(path, html) {
 // A template takes the parts every report shares from files beside it:
 //   /*@include NAME@*/
 // (inside <style> or <script>) becomes the text of NAME (common.css,
-// common.js), which must not hold what would end that element early.
+// common.js), which must not hold what would end that element early. NAME
+// may be ../FOLDER/FILE, a part of the pages in a sibling folder of web/
+// (the dashboard takes the reports' common.css and common.js).
 function includeParts(path, html) {
-    return html.replace(/\/\*@include ([a-z0-9_.-]+)@\*\//g, (_, name) => {
+    return html.replace(/\/\*@include ((?:\.\.\/[a-z]+\/)?[a-z0-9_-][a-z0-9_.-]*)@\*\//g, (_, name) => {
         const text = readFileSync(join(dirname(path), name), "utf8");
         if (/<\/script|<\/style|<!--|<script/i.test(text)) {
             throw new Error(`${path}: ${name} contains an element-breaking sequence`);
