@@ -169,14 +169,16 @@ enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r)
     if (g->raft == NULL) {
         return not_clustered(r);
     }
-    json_t *arr = gw__body_json(r);
-    if (arr == NULL) {
+    json_t *body = gw__body_json(r);
+    if (body == NULL) {
         return MHD_YES;
     }
+    json_t *arr = json_incref(json_object_get(body, "notices"));
+    json_decref(body);
     if (!json_is_array(arr)) {
         json_decref(arr);
         return gw__error(r, 400, "bad_request",
-                         "the body is an array of refusal notices");
+                         "the body is {\"notices\": [refusal notices]}");
     }
     const uint8_t *pk = lg_channel_config(g->ch)->orderer_pk;
     struct ord_raft_status *st = base_malloc(sizeof *st);

@@ -184,6 +184,8 @@ static long post(CURL *c, const char *url, const char *ctype, const void *body,
     char header[128];
     snprintf(header, sizeof header, "Content-Type: %s", ctype);
     struct curl_slist *h = curl_slist_append(NULL, header);
+    /* No "Expect: 100-continue" round trip before each batch. */
+    h = curl_slist_append(h, "Expect:");
     base_buf_reset(reply);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -286,7 +288,9 @@ static void send_notices(struct peer *q, CURL *c, json_t *notices)
 {
     char url[sizeof q->url + 32];
     snprintf(url, sizeof url, "%s/v1/cluster/refused", q->url);
-    char *s = json_dumps(notices, JSON_COMPACT);
+    json_t *body = json_pack("{s:O}", "notices", notices);
+    char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
     struct base_buf reply;
     base_buf_init(&reply, 0);
     long status =
