@@ -59,3 +59,8 @@ step "raft cluster: three nodes in one process (throughput, latency, failover)"
 "$dir/raft-bench" --tx 20000
 "$dir/raft-bench" --tx 5000 --rate 1000
 "$dir/raft-bench" --tx 6000 --rate 1000 --failover
+
+# The cluster as three node processes (docs/performance.md, "Raft cluster
+# (issue 6)"): throughput, latency at 1,000/s, failover after kill -9.
+step "raft cluster: three gridledger node processes on loopback"
+sh bench/cluster.sh "$bin"

@@ -210,6 +210,11 @@ struct ord_raft_options {
                                          0: 256 */
     bool join;                        /* never bootstrap: wait to be added to
                                          a running cluster (ord_raft_add) */
+    bool forward_unchecked;           /* a follower forwards submissions
+                                         without admitting them first: the
+                                         leader admits every one anyway, and
+                                         its refusals come back through the
+                                         peers (one signature check fewer) */
     const struct ord_peer_ops *peers; /* NULL: followers refuse submissions
                                          with BASE_ENOTLEADER */
     void *peers_impl;

@@ -902,8 +902,22 @@ static void test_errors(void **state)
                              6),
                      200);
     gt_free(&r);
-    /* A correctly signed add for a node that never answers times out or
-     * fails with a reason; not tested here (it waits for libraft). */
+    /* A forged transaction submitted to a follower: the follower hands
+     * it on unchecked, the leader refuses it, and the refusal (signed)
+     * comes back to the client. */
+    size_t f = (leader + 1) % 3;
+    struct cr_hash ids[1];
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    cl_batch(&c, &b, 1, ids);
+    b.data[b.len - 5] ^= 0x01; /* a byte of the signature */
+    assert_int_equal(gt_http(&c.nodes[f].g, &r, "POST", "/v1/tx", NULL,
+                             "application/octet-stream", b.data + 4, b.len - 4),
+                     403);
+    assert_non_null(strstr(r.body, "refused by the leader"));
+    assert_non_null(strstr(r.body, "EBADSIG"));
+    gt_free(&r);
+    base_buf_release(&b);
     cl_finish(&c);
 
     /* A solo node: a cluster of one; the peers' routes answer 409. */
