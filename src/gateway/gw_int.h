@@ -200,6 +200,9 @@ void gw__prepare_results(struct gw_req *r);
  *  BASE_ENOMEM. */
 int gw__split_batch(const struct base_buf *b, struct lg_slice **out,
                     size_t *n) BASE_WUR;
+/** The reason given for a body gw__split_batch refuses. */
+#define GW_BATCH_FORMAT                                                        \
+    "a batch is 1..10000 times a u32 big-endian length and an envelope"
 
 /* ---- the cluster (cluster.c, peers.c) ---------------------------------- */
 

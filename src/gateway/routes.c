@@ -655,9 +655,7 @@ static enum MHD_Result h_submit(struct gw_server *g, struct gw_req *r)
         struct lg_slice *env;
         size_t n;
         if (gw__split_batch(&r->body, &env, &n) != 0) {
-            return gw__error(r, 400, "malformed_batch",
-                             "a batch is 1..10000 times a u32 big-endian "
-                             "length and an envelope");
+            return gw__error(r, 400, "malformed_batch", GW_BATCH_FORMAT);
         }
         for (size_t i = 0; i < n; i++) {
             struct lg_tx tx;

@@ -22,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "consortium.h"
 #include "gateway/gateway.h"
 #include "gwtest.h"
-#include "store/store.h"
 
 #define MAXN 4
 
@@ -755,29 +755,6 @@ static void test_partitioned_minority(void **state)
 
 /* ---- a damaged block store ----------------------------------------------- */
 
-/* Flip one byte of block @num as stored in @dir's LMDB. */
-static void damage_block(const char *dir, uint64_t num, size_t off)
-{
-    struct kv_env *env;
-    char err[BASE_ERRMSG_SIZE];
-    assert_int_equal(kv_env_open(&env, dir, NULL, err), 0);
-    struct kv_txn *txn;
-    kv_dbi dbi;
-    assert_int_equal(kv_txn_begin(env, true, &txn), 0);
-    assert_int_equal(kv_dbi_open(txn, "energy.blocks", false, &dbi), 0);
-    uint8_t key[8];
-    base_put_u64(key, num);
-    struct kv_val val;
-    assert_int_equal(kv_get(txn, dbi, key, 8, &val), 0);
-    uint8_t *copy = base_malloc(val.len);
-    memcpy(copy, val.data, val.len);
-    copy[off % val.len] ^= 0x01;
-    assert_int_equal(kv_put(txn, dbi, key, 8, copy, val.len), 0);
-    base_free(copy);
-    assert_int_equal(kv_txn_commit(txn), 0);
-    kv_env_close(env);
-}
-
 static void test_damaged_store_refuses_start(void **state)
 {
     (void)state;
@@ -791,7 +768,7 @@ static void test_damaged_store_refuses_start(void **state)
     assert_int_equal(cl_submit(&c, leader, 10, acked, 100, &n), 200);
     uint64_t h = cl_converge(&c, 7, 2);
     assert_int_equal(gt_stop(&c.nodes[f].g), 0);
-    damage_block(c.nodes[f].g.ledger, h - 1, 300);
+    tc_damage_block(c.nodes[f].g.ledger, h - 1, 300);
     /* It refuses to start, and says why. */
     char out[16384];
     int rv = tl_run(out, sizeof out,
@@ -805,7 +782,7 @@ static void test_damaged_store_refuses_start(void **state)
                                 tl_binary(), c.nodes[f].g.ledger),
                          0);
     /* Repaired (the byte flipped back), it starts and catches up. */
-    damage_block(c.nodes[f].g.ledger, h - 1, 300);
+    tc_damage_block(c.nodes[f].g.ledger, h - 1, 300);
     cl_start(&c, f, "");
     assert_int_equal(cl_submit(&c, f, 10, acked, 100, &n), 200);
     cl_converge(&c, 7, h + 1);
