@@ -4,6 +4,7 @@
  * node (docs/cluster.md, docs/api.md). */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_int.h"
@@ -231,6 +232,100 @@ enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r)
                           json_pack("{s:I}", "taken", (json_int_t)taken));
 }
 
+/* A cluster add runs on its own thread: ord_raft_add waits while libraft
+ * catches the new node up (a snapshot, then the log), which may take a
+ * while, and an HTTP thread serves many connections. The request is
+ * suspended meanwhile, and answered when the thread resumes it. */
+struct add_job {
+    struct gw_server *g;
+    struct gw_req *r;
+    struct ord_member m;
+};
+
+static void set_ready(struct gw_req *r, unsigned status, json_t *o)
+{
+    char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    size_t len = s != NULL ? strlen(s) : 0;
+    char *copy = s != NULL ? base_malloc(len + 1) : NULL;
+    if (copy != NULL) {
+        memcpy(copy, s, len);
+        copy[len] = '\n';
+        r->ready = MHD_create_response_from_buffer_with_free_callback(
+            len + 1, copy, base_free);
+    }
+    free(s);
+    if (r->ready == NULL) {
+        base_free(copy);
+        r->status = 500;
+        return;
+    }
+    MHD_add_response_header(r->ready, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    r->status = status;
+}
+
+static void *add_main(void *arg)
+{
+    struct add_job *j = arg;
+    struct gw_req *r = j->r;
+    char err[BASE_ERRMSG_SIZE];
+    int e = ord_raft_add(j->g->raft, j->m.id, j->m.address, err);
+    if (e == 0) {
+        BASE_INFO(MOD, "added node %llu at %s", (unsigned long long)j->m.id,
+                  j->m.address);
+        set_ready(r, 200,
+                  json_pack("{s:I, s:s}", "added", (json_int_t)j->m.id,
+                            "address", j->m.address));
+    } else {
+        json_t *why = json_string(err);
+        set_ready(r, e == BASE_ENOTLEADER ? 409 : gw__status_of(e),
+                  json_pack("{s:s, s:o}", "error", base_errname(e), "reason",
+                            why ? why : json_string("")));
+    }
+    atomic_store(&j->g->add_running, false);
+    base_free(j);
+    gw__resume_later(r);
+    return NULL;
+}
+
+static enum MHD_Result add_later(struct gw_server *g, struct gw_req *r,
+                                 const struct ord_member *m)
+{
+    if (atomic_exchange(&g->add_running, true)) {
+        return gw__error(r, 503, "EBUSY",
+                         "another node is being added; try again when it is");
+    }
+    gw__add_join(g); /* the one before, finished */
+    struct add_job *j = base_malloc(sizeof *j);
+    if (j == NULL) {
+        atomic_store(&g->add_running, false);
+        return gw__error(r, 500, "internal", "out of memory");
+    }
+    *j = (struct add_job){g, r, *m};
+    r->state = RQ_WAITING;
+    MHD_suspend_connection(r->conn);
+    if (pthread_create(&g->add_thread, NULL, add_main, j) != 0) {
+        base_free(j);
+        atomic_store(&g->add_running, false);
+        set_ready(r, 500,
+                  json_pack("{s:s, s:s}", "error", "internal", "reason",
+                            "cannot start a thread"));
+        MHD_resume_connection(r->conn);
+        return MHD_YES;
+    }
+    g->add_started = true;
+    return MHD_YES;
+}
+
+void gw__add_join(struct gw_server *g)
+{
+    if (g->add_started) {
+        pthread_join(g->add_thread, NULL);
+        g->add_started = false;
+    }
+}
+
 /* POST /v1/cluster/members: add a node, signed with the orderer key
  * (gw_cluster_add_request). Only the leader adds; a follower says which
  * node leads. Answers once the change is committed. */
@@ -280,18 +375,7 @@ enum MHD_Result gw__h_add(struct gw_server *g, struct gw_req *r)
                        (long long)t - (long long)now, ADD_WINDOW_S);
         goto out;
     }
-    int e = ord_raft_add(g->raft, m.id, m.address, err);
-    if (e == BASE_ENOTLEADER) {
-        rv = gw__error(r, 409, "ENOTLEADER", "%s", err);
-    } else if (e != 0) {
-        rv = gw__error(r, gw__status_of(e), base_errname(e), "%s", err);
-    } else {
-        BASE_INFO(MOD, "added node %llu at %s", (unsigned long long)m.id,
-                  m.address);
-        rv = gw__reply_json(r, 200,
-                            json_pack("{s:I, s:s}", "added", (json_int_t)m.id,
-                                      "address", m.address));
-    }
+    rv = add_later(g, r, &m);
 out:
     json_decref(o);
     return rv;

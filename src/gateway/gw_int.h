@@ -136,6 +136,11 @@ struct gw_server {
     struct gw_req *done_head;
     bool resumer_started, resumer_stop;
     pthread_t resumer;
+    /* The thread of a cluster add in progress (POST /v1/cluster/members):
+     * it waits for libraft, so no HTTP thread does. */
+    pthread_t add_thread;
+    bool add_started;
+    atomic_bool add_running;
     /* A throwaway key: the JSON form of a transaction is re-encoded with
      * lg_tx_build, which signs; the client's signature replaces it. */
     struct cr_keypair scratch;
@@ -221,6 +226,8 @@ enum MHD_Result gw__h_cluster(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_forward(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_add(struct gw_server *g, struct gw_req *r);
+/** Wait for a cluster add in progress (after ordering stopped). */
+void gw__add_join(struct gw_server *g);
 
 /* Handlers (routes.c, events.c). */
 enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);

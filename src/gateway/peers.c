@@ -43,7 +43,8 @@ struct gw_peers {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     bool stop;
-    struct ord_raft *r; /* attached node; NULL once detached */
+    struct ord_raft *r;               /* attached node; NULL once detached */
+    uint64_t warned[ORD_MAX_MEMBERS]; /* nodes said to lack an address */
     struct peer peers[ORD_MAX_MEMBERS];
 };
 
@@ -378,11 +379,21 @@ static struct peer *peer_get(struct gw_peers *p, uint64_t id)
         }
     }
     base_free(st);
-    if (http[0] == '\0') {
+    bool warned = false;
+    for (size_t i = 0; i < ORD_MAX_MEMBERS && !warned; i++) {
+        warned = p->warned[i] == id;
+        if (!warned && p->warned[i] == 0 && http[0] == '\0') {
+            p->warned[i] = id; /* once: the orderer retries every tick */
+            break;
+        }
+    }
+    if (http[0] == '\0' && !warned) {
         BASE_WARN(MOD,
                   "node %llu has no HTTP address in the cluster list "
                   "(ID@RAFTHOST:PORT/HTTPHOST:PORT)",
                   (unsigned long long)id);
+    }
+    if (http[0] == '\0') {
         return NULL;
     }
     struct peer *q = free_slot;
