@@ -143,12 +143,24 @@ static void cl_finish(struct ccl *c)
             assert_int_equal(gt_stop(&c->nodes[i].g), 0);
         }
     }
+    char first[1024] = "";
     for (size_t i = 0; i < c->n; i++) {
         char out[8192];
         int rv = tl_run(out, sizeof out, "%s verify %s 2>&1", tl_binary(),
                         c->nodes[i].g.ledger);
         if (rv != 0) {
             fail_msg("verify of node %zu failed: %s", i + 1, out);
+        }
+        /* Every node ends at the same block with the same state hash. */
+        assert_int_equal(tl_run(out, sizeof out, "%s query %s state 2>&1",
+                                tl_binary(), c->nodes[i].g.ledger),
+                         0);
+        assert_non_null(strstr(out, "\"state_hash\""));
+        if (i == 0) {
+            snprintf(first, sizeof first, "%s", out);
+        } else if (strcmp(first, out) != 0) {
+            fail_msg("node %zu ends elsewhere than node 1:\n%s\n%s", i + 1, out,
+                     first);
         }
     }
     tl_rmrf(c->dir);
@@ -440,6 +452,26 @@ static void test_follower_restart(void **state)
     cl_start(&c, f, "");
     cl_converge(&c, 7, 1);
     cl_assert_all_have(&c, 7, acked, n);
+    /* Block by block, the nodes' state hashes agree (GET /v1/blocks). */
+    uint64_t h = cl_converge(&c, 7, 1);
+    for (uint64_t b = 1; b < h; b += (h / 7) + 1) {
+        char path[64], first[80] = "";
+        snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)b);
+        for (size_t i = 0; i < 3; i++) {
+            struct gt_resp r;
+            assert_int_equal(gt_get(&c.nodes[i].g, &r, path), 200);
+            json_t *o = json_loads(r.body, 0, NULL);
+            const char *sh =
+                json_string_value(json_object_get(o, "state_hash"));
+            assert_non_null(sh);
+            if (i == 0) {
+                snprintf(first, sizeof first, "%s", sh);
+            }
+            assert_string_equal(sh, first);
+            json_decref(o);
+            gt_free(&r);
+        }
+    }
     /* It takes submissions again (forwarded if it follows). */
     size_t before = n;
     assert_int_equal(cl_submit(&c, f, 10, acked, 400, &n), 200);
