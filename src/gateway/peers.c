@@ -269,6 +269,8 @@ static void send_batch(struct peer *q, CURL *c, const struct base_buf *batch,
             read_failures(p, batch, &reply);
             break;
         }
+        BASE_DEBUG(MOD, "node %llu (%s) answered HTTP %ld to %zu forwarded",
+                   (unsigned long long)q->id, q->url, status, n);
         pthread_mutex_lock(&p->lock);
         bool stop = p->stop;
         pthread_mutex_unlock(&p->lock);
