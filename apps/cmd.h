@@ -46,5 +46,9 @@ int cmd_apikey(int argc, char **argv);
 int cmd_http_bench(int argc, char **argv);
 /** gridledger config: a ledger directory's settings (apps/cmd_config.c). */
 int cmd_config(int argc, char **argv);
+/** gridledger status / cluster: a cluster's nodes (apps/cmd_status.c,
+ *  apps/cmd_cluster.c). */
+int cmd_status(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 #endif

@@ -19,8 +19,8 @@
 #include "node.h"
 
 static const char usage[] =
-    "usage: gridledger http-bench URL --ledger DIR --workload "
-    "create|read|update\n"
+    "usage: gridledger http-bench URL[,URL...] --ledger DIR\n"
+    "           --workload create|read|update\n"
     "           [--tx N] [--connections C] [--batch B] [--rate R]\n"
     "           [--as ORG/NAME] [--json FILE]\n\n"
     "Load a running node (gridledger node DIR) over HTTP/1.1 keep-alive\n"
@@ -41,10 +41,15 @@ static const char usage[] =
     "  --connections C  requests in flight, one per connection (default 64)\n"
     "  --rate R         open loop: request i is due at R per second; its\n"
     "                   latency counts from when it was due (default: as\n"
-    "                   fast as the node answers)\n";
+    "                   fast as the node answers)\n\n"
+    "Several URLs (the nodes of a cluster, docs/cluster.md) share the\n"
+    "connections: connection i goes to URL i modulo their number.\n";
+
+#define HB_MAX_URLS 16
 
 struct conn {
     int fd;
+    size_t url; /* which of the URLs it talks to */
     bool busy;
     size_t first, count; /* records this request answers for */
     const uint8_t *out;
@@ -53,8 +58,11 @@ struct conn {
 };
 
 struct hb {
-    char host[256];
+    char host[256]; /* the first URL's */
     char port[8];
+    char hosts[HB_MAX_URLS][256];
+    char ports[HB_MAX_URLS][8];
+    size_t nurls;
     const char *workload;
     bool reading; /* the measured read round: any 200 is a success */
     size_t n, batch, nconn;
@@ -69,13 +77,13 @@ struct hb {
     int ep;
 };
 
-static int dial(struct hb *b)
+static int dial(struct hb *b, size_t url)
 {
     struct addrinfo hints, *ai;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(b->host, b->port, &hints, &ai) != 0) {
+    if (getaddrinfo(b->hosts[url], b->ports[url], &hints, &ai) != 0) {
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM, 0);
@@ -235,7 +243,7 @@ static int reconnect(struct hb *b, struct conn *c)
         epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
     }
-    c->fd = dial(b);
+    c->fd = dial(b, c->url);
     if (c->fd < 0) {
         return -1;
     }
@@ -258,6 +266,7 @@ static int run(struct hb *b, bool tty, const char *what)
     b->ep = epoll_create1(0);
     for (size_t i = 0; i < b->nconn; i++) {
         b->conns[i].fd = -1;
+        b->conns[i].url = i % b->nurls;
         base_buf_init(&b->conns[i].in, 0);
         if (reconnect(b, &b->conns[i]) != 0) {
             return cmd_fail(1, "cannot connect to %s:%s", b->host, b->port);
@@ -377,6 +386,28 @@ static int presign(struct hb *b, const struct app_member *m, size_t n,
     return 0;
 }
 
+static int parse_one_url(struct hb *b, const char *url, size_t len)
+{
+    char u[300];
+    snprintf(u, sizeof u, "%.*s", (int)(len < 299 ? len : 299), url);
+    if (strncmp(u, "http://", 7) != 0) {
+        return cmd_fail(2, "URL must be http://HOST:PORT, not '%s'", u);
+    }
+    const char *h = u + 7, *colon = strrchr(h, ':');
+    if (colon == NULL || (size_t)(colon - h) >= sizeof b->host) {
+        return cmd_fail(2, "URL must be http://HOST:PORT, not '%s'", u);
+    }
+    if (b->nurls == HB_MAX_URLS) {
+        return cmd_fail(2, "at most %d URLs", HB_MAX_URLS);
+    }
+    size_t k = b->nurls++;
+    snprintf(b->hosts[k], sizeof b->hosts[k], "%.*s", (int)(colon - h), h);
+    snprintf(b->ports[k], sizeof b->ports[k], "%.*s",
+             (int)strcspn(colon + 1, "/"), colon + 1);
+    return 0;
+}
+
+/* URL, or URL,URL,... : the nodes to spread the connections over. */
 static int parse_url(struct hb *b, const char *url)
 {
     if (strncmp(url, "https://", 8) == 0) {
@@ -386,16 +417,18 @@ static int parse_url(struct hb *b, const char *url)
                         "loopback side, not '%s'",
                         url);
     }
-    if (strncmp(url, "http://", 7) != 0) {
-        return cmd_fail(2, "URL must be http://HOST:PORT, not '%s'", url);
+    for (const char *p = url;;) {
+        size_t len = strcspn(p, ",");
+        if (parse_one_url(b, p, len) != 0) {
+            return 1;
+        }
+        if (p[len] == '\0') {
+            break;
+        }
+        p += len + 1;
     }
-    const char *h = url + 7, *colon = strrchr(h, ':');
-    if (colon == NULL || (size_t)(colon - h) >= sizeof b->host) {
-        return cmd_fail(2, "URL must be http://HOST:PORT, not '%s'", url);
-    }
-    snprintf(b->host, sizeof b->host, "%.*s", (int)(colon - h), h);
-    snprintf(b->port, sizeof b->port, "%.*s", (int)strcspn(colon + 1, "/"),
-             colon + 1);
+    snprintf(b->host, sizeof b->host, "%s", b->hosts[0]);
+    snprintf(b->port, sizeof b->port, "%s", b->ports[0]);
     return 0;
 }
 
@@ -403,7 +436,7 @@ static int parse_url(struct hb *b, const char *url)
  * on a connection of its own. Only a node that cannot be reached fails. */
 static int node_channel(struct hb *b, const char *url)
 {
-    int fd = dial(b);
+    int fd = dial(b, 0);
     if (fd < 0) {
         return cmd_fail(1, "cannot reach %s: %s", url, strerror(errno));
     }

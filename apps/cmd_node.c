@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "cmd.h"
 #include "dash/dash.h"
 #include "gateway/gateway.h"
@@ -19,7 +20,10 @@ static const char usage[] =
     "           [--request-timeout S] [--threads N] [--block-tx M]\n"
     "           [--batch-us U] [--max-pending P]\n"
     "           [--log-level debug|info|warn|error]\n"
-    "           [--no-access-log] [--ready-file FILE]\n\n"
+    "           [--no-access-log] [--ready-file FILE]\n"
+    "           [--cluster ID@RAFTHOST:PORT/HTTPHOST:PORT,... [--id ID]\n"
+    "            [--join] [--snapshot-threshold N] [--snapshot-trailing N]\n"
+    "            [--election-ms MS]]\n\n"
     "Serve the ledger in DIR over HTTP (docs/api.md) until SIGINT or\n"
     "SIGTERM, then stop cleanly: no new connections, every submitted\n"
     "transaction is committed and answered, the store is closed. A restart\n"
@@ -39,6 +43,24 @@ static const char usage[] =
     "  --max-pending P        transactions the orderer holds at most; more\n"
     "                         are refused with 503 (default 200000)\n"
     "  --ready-file FILE      write the node's URL there once it listens\n\n"
+    "Cluster (docs/cluster.md): with --cluster the node orders with the\n"
+    "other members through Raft instead of alone. Each member is\n"
+    "ID@RAFTHOST:PORT/HTTPHOST:PORT: its Raft address (IPv4) and its HTTP\n"
+    "address, where a follower forwards submissions to the leader. Every\n"
+    "node starts from a copy of the same ledger directory (gridledger\n"
+    "init once, then copy it); DIR/raft holds the Raft log.\n"
+    "  --id ID                which member this node is (default: the one\n"
+    "                         whose HTTP address is --listen)\n"
+    "  --listen               defaults to this member's HTTP address\n"
+    "  --join                 a new member of a running cluster: DIR needs\n"
+    "                         only keys/orderer.key; the genesis block comes\n"
+    "                         from a member, the chain from a snapshot and\n"
+    "                         the log once the leader adds this node\n"
+    "                         (gridledger cluster add)\n"
+    "  --snapshot-threshold N, --snapshot-trailing N   Raft log entries\n"
+    "                         (blocks) between snapshots and kept after one\n"
+    "                         (defaults 4096 and 1024)\n"
+    "  --election-ms MS       election timeout (default 300)\n\n"
     "Logs are JSON lines on stderr, one per request unless "
     "--no-access-log.\n"
     "API keys: 'gridledger apikey --help'.\n";
@@ -58,11 +80,12 @@ static int parse_uint(const char *v, const char *name, uint64_t max,
  * off-chain store only in node_offchain_open(): a replicated orderer or
  * another store backend plugs in there and nowhere else. */
 
-/* The node's orderer through order.h's common interface: solo here; a
- * cluster node passes its Raft orderer instead and nothing else changes. */
-static struct ord_orderer *node_ordering(struct app_node *n)
+/* The node's orderer through order.h's common interface: solo, or a
+ * cluster node's Raft orderer; nothing else changes. */
+static struct ord_orderer *node_ordering(struct app_node *n,
+                                         struct ord_raft *raft)
 {
-    return ord_solo_orderer(n->solo);
+    return raft != NULL ? ord_raft_orderer(raft) : ord_solo_orderer(n->solo);
 }
 
 static int node_offchain_open(const char *dir, struct kv_offchain **out)
@@ -112,11 +135,16 @@ struct node_args {
     const char *cert_path, *key_path;
     uint64_t block_tx, batch_us, max_pending;
     struct gw_options gw;
+    struct app_cluster cl;
 };
 
 static int serve(struct node_args *a, const sigset_t *stop)
 {
     struct app_node n;
+    if (a->cl.spec != NULL && a->cl.join &&
+        app_cluster_genesis(&a->cl, a->dir, a->channel) != 0) {
+        return 1;
+    }
     if (app_node_open(&n, a->dir, a->channel, false) != 0) {
         return 1;
     }
@@ -127,6 +155,8 @@ static int serve(struct node_args *a, const sigset_t *stop)
     a->gw.identity_arg = (void *)a->dir;
     struct kv_offchain *off = NULL;
     struct gw_server *g = NULL;
+    struct gw_peers *peers = NULL;
+    struct ord_raft *raft = NULL;
     /* The dashboard at / (docs/dashboard.md); released after gw_free. */
     struct dash_pages pages;
     if (dash_pages_load(&pages, a->dir, err) != 0) {
@@ -144,11 +174,16 @@ static int serve(struct node_args *a, const sigset_t *stop)
     if (rv == 0 && gw_new(&g, n.ledger, n.ch, off, &a->gw, err) != 0) {
         rv = cmd_fail(1, "%s", err);
     }
-    if (rv == 0) {
+    if (rv == 0 && a->cl.spec == NULL) {
         rv = app_node_start(&n, a->dir, &oo);
+    } else if (rv == 0) {
+        rv = app_cluster_start(&a->cl, &n, a->dir, &oo, &peers, &raft);
+        if (rv == 0) {
+            gw_set_cluster(g, raft);
+        }
     }
     if (rv == 0) {
-        if (gw_start(g, node_ordering(&n), err) != 0) {
+        if (gw_start(g, node_ordering(&n, raft), err) != 0) {
             rv = cmd_fail(1, "%s", err);
         }
     }
@@ -180,6 +215,8 @@ static int serve(struct node_args *a, const sigset_t *stop)
     gw_quiesce(g);
     ord_solo_stop(n.solo);
     n.solo = NULL;
+    ord_raft_stop(raft);
+    gw_peers_free(peers);
     gw_free(g);
     dash_pages_release(&pages);
     kv_offchain_close(off);
@@ -211,6 +248,12 @@ int cmd_node(int argc, char **argv)
     const char *batch_us = app_take_opt(&argc, argv, "--batch-us");
     const char *pending = app_take_opt(&argc, argv, "--max-pending");
     const char *level = app_take_opt(&argc, argv, "--log-level");
+    a.cl.spec = app_take_opt(&argc, argv, "--cluster");
+    const char *id = app_take_opt(&argc, argv, "--id");
+    const char *snap = app_take_opt(&argc, argv, "--snapshot-threshold");
+    const char *trail = app_take_opt(&argc, argv, "--snapshot-trailing");
+    const char *elect = app_take_opt(&argc, argv, "--election-ms");
+    a.cl.join = app_take_flag(&argc, argv, "--join");
     a.gw.require_key = app_take_flag(&argc, argv, "--require-key");
     a.gw.access_log = !app_take_flag(&argc, argv, "--no-access-log");
     if (argc >= 2 && cmd_is_help(argv[1])) {
@@ -233,7 +276,27 @@ int cmd_node(int argc, char **argv)
         parse_uint(threads, "--threads", 256, &th) ||
         parse_uint(block_tx, "--block-tx", LG_BLOCK_MAX_TX, &a.block_tx) ||
         parse_uint(batch_us, "--batch-us", 10000000, &a.batch_us) ||
-        parse_uint(pending, "--max-pending", 10000000, &a.max_pending)) {
+        parse_uint(pending, "--max-pending", 10000000, &a.max_pending) ||
+        parse_uint(id, "--id", UINT32_MAX, &a.cl.id) ||
+        parse_uint(snap, "--snapshot-threshold", UINT32_MAX,
+                   &a.cl.snapshot_threshold) ||
+        parse_uint(trail, "--snapshot-trailing", UINT32_MAX,
+                   &a.cl.snapshot_trailing) ||
+        parse_uint(elect, "--election-ms", 60000, &a.cl.election_ms)) {
+        return 2;
+    }
+    if (a.cl.spec == NULL && (id || snap || trail || elect || a.cl.join)) {
+        return cmd_fail(2, "--id, --join, --snapshot-threshold, "
+                           "--snapshot-trailing and --election-ms go with "
+                           "--cluster");
+    }
+    if (a.cl.spec != NULL && a.cert_path != NULL) {
+        return cmd_fail(2, "a cluster node serves plain HTTP: its peers "
+                           "forward to it without TLS (docs/cluster.md); "
+                           "leave out --tls-cert");
+    }
+    if (a.cl.spec != NULL &&
+        app_cluster_parse(&a.cl, a.gw.listen, &a.gw.listen) != 0) {
         return 2;
     }
     if ((a.cert_path != NULL) != (a.key_path != NULL)) {

@@ -25,6 +25,9 @@ static const struct cmd commands[] = {
      cmd_http_bench},
     {"config", "show or change a ledger's settings (off-chain store)",
      cmd_config},
+    {"status", "a cluster's members, leader and each node's height",
+     cmd_status},
+    {"cluster", "add a node to a running cluster", cmd_cluster},
     {NULL, NULL, NULL},
 };
 

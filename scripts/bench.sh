@@ -64,3 +64,8 @@ step "raft cluster: three nodes in one process (throughput, latency, failover)"
 
 step "dashboard: the page following a node (headless Chromium; docs/performance.md)"
 node bench/dashboard-bench.mjs "$bin" --tx 50
+
+# The cluster as three node processes (docs/performance.md, "Raft cluster
+# (issue 6)"): throughput, latency at 1,000/s, failover after kill -9.
+step "raft cluster: three gridledger node processes on loopback"
+sh bench/cluster.sh "$bin"

@@ -97,6 +97,36 @@ struct gw_route_info {
 /** The route table (static storage); returns its length. */
 size_t gw_routes(const struct gw_route_info **out);
 
+/* ---- the cluster ------------------------------------------------------------
+ * A node of a Raft cluster (docs/cluster.md) reaches its peers' gateways
+ * over HTTP: struct gw_peers is the struct ord_peer_ops of node processes
+ * (a follower forwards submissions to the leader, batched; the leader
+ * sends refusals back, signed with the orderer key). Its gateway serves
+ * the other side: GET /v1/cluster (this node's ord_raft_status),
+ * POST /v1/cluster/forward, /v1/cluster/refused, /v1/cluster/members. */
+
+struct gw_peers;
+
+/** HTTP peers; @orderer (copied) signs refusal notices. Put gw_peer_ops()
+ *  and the result in ord_raft_options.peers/peers_impl. Errors:
+ *  BASE_ENOMEM, BASE_EIO (libcurl). */
+int gw_peers_new(struct gw_peers **out,
+                 const struct cr_keypair *orderer) BASE_WUR;
+/** The operations (static storage). */
+const struct ord_peer_ops *gw_peer_ops(void);
+/** Stop the sender threads and free @p (NULL is fine): after
+ *  ord_raft_stop. */
+void gw_peers_free(struct gw_peers *p);
+/** Serve the cluster routes for node @r (borrowed until gw_free); call
+ *  before gw_start. Without it the node is solo: GET /v1/cluster describes
+ *  a cluster of one and the peers' routes answer 409. */
+void gw_set_cluster(struct gw_server *g, struct ord_raft *r);
+/** The JSON body of POST /v1/cluster/members adding node @id at @address
+ *  ("A.B.C.D:PORT/HTTPHOST:PORT"), signed now with @orderer; *@json is
+ *  the caller's (base_free). Errors: BASE_ENOMEM. */
+int gw_cluster_add_request(const struct cr_keypair *orderer, uint64_t id,
+                           const char *address, char **json) BASE_WUR;
+
 /* ---- JSON shapes
  * ------------------------------------------------------------- The ledger's
  * records as the API answers them, shared with the command line (gridledger

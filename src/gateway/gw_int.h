@@ -111,6 +111,7 @@ struct gw_server {
     struct lg_ledger *ledger;
     struct lg_channel *ch;
     struct ord_orderer *ord; /* NULL until gw_start */
+    struct ord_raft *raft;   /* a cluster node's orderer; NULL: solo */
     struct kv_offchain *off;
     struct gw_options opt;
     char *tls_cert, *tls_key; /* owned copies */
@@ -135,6 +136,11 @@ struct gw_server {
     struct gw_req *done_head;
     bool resumer_started, resumer_stop;
     pthread_t resumer;
+    /* The thread of a cluster add in progress (POST /v1/cluster/members):
+     * it waits for libraft, so no HTTP thread does. */
+    pthread_t add_thread;
+    bool add_started;
+    atomic_bool add_running;
     /* A throwaway key: the JSON form of a transaction is re-encoded with
      * lg_tx_build, which signs; the client's signature replaces it. */
     struct cr_keypair scratch;
@@ -193,6 +199,35 @@ void gw__resume_later(struct gw_req *r);
 void *gw__resumer_main(void *arg);
 /** Queue-ready answer of a resumed submission, into r->ready. */
 void gw__prepare_results(struct gw_req *r);
+
+/** Split a batch body (u32 big-endian length, envelope; repeated) into
+ *  slices of @b (*@out freed by the caller). Errors: BASE_EPARSE,
+ *  BASE_ENOMEM. */
+int gw__split_batch(const struct base_buf *b, struct lg_slice **out,
+                    size_t *n) BASE_WUR;
+/** The reason given for a body gw__split_batch refuses. */
+#define GW_BATCH_FORMAT                                                        \
+    "a batch is 1..10000 times a u32 big-endian length and an envelope"
+
+/* ---- the cluster (cluster.c, peers.c) ---------------------------------- */
+
+/** Check a refusal notice's signature (peers.c signs them).
+ *  Errors: BASE_EBADSIG, BASE_ENOMEM. */
+int gw__refusal_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t from,
+                      uint64_t to, const struct cr_hash *id, int code,
+                      const char *reason,
+                      const uint8_t sig[CR_SIG_SIZE]) BASE_WUR;
+/** Check an add request's signature (gw_cluster_add_request).
+ *  Errors: BASE_EBADSIG, BASE_ENOMEM. */
+int gw__add_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
+                  uint64_t time, const char *address,
+                  const uint8_t sig[CR_SIG_SIZE]) BASE_WUR;
+enum MHD_Result gw__h_cluster(struct gw_server *g, struct gw_req *r);
+enum MHD_Result gw__h_forward(struct gw_server *g, struct gw_req *r);
+enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r);
+enum MHD_Result gw__h_add(struct gw_server *g, struct gw_req *r);
+/** Wait for a cluster add in progress (after ordering stopped). */
+void gw__add_join(struct gw_server *g);
 
 /* Handlers (routes.c, events.c). */
 enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);

@@ -575,8 +575,7 @@ static int envelope_from_json(struct gw_server *g, json_t *o,
 }
 
 /* Split a batch body: u32 big-endian length, then the envelope, repeated. */
-static int split_batch(const struct base_buf *b, struct lg_slice **out,
-                       size_t *n)
+int gw__split_batch(const struct base_buf *b, struct lg_slice **out, size_t *n)
 {
     struct base_rd rd;
     size_t cap = 0, k = 0;
@@ -655,10 +654,8 @@ static enum MHD_Result h_submit(struct gw_server *g, struct gw_req *r)
     if (is_type(r, CT_BATCH)) {
         struct lg_slice *env;
         size_t n;
-        if (split_batch(&r->body, &env, &n) != 0) {
-            return gw__error(r, 400, "malformed_batch",
-                             "a batch is 1..10000 times a u32 big-endian "
-                             "length and an envelope");
+        if (gw__split_batch(&r->body, &env, &n) != 0) {
+            return gw__error(r, 400, "malformed_batch", GW_BATCH_FORMAT);
         }
         for (size_t i = 0; i < n; i++) {
             struct lg_tx tx;
@@ -994,6 +991,20 @@ const struct gw_route gw__route_table[] = {
     {{"GET", "/v1/bids/{uid}"}, R_KEY, h_bid, NULL},
     {{"GET", "/v1/whoami"}, R_KEY, h_whoami, NULL},
     {{"GET", "/v1/bids"}, 0, gw__h_bids_list, NULL},
+    /* The cluster (cluster.c): its status, and what nodes send each
+     * other. The peers' routes need no API key: forwarded envelopes are
+     * admitted again, refusals and add requests are signed with the
+     * orderer key. */
+    {{"GET", "/v1/cluster"}, R_PUBLIC, gw__h_cluster, NULL},
+    {{"POST", "/v1/cluster/forward"},
+     R_BODY | R_PUBLIC,
+     gw__h_forward,
+     CT_BATCH},
+    {{"POST", "/v1/cluster/refused"},
+     R_BODY | R_PUBLIC,
+     gw__h_refused,
+     CT_JSON},
+    {{"POST", "/v1/cluster/members"}, R_BODY | R_PUBLIC, gw__h_add, CT_JSON},
 };
 
 const size_t gw__nroutes = BASE_ARRAY_LEN(gw__route_table);

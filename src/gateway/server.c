@@ -412,7 +412,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     if (r->state == RQ_WAITING) {
-        gw__prepare_results(r);
+        if (r->ready == NULL) { /* a cluster add prepares its own */
+            gw__prepare_results(r);
+        }
         struct MHD_Response *resp = r->ready;
         r->ready = NULL;
         if (resp == NULL) {
@@ -809,6 +811,8 @@ void gw_free(struct gw_server *g)
         return;
     }
     gw_quiesce(g);
+    /* Ordering has stopped, so a node being added has its answer. */
+    gw__add_join(g);
     /* Ordering has stopped: every answer is in. Resume the last waiting
      * requests, then stop the resumer. */
     if (g->resumer_started) {

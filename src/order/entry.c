@@ -2,6 +2,7 @@
 /* The Raft log entries and snapshots of a cluster, the id set, and the
  * mapping between RAFT_* and BASE_E* codes. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,8 +350,29 @@ int ord__to_raft(int rv)
 
 /* ---- the cluster list ---------------------------------------------------- */
 
-/* One "ID@A.B.C.D:PORT" item of @len bytes at @p into @m. libraft's TCP
- * transport takes IPv4 addresses only (uv_ip4_addr). */
+/* Checks "HOST:PORT" (a host name or address, a port 1..65535): the
+ * HTTP part of a member's address. */
+static bool host_port_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    uint64_t port;
+    if (colon == NULL || colon == s || base_parse_u64(colon + 1, &port) != 0 ||
+        port == 0 || port > 65535) {
+        return false;
+    }
+    for (const char *c = s; c < colon; c++) {
+        if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One "ID@A.B.C.D:PORT[/HOST:PORT]" item of @len bytes at @p into @m.
+ * libraft's TCP transport takes IPv4 addresses only (uv_ip4_addr). The
+ * optional part after '/' is the node's HTTP address, carried in the
+ * member's address so that Raft's configuration tells every node where
+ * each member's gateway is (ord_address_split). */
 static int parse_member(const char *p, size_t len, struct ord_member *m,
                         char *errmsg)
 {
@@ -361,6 +383,10 @@ static int parse_member(const char *p, size_t len, struct ord_member *m,
     }
     memcpy(item, p, len);
     item[len] = '\0';
+    char *slash = strchr(item, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
     char *at = strchr(item, '@');
     char *colon = at != NULL ? strrchr(at, ':') : NULL;
     if (at == NULL || colon == NULL) {
@@ -386,10 +412,34 @@ static int parse_member(const char *p, size_t len, struct ord_member *m,
                          "node %llu: '%s' is not a port number",
                          (unsigned long long)id, colon + 1);
     }
+    if (slash != NULL && !host_port_ok(slash + 1)) {
+        return base_errf(errmsg, BASE_EPARSE,
+                         "node %llu: '%s' is not an HTTP address HOST:PORT",
+                         (unsigned long long)id, slash + 1);
+    }
     m->id = id;
-    snprintf(m->address, sizeof m->address, "%s:%llu", at + 1,
-             (unsigned long long)port);
+    int n = snprintf(m->address, sizeof m->address, "%s:%llu%s%s", at + 1,
+                     (unsigned long long)port, slash ? "/" : "",
+                     slash ? slash + 1 : "");
+    if (n < 0 || (size_t)n >= sizeof m->address) {
+        return base_errf(errmsg, BASE_EPARSE,
+                         "node %llu: the address is longer than %d bytes",
+                         (unsigned long long)id, ORD_ADDRESS_MAX - 1);
+    }
     return 0;
+}
+
+void ord_address_split(const char *address, char *raft, size_t raft_size,
+                       char *http, size_t http_size)
+{
+    const char *slash = strchr(address, '/');
+    size_t rl = slash ? (size_t)(slash - address) : strlen(address);
+    if (raft != NULL && raft_size > 0) {
+        snprintf(raft, raft_size, "%.*s", (int)rl, address);
+    }
+    if (http != NULL && http_size > 0) {
+        snprintf(http, http_size, "%s", slash ? slash + 1 : "");
+    }
 }
 
 int ord_cluster_parse(const char *text, struct ord_member *out, size_t max,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A raft_uv transport that is libraft's TCP transport with TCP_NODELAY on
- * every connection (see ord__nodelay_wrap). */
+ * every connection (see ord__nodelay_wrap). It also hands the TCP
+ * transport only the Raft part of a member address: the part after '/'
+ * names the node's HTTP gateway (ord_cluster_parse). */
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -11,6 +13,7 @@ struct connect_req {
     struct raft_uv_connect inner;
     struct raft_uv_connect *outer;
     struct raft_uv_transport *t;
+    char address[ORD_ADDRESS_MAX]; /* the Raft part, alive until connected */
 };
 
 static void nodelay(struct uv_stream_s *stream)
@@ -25,6 +28,8 @@ static void nodelay(struct uv_stream_s *stream)
  * beside the inner transport. */
 struct wrap {
     struct raft_uv_transport *tcp;
+    char address[ORD_ADDRESS_MAX]; /* ours, Raft part: libraft keeps a
+                                      pointer to it */
     raft_uv_accept_cb accept_cb;
     raft_uv_transport_close_cb close_cb;
 };
@@ -36,8 +41,10 @@ static struct wrap *wrap_of(struct raft_uv_transport *t)
 
 static int w_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
-    struct raft_uv_transport *tcp = wrap_of(t)->tcp;
-    int rv = tcp->init(tcp, id, address);
+    struct wrap *w = wrap_of(t);
+    struct raft_uv_transport *tcp = w->tcp;
+    ord_address_split(address, w->address, sizeof w->address, NULL, 0);
+    int rv = tcp->init(tcp, id, w->address);
     if (rv != 0) {
         snprintf(t->errmsg, sizeof t->errmsg, "%s", tcp->errmsg);
     }
@@ -87,7 +94,8 @@ static int w_connect(struct raft_uv_transport *t, struct raft_uv_connect *req,
     c->outer = req;
     c->t = t;
     req->cb = cb;
-    int rv = tcp->connect(tcp, &c->inner, id, address, w_connected);
+    ord_address_split(address, c->address, sizeof c->address, NULL, 0);
+    int rv = tcp->connect(tcp, &c->inner, id, c->address, w_connected);
     if (rv != 0) {
         snprintf(t->errmsg, sizeof t->errmsg, "%s", tcp->errmsg);
         raft_free(c);
@@ -125,6 +133,7 @@ int ord__nodelay_wrap(struct raft_uv_transport *out,
     w->tcp = tcp;
     w->accept_cb = NULL;
     w->close_cb = NULL;
+    w->address[0] = '\0';
     tcp->data = out;
     out->impl = w;
     out->init = w_init;

@@ -155,10 +155,19 @@ struct ord_member {
 
 /** Parse a cluster list "ID@HOST:PORT,ID@HOST:PORT,..." (the --cluster
  *  flag) into @out (up to @max entries; *@n gets the count). Ids are
- *  positive and distinct, addresses distinct.
+ *  positive and distinct, addresses distinct. An item may name the node's
+ *  HTTP address after a slash, "ID@A.B.C.D:PORT/HTTPHOST:PORT": it stays
+ *  part of the member's address, so Raft's configuration carries it to
+ *  every node (ord_address_split takes it apart; the transport uses only
+ *  the Raft part).
  *  Errors: BASE_EPARSE, BASE_EINVAL (@errmsg names the bad item). */
 int ord_cluster_parse(const char *text, struct ord_member *out, size_t max,
                       size_t *n, char *errmsg) BASE_WUR;
+
+/** Split a member address "A.B.C.D:PORT[/HOST:PORT]" into its Raft part
+ *  and its HTTP part ("" when it has none), each truncated to its size. */
+void ord_address_split(const char *address, char *raft, size_t raft_size,
+                       char *http, size_t http_size);
 
 /**
  * How a node reaches its peers for what Raft's transport does not carry:
@@ -201,6 +210,11 @@ struct ord_raft_options {
                                          0: 256 */
     bool join;                        /* never bootstrap: wait to be added to
                                          a running cluster (ord_raft_add) */
+    bool forward_unchecked;           /* a follower forwards submissions
+                                         without admitting them first: the
+                                         leader admits every one anyway, and
+                                         its refusals come back through the
+                                         peers (one signature check fewer) */
     const struct ord_peer_ops *peers; /* NULL: followers refuse submissions
                                          with BASE_ENOTLEADER */
     void *peers_impl;

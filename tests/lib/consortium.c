@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "consortium.h"
+#include "store/store.h"
 #include "testlib.h"
 
 static void seed_key(struct cr_keypair *k, uint8_t tag)
@@ -104,4 +105,27 @@ void tc_add_org(struct lg_config *cfg, const char *name, const char *role,
 {
     assert_true(cfg->norgs < LG_MAX_ORGS);
     org(&cfg->orgs[cfg->norgs++], name, role, root);
+}
+
+void tc_damage_block(const char *dir, uint64_t n, size_t off)
+{
+    struct kv_env *env;
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(kv_env_open(&env, dir, NULL, err), 0);
+    struct kv_txn *txn;
+    kv_dbi dbi;
+    assert_int_equal(kv_txn_begin(env, true, &txn), 0);
+    assert_int_equal(kv_dbi_open(txn, "energy.blocks", false, &dbi), 0);
+    uint8_t key[8];
+    base_put_u64(key, n);
+    struct kv_val v;
+    assert_int_equal(kv_get(txn, dbi, key, 8, &v), 0);
+    uint8_t *copy = base_malloc(v.len);
+    assert_non_null(copy);
+    memcpy(copy, v.data, v.len);
+    copy[off % v.len] ^= 0x01;
+    assert_int_equal(kv_put(txn, dbi, key, 8, copy, v.len), 0);
+    base_free(copy);
+    assert_int_equal(kv_txn_commit(txn), 0);
+    kv_env_close(env);
 }

@@ -41,4 +41,10 @@ void tc_certify(struct tc_member *m, const char *org, const char *role,
 void tc_add_org(struct lg_config *cfg, const char *name, const char *role,
                 const struct cr_keypair *root);
 
+/** Flip the bit 0x01 of byte @off (modulo its length) of block @n of
+ *  channel "energy" as stored in the LMDB of ledger directory @dir,
+ *  directly: a damaged block store. The ledger must not be open in this
+ *  process. Flipping twice repairs it. */
+void tc_damage_block(const char *dir, uint64_t n, size_t off);
+
 #endif

@@ -383,30 +383,6 @@ static void test_leader_stopped_under_load(void **state)
     tcl_release(&t);
 }
 
-/* Flip one byte of block @n as stored, directly in LMDB (the ledger must
- * be closed: LMDB must not be open twice in one process). */
-static void damage_block(const char *dir, uint64_t n, size_t off)
-{
-    struct kv_env *env;
-    char err[BASE_ERRMSG_SIZE];
-    assert_int_equal(kv_env_open(&env, dir, NULL, err), 0);
-    struct kv_txn *txn;
-    kv_dbi dbi;
-    assert_int_equal(kv_txn_begin(env, true, &txn), 0);
-    assert_int_equal(kv_dbi_open(txn, "energy.blocks", false, &dbi), 0);
-    uint8_t key[8];
-    base_put_u64(key, n);
-    struct kv_val v;
-    assert_int_equal(kv_get(txn, dbi, key, 8, &v), 0);
-    uint8_t *copy = base_malloc(v.len);
-    memcpy(copy, v.data, v.len);
-    copy[off % v.len] ^= 0x01;
-    assert_int_equal(kv_put(txn, dbi, key, 8, copy, v.len), 0);
-    base_free(copy);
-    assert_int_equal(kv_txn_commit(txn), 0);
-    kv_env_close(env);
-}
-
 static void test_damaged_store_refuses_start(void **state)
 {
     (void)state;
@@ -419,7 +395,7 @@ static void test_damaged_store_refuses_start(void **state)
     assert_true(tcl_wait_height(&t, f, h, 10000));
     tcl_stop(&t, f, true);
     /* A byte of a transaction in its last block. */
-    damage_block(t.nodes[f].dir, h - 1, 300);
+    tc_damage_block(t.nodes[f].dir, h - 1, 300);
     char err[BASE_ERRMSG_SIZE];
     assert_int_equal(tcl_start(&t, f, false, err), BASE_ECORRUPT);
     assert_non_null(strstr(err, "block store is damaged"));
@@ -428,7 +404,7 @@ static void test_damaged_store_refuses_start(void **state)
     /* Repaired, it starts and catches up. */
     lg_close(t.nodes[f].l);
     t.nodes[f].l = NULL;
-    damage_block(t.nodes[f].dir, h - 1, 300);
+    tc_damage_block(t.nodes[f].dir, h - 1, 300);
     assert_int_equal(tcl_start(&t, f, false, err), 0);
     submit_many(&t, "e", 2, 100);
     h = tcl_height(&t, leader);

@@ -1,0 +1,165 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The Raft cluster as three node processes on this machine
+# (docs/performance.md, "Raft cluster (issue 6)"): three `gridledger node
+# --cluster` processes on loopback, each with its own ledger directory and
+# Raft log, loaded by `gridledger http-bench` from the same machine.
+#   1. throughput: batches of 200 signed creates, to the leader, then
+#      spread over the three nodes (followers forward to the leader);
+#   2. commit latency at 1,000 transactions per second offered, one
+#      envelope per request, to the leader, then spread over the nodes
+#      (after a warm-up round at that rate, not reported);
+#   3. failover: 1,000/s offered to the two followers, the leader killed
+#      with SIGKILL a third of the way in: the time until a survivor logs
+#      that it leads, and the longest a transaction waited (http-bench's
+#      max latency, counted from when the request was due);
+# each round starting once every node has caught up with the one before;
+# then the old leader restarts and catches up, `gridledger status` shows
+# every node at one height and state hash, and `gridledger verify` passes
+# on every directory. Nothing here asserts a timing.
+# Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick]
+set -eu
+cd "$(dirname "$0")/.."
+bin=${1:-build/gridledger}
+quick=${2:-}
+tx=40000
+lat=10000
+[ "$quick" = "--quick" ] && { tx=4000; lat=2000; }
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $pids; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# Sets $port to a loopback port nothing listens on (iproute2's ss), not
+# handed out yet.
+taken=""
+free_port() {
+    while :; do
+        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+        case " $taken " in *" $p "*) continue ;; esac
+        ss -ltn | grep -q ":$p " && continue
+        taken="$taken $p"
+        port=$p
+        return
+    done
+}
+
+spec=""
+for i in 1 2 3; do
+    free_port
+    eval "raft$i=$port"
+    free_port
+    eval "http$i=$port"
+    eval "spec=\"$spec${spec:+,}$i@127.0.0.1:\$raft$i/127.0.0.1:\$http$i\""
+done
+url() { eval "echo http://127.0.0.1:\$http$1"; }
+
+start() { # node index
+    "$bin" node "$tmp/n$1" --cluster "$spec" --id "$1" --no-access-log \
+        >>"$tmp/n$1.log" 2>&1 &
+    eval "pid$1=$!"
+    pids="$pids $!"
+    until "$bin" status --node "$(url "$1")" >/dev/null 2>&1; do sleep 0.05; done
+}
+
+# The leader's index, once one of the nodes says it leads.
+leader() {
+    while :; do
+        for i in 1 2 3; do
+            l=$("$bin" status --node "$(url "$i")" 2>/dev/null |
+                awk '$2 == "leader" { print $1 }' | head -1)
+            [ -n "$l" ] && { echo "$l"; return; }
+        done
+        sleep 0.05
+    done
+}
+
+ms() { date +%s%3N; }
+
+# Wait until every node has applied everything (one height, one state
+# hash): each round starts from a cluster that is not still catching up
+# on the one before.
+settle() {
+    i=0
+    until "$bin" status --node "$(url "$1")" >"$tmp/status" 2>&1 &&
+        grep -q "3 of 3 nodes answered; 3 at height" "$tmp/status"; do
+        sleep 0.2
+        i=$((i + 1))
+        [ $i -lt 600 ] || { cat "$tmp/status"; exit 1; }
+    done
+}
+
+"$bin" init "$tmp/n1" >/dev/null
+cp -r "$tmp/n1" "$tmp/n2"
+cp -r "$tmp/n1" "$tmp/n3"
+for i in 1 2 3; do start "$i"; done
+l=$(leader)
+f1=$((l % 3 + 1))
+f2=$(((l + 1) % 3 + 1))
+all="$(url 1),$(url 2),$(url 3)"
+echo "cluster: $spec; node $l leads"
+echo "load: $(uptime)"
+
+echo
+echo "== throughput: batches of 200, to the leader"
+"$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
+    --tx "$tx" --batch 200 --connections 8
+echo
+settle "$l"
+echo "== throughput: batches of 200, spread over the three nodes"
+"$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
+    --tx "$tx" --batch 200 --connections 9
+echo
+# A warm-up at the same rate, not reported: the first seconds of a fresh
+# cluster pay for connections, new Raft segments and LMDB's first pages.
+"$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
+    --tx 3000 --rate 1000 --connections 66 >/dev/null 2>&1
+settle "$l"
+echo "== latency at 1,000/s offered, one envelope per request, to the leader"
+"$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
+    --tx "$lat" --rate 1000 --connections 64
+echo
+settle "$l"
+echo "== latency at 1,000/s offered, spread over the three nodes"
+"$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
+    --tx "$lat" --rate 1000 --connections 66
+echo "load: $(uptime)"
+
+echo
+settle "$l"
+echo "== failover: 1,000/s to the followers $f1 and $f2; node $l killed (SIGKILL)"
+"$bin" http-bench "$(url "$f1"),$(url "$f2")" --ledger "$tmp/n1" \
+    --workload create --tx "$lat" --rate 1000 --connections 64 \
+    >"$tmp/failover.out" 2>&1 &
+hb=$!
+sleep $((lat / 3000))
+eval "victim=\$pid$l"
+t0=$(ms)
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null || true
+wait "$hb" || true
+grep -E '^\| (Name|create)|p50' "$tmp/failover.out"
+# The survivors' logs say when one of them began to lead (JSON lines with
+# a millisecond UTC timestamp).
+t1=$(cat "$tmp/n$f1.log" "$tmp/n$f2.log" | grep '"msg":"node [0-9]* leads term' |
+    sed 's/.*"ts":"\([^"]*\)".*/\1/' | while read -r ts; do
+        date -d "$ts" +%s%3N
+    done | awk -v t0="$t0" '$1 > t0' | sort -n | head -1)
+echo "failover: a new leader $((t1 - t0)) ms after the kill; the longest" \
+    "wait of a transaction is http-bench's Max Latency above"
+
+echo
+echo "== the old leader restarts and catches up"
+start "$l"
+settle "$f1"
+cat "$tmp/status"
+for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+for p in $pids; do wait "$p" 2>/dev/null || true; done
+pids=""
+for i in 1 2 3; do
+    "$bin" verify "$tmp/n$i" | tail -1
+done
