@@ -341,6 +341,19 @@ static int r_fail(long status, json_t *o, const char *msg)
     return cmd_fail(st, "%s", msg);
 }
 
+/* Prints a 200 answer's JSON, or fails with @msg and the node's reason;
+ * either way @o is released. */
+static int r_print(long status, json_t *o, const char *msg)
+{
+    if (status != 200 || o == NULL) {
+        int rv = r_fail(status, o, msg);
+        json_decref(o);
+        return rv;
+    }
+    print_json(o);
+    return 0;
+}
+
 static int r_get_key(struct mk_client *c, int argc, char **argv)
 {
     if (argc != 2) {
@@ -470,16 +483,10 @@ static int r_block(struct mk_client *c, int argc, char **argv)
     if (r_get(c, &st, &o, "/v1/blocks/", 1, (const char *const *)argv, NULL)) {
         return 1;
     }
-    if (st != 200 || o == NULL) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "no block %s%s", hash ? "with hash " : "",
-                 argv[0]);
-        int rv = r_fail(st, o, msg);
-        json_decref(o);
-        return rv;
-    }
-    print_json(o);
-    return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "no block %s%s", hash ? "with hash " : "",
+             argv[0]);
+    return r_print(st, o, msg);
 }
 
 static int r_tx(struct mk_client *c, int argc, char **argv)
@@ -496,15 +503,9 @@ static int r_tx(struct mk_client *c, int argc, char **argv)
     if (r_get(c, &st, &o, "/v1/tx/", 1, (const char *const *)argv, NULL)) {
         return 1;
     }
-    if (st != 200 || o == NULL) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "no transaction %s", argv[0]);
-        int rv = r_fail(st, o, msg);
-        json_decref(o);
-        return rv;
-    }
-    print_json(o);
-    return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "no transaction %s", argv[0]);
+    return r_print(st, o, msg);
 }
 
 static int r_proof(struct mk_client *c, int argc, char **argv)

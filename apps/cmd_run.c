@@ -574,19 +574,33 @@ static size_t petra_orgs(const struct sim_petra_scenario *sc,
     return 3;
 }
 
-static int run_petra(const char *scenario, const struct run_opts *o)
+/* PETra's scenario from @path into *@out (the caller frees it with
+ * base_free); 0, or 1 once the reason is printed. */
+static int petra_scenario_load(const char *path,
+                               struct sim_petra_scenario **out)
 {
-    const char *out = o->out;
-    bool quiet = o->quiet;
     /* Large: a day of forecasts for every prosumer. */
     struct sim_petra_scenario *sc = base_calloc(1, sizeof *sc);
     char err[BASE_ERRMSG_SIZE];
     if (sc == NULL) {
         return cmd_fail(1, "out of memory");
     }
-    if (sim_petra_load(sc, scenario, err) != 0) {
+    if (sim_petra_load(sc, path, err) != 0) {
         base_free(sc);
         return cmd_fail(1, "%s", err);
+    }
+    *out = sc;
+    return 0;
+}
+
+static int run_petra(const char *scenario, const struct run_opts *o)
+{
+    const char *out = o->out;
+    bool quiet = o->quiet;
+    struct sim_petra_scenario *sc;
+    char err[BASE_ERRMSG_SIZE];
+    if (petra_scenario_load(scenario, &sc) != 0) {
+        return 1;
     }
     const char *people[SIM_PETRA_MAX_PROSUMERS + 1];
     struct app_org orgs[3];
@@ -721,13 +735,9 @@ int cmd_run_ledger_create(const char *scenario, const char *dir, char *channel)
         return rv;
     }
     if (strcmp(kind, "petra") == 0) {
-        struct sim_petra_scenario *sc = base_calloc(1, sizeof *sc);
-        if (sc == NULL) {
-            return cmd_fail(1, "out of memory");
-        }
-        if (sim_petra_load(sc, scenario, err) != 0) {
-            base_free(sc);
-            return cmd_fail(1, "%s", err);
+        struct sim_petra_scenario *sc;
+        if (petra_scenario_load(scenario, &sc) != 0) {
+            return 1;
         }
         const char *people[SIM_PETRA_MAX_PROSUMERS + 1];
         struct app_org orgs[3];
