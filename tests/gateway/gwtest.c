@@ -62,6 +62,24 @@ void gt_start(struct gt_node *n, const char *extra)
     fail_msg("the node did not listen within 60 s (see %s)", n->log);
 }
 
+void gt_start_tls(struct gt_node *n)
+{
+    char out[8192];
+    assert_int_equal(
+        tl_run(out, sizeof out,
+               "cd %s && openssl req -x509 -newkey ec -pkeyopt "
+               "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem "
+               "-days 1 -subj /CN=localhost -addext "
+               "subjectAltName=IP:127.0.0.1 2>&1",
+               n->dir),
+        0);
+    char extra[2 * PATH_MAX + 64];
+    snprintf(extra, sizeof extra, "--tls-cert %s/cert.pem --tls-key %s/key.pem",
+             n->dir, n->dir);
+    gt_start(n, extra);
+    assert_int_equal(strncmp(n->url, "https://", 8), 0);
+}
+
 int gt_stop(struct gt_node *n)
 {
     if (n->pid <= 0) {

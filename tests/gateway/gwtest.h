@@ -23,6 +23,9 @@ void gt_ledger(struct gt_node *n, const char *tag);
 /** Start `gridledger node` on 127.0.0.1:0 with @extra arguments (may be
  *  ""), and wait until it listens (its URL goes to n->url). */
 void gt_start(struct gt_node *n, const char *extra);
+/** Make a self-signed certificate for 127.0.0.1 (DIR/cert.pem, its key
+ *  DIR/key.pem) and start the node with TLS on it. */
+void gt_start_tls(struct gt_node *n);
 /** SIGTERM and wait; returns the exit status (-1 if killed). */
 int gt_stop(struct gt_node *n);
 /** Stop (if running) and remove the temp dir. */

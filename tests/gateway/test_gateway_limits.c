@@ -154,20 +154,7 @@ static void test_tls(void **state)
     (void)state;
     struct gt_node n;
     gt_ledger(&n, "gw-tls");
-    char out[8192];
-    assert_int_equal(
-        tl_run(out, sizeof out,
-               "cd %s && openssl req -x509 -newkey ec -pkeyopt "
-               "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem "
-               "-days 1 -subj /CN=localhost -addext "
-               "subjectAltName=IP:127.0.0.1 2>&1",
-               n.dir),
-        0);
-    char extra[2 * PATH_MAX + 64];
-    snprintf(extra, sizeof extra, "--tls-cert %s/cert.pem --tls-key %s/key.pem",
-             n.dir, n.dir);
-    gt_start(&n, extra);
-    assert_int_equal(strncmp(n.url, "https://", 8), 0);
+    gt_start_tls(&n);
     struct gt_resp r;
     assert_int_equal(gt_get(&n, &r, "/v1/tip"), 200);
     assert_non_null(strstr(r.body, "\"channel\":\"energy\""));
@@ -189,6 +176,7 @@ static void test_tls(void **state)
     gt_free(&r);
     assert_int_equal(gt_stop(&n), 0);
     /* A certificate without its key is refused at start. */
+    char out[8192];
     assert_int_equal(tl_run(out, sizeof out,
                             "%s node %s --tls-cert %s/cert.pem"
                             " 2>&1",

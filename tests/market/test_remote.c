@@ -410,21 +410,9 @@ static void test_tls(void **state)
     (void)state;
     struct gt_node n;
     gt_ledger(&n, "remote-tls");
-    char out[8192];
-    assert_int_equal(
-        tl_run(out, sizeof out,
-               "cd %s && openssl req -x509 -newkey ec -pkeyopt "
-               "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem "
-               "-days 1 -subj /CN=localhost -addext "
-               "subjectAltName=IP:127.0.0.1 2>&1",
-               n.dir),
-        0);
-    char extra[2 * PATH_MAX + 64], ca[PATH_MAX + 16];
-    snprintf(extra, sizeof extra, "--tls-cert %s/cert.pem --tls-key %s/key.pem",
-             n.dir, n.dir);
+    char ca[PATH_MAX + 16];
     snprintf(ca, sizeof ca, "%s/cert.pem", n.dir);
-    gt_start(&n, extra);
-    assert_int_equal(strncmp(n.url, "https://", 8), 0);
+    gt_start_tls(&n);
     struct lg_cert cert;
     struct cr_keypair key;
     gt_member(&n, "DERA1/operator", &cert, &key);
