@@ -953,6 +953,14 @@ void ord_raft_refused(struct ord_raft *r, const struct cr_hash *id, int code,
     post(r, m);
 }
 
+int ord__raft_blocks(struct ord_raft *r, uint64_t from, uint64_t max,
+                     struct base_buf *out)
+{
+    struct lg_channel *ch = atomic_load(&r->ch);
+    return ch == NULL ? BASE_ENOCHANNEL
+                      : ord_blocks_read(ch, from, max, SIZE_MAX, out);
+}
+
 void ord_raft_stats(struct ord_raft *r, struct ord_stats *st)
 {
     st->submitted = atomic_load(&r->submitted);
@@ -1194,12 +1202,6 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         raft_uv_tcp_close(&r->tcp);
         return ord__from_raft(rv);
     }
-    /* libraft 0.15's raft_uv fills in async_work, the one field version 2
-     * of raft_io adds, but still says version 1; asynchronous snapshots
-     * (the chain is copied off the Raft thread) need it to say 2. */
-    if (r->io.async_work != NULL && r->io.version < 2) {
-        r->io.version = 2;
-    }
     /* Blocks and signatures do not compress: save the CPU. */
     raft_uv_set_snapshot_compression(&r->io, false);
     /* A restarted peer is found again within a tick, not a second. */
@@ -1308,6 +1310,10 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     rv = ord__core_init(&r->core, l, channel, r->opt.join, true, orderer,
                         &r->opt.order, &hooks, errmsg);
     bool core_ok = rv == 0;
+    r->core.src = r->opt.blocks;
+    r->core.src_impl = r->opt.blocks_impl;
+    memcpy(r->core.members, r->members, nmembers * sizeof *members);
+    r->core.nmembers = nmembers;
     if (rv == 0 && r->core.ch != NULL) {
         char why[BASE_ERRMSG_SIZE];
         rv = lg_check_tail(r->core.ch, r->opt.check_depth, why);
