@@ -15,8 +15,14 @@
 #      max latency, counted from when the request was due);
 # each round starting once every node has caught up with the one before;
 # then the old leader restarts and catches up, `gridledger status` shows
-# every node at one height and state hash, and `gridledger verify` passes
-# on every directory. Nothing here asserts a timing.
+# every node at one height and state hash;
+#   4. join: a fourth node, with only the orderer key, joins the running
+#      cluster (`gridledger cluster add`): the time from the add until it
+#      is at the cluster's height (it restores a snapshot, fetching the
+#      blocks it names from its peers, then follows the log);
+# then `gridledger verify` passes on every directory, and the sizes of
+# the Raft snapshots each node kept are printed. Nothing here asserts a
+# timing.
 # Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick]
 set -eu
 cd "$(dirname "$0")/.."
@@ -49,21 +55,24 @@ free_port() {
 }
 
 spec=""
-for i in 1 2 3; do
+for i in 1 2 3 4; do
     free_port
     eval "raft$i=$port"
     free_port
     eval "http$i=$port"
-    eval "spec=\"$spec${spec:+,}$i@127.0.0.1:\$raft$i/127.0.0.1:\$http$i\""
+    eval "member$i=$i@127.0.0.1:\$raft$i/127.0.0.1:\$http$i"
 done
+spec="$member1,$member2,$member3"
 url() { eval "echo http://127.0.0.1:\$http$1"; }
 
-start() { # node index
-    "$bin" node "$tmp/n$1" --cluster "$spec" --id "$1" --no-access-log \
-        >>"$tmp/n$1.log" 2>&1 &
-    eval "pid$1=$!"
+start() { # node index [more options]
+    n=$1
+    shift
+    "$bin" node "$tmp/n$n" --cluster "$spec" --id "$n" --no-access-log "$@" \
+        >>"$tmp/n$n.log" 2>&1 &
+    eval "pid$n=$!"
     pids="$pids $!"
-    until "$bin" status --node "$(url "$1")" >/dev/null 2>&1; do sleep 0.05; done
+    until "$bin" status --node "$(url "$n")" >/dev/null 2>&1; do sleep 0.05; done
 }
 
 # The leader's index, once one of the nodes says it leads.
@@ -83,10 +92,11 @@ ms() { date +%s%3N; }
 # Wait until every node has applied everything (one height, one state
 # hash): each round starts from a cluster that is not still catching up
 # on the one before.
-settle() {
+settle() { # node index [members]
+    m=${2:-3}
     i=0
     until "$bin" status --node "$(url "$1")" >"$tmp/status" 2>&1 &&
-        grep -q "3 of 3 nodes answered; 3 at height" "$tmp/status"; do
+        grep -q "$m of $m nodes answered; $m at height" "$tmp/status"; do
         sleep 0.2
         i=$((i + 1))
         [ $i -lt 600 ] || { cat "$tmp/status"; exit 1; }
@@ -169,9 +179,31 @@ echo "== the old leader restarts and catches up"
 start "$l"
 settle "$f1"
 cat "$tmp/status"
+
+echo
+echo "== join: node 4 (only the orderer key) joins the running cluster"
+mkdir -p "$tmp/n4/keys"
+cp "$tmp/n1/keys/orderer.key" "$tmp/n4/keys/"
+spec="$spec,$member4"
+start 4 --join
+t0=$(ms)
+"$bin" cluster add "$tmp/n1" --node "$(url "$f1")" "$member4"
+settle 4 4
+t1=$(ms)
+echo "join: node 4 at the cluster's height $((t1 - t0)) ms after the add"
+grep -o 'restored a snapshot at height [0-9]*' "$tmp/n4.log" | tail -1 || true
+cat "$tmp/status"
 for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 for p in $pids; do wait "$p" 2>/dev/null || true; done
 pids=""
-for i in 1 2 3; do
+for i in 1 2 3 4; do
     "$bin" verify "$tmp/n$i" | tail -1
+done
+echo
+echo "== Raft snapshots kept (bytes)"
+for i in 1 2 3 4; do
+    for f in "$tmp/n$i"/raft/snapshot-*; do
+        case $f in *.meta | *"*") continue ;; esac
+        echo "node $i: $(basename "$f") $(stat -c %s "$f")"
+    done
 done
