@@ -24,6 +24,8 @@
 # the Raft snapshots each node kept are printed. Nothing here asserts a
 # timing.
 # Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick]
+# NODE_FLAGS (environment) adds flags to every node, e.g.
+# NODE_FLAGS='--snapshot-threshold 512' to put snapshots in every round.
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-build/gridledger}
@@ -68,7 +70,9 @@ url() { eval "echo http://127.0.0.1:\$http$1"; }
 start() { # node index [more options]
     n=$1
     shift
-    "$bin" node "$tmp/n$n" --cluster "$spec" --id "$n" --no-access-log "$@" \
+    # shellcheck disable=SC2086 # NODE_FLAGS: several words
+    "$bin" node "$tmp/n$n" --cluster "$spec" --id "$n" --no-access-log \
+        ${NODE_FLAGS:-} "$@" \
         >>"$tmp/n$n.log" 2>&1 &
     eval "pid$n=$!"
     pids="$pids $!"
@@ -88,6 +92,9 @@ leader() {
 }
 
 ms() { date +%s%3N; }
+# A round's title, with the time it starts (to find which round a
+# snapshot, listed at the end with its time, fell in).
+round() { echo "== $* [$(date +%T)]"; }
 
 # Wait until every node has applied everything (one height, one state
 # hash): each round starts from a cluster that is not still catching up
@@ -111,16 +118,16 @@ l=$(leader)
 f1=$((l % 3 + 1))
 f2=$(((l + 1) % 3 + 1))
 all="$(url 1),$(url 2),$(url 3)"
-echo "cluster: $spec; node $l leads"
+echo "cluster: $spec; node $l leads${NODE_FLAGS:+; nodes run with $NODE_FLAGS}"
 echo "load: $(uptime)"
 
 echo
-echo "== throughput: batches of 200, to the leader"
+round "throughput: batches of 200, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
     --tx "$tx" --batch 200 --connections 8
 echo
 settle "$l"
-echo "== throughput: batches of 200, spread over the three nodes"
+round "throughput: batches of 200, spread over the three nodes"
 "$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
     --tx "$tx" --batch 200 --connections 9
 echo
@@ -130,12 +137,12 @@ echo
     --tx 3000 --rate 1000 --connections 66 >/dev/null 2>&1
 settle "$l"
 l=$(leader) # the leader may have changed under the load of a round
-echo "== latency at 1,000/s offered, one envelope per request, to the leader"
+round "latency at 1,000/s offered, one envelope per request, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
     --tx "$lat" --rate 1000 --connections 64
 echo
 settle "$l"
-echo "== latency at 1,000/s offered, spread over the three nodes"
+round "latency at 1,000/s offered, spread over the three nodes"
 "$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
     --tx "$lat" --rate 1000 --connections 66
 echo "load: $(uptime)"
@@ -145,7 +152,7 @@ settle "$l"
 l=$(leader)
 f1=$((l % 3 + 1))
 f2=$(((l + 1) % 3 + 1))
-echo "== failover: 1,000/s to the followers $f1 and $f2; node $l killed (SIGKILL)"
+round "failover: 1,000/s to the followers $f1 and $f2; node $l killed (SIGKILL)"
 "$bin" http-bench "$(url "$f1"),$(url "$f2")" --ledger "$tmp/n1" \
     --workload create --tx "$lat" --rate 1000 --connections 64 \
     >"$tmp/failover.out" 2>&1 &
@@ -175,13 +182,13 @@ echo "elections: $(cat "$tmp"/n*.log | grep -c '"msg":"node [0-9]* leads term')"
     "(2 expected: the first leader and the failover's)"
 
 echo
-echo "== the old leader restarts and catches up"
+round "the old leader restarts and catches up"
 start "$l"
 settle "$f1"
 cat "$tmp/status"
 
 echo
-echo "== join: node 4 (only the orderer key) joins the running cluster"
+round "join: node 4 (only the orderer key) joins the running cluster"
 mkdir -p "$tmp/n4/keys"
 cp "$tmp/n1/keys/orderer.key" "$tmp/n4/keys/"
 spec="$spec,$member4"
@@ -200,10 +207,17 @@ for i in 1 2 3 4; do
     "$bin" verify "$tmp/n$i" | tail -1
 done
 echo
-echo "== Raft snapshots kept (bytes)"
+echo "== Raft snapshots kept: bytes, and when (libraft names them"
+echo "   snapshot-TERM-INDEX-MS, MS on the monotonic clock: since boot)"
+boot=$(awk -v now="$(date +%s.%N)" '{ printf "%.3f", now - $1 }' /proc/uptime)
 for i in 1 2 3 4; do
     for f in "$tmp/n$i"/raft/snapshot-*; do
         case $f in *.meta | *"*") continue ;; esac
-        echo "node $i: $(basename "$f") $(stat -c %s "$f")"
+        at=$(basename "$f" | awk -F- -v b="$boot" '{ printf "%.3f", b + $4 / 1000 }')
+        echo "node $i: $(basename "$f") $(stat -c %s "$f") bytes, at $(date -d "@$at" +%T)"
     done
 done
+# What each node logged about taking them (when its ledger thread had
+# written it, and when libraft had stored it).
+cat "$tmp"/n*.log | grep '"msg":"node [0-9]*: snapshot of' |
+    sed 's/.*"ts":"[^T]*T\([^"]*\)".*"msg":"\([^"]*\)".*/\1 \2/' | sort || true

@@ -155,6 +155,7 @@ struct ord__core_hooks {
 };
 
 struct ord__in;  /* a message to the ledger side (core.c) */
+struct reply;    /* its answer, when it has one (core.c) */
 struct ord__out; /* a message to the Raft side (core.c) */
 
 /*
@@ -172,8 +173,11 @@ struct ord__core {
     /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
     struct raft_fsm fsm;
-    raft_term r_term; /* term this node leads, 0: none */
-    bool r_ready;     /* its anchor is applied */
+    raft_term r_term;     /* term this node leads, 0: none */
+    bool r_ready;         /* its anchor is applied */
+    struct reply *snap;   /* the snapshot being taken, or NULL */
+    uint64_t snap_start;  /* monotonic ns: fsm_snapshot was called */
+    uint64_t snap_waited; /* ns until the ledger side had written it */
 
     /* Shared, under lock. */
     pthread_mutex_t lock;
@@ -227,8 +231,10 @@ struct ord__core {
  *  missing when @may_join). @orderer and @opt are copied. Then set c->raft,
  *  give &c->fsm to raft_init (or raft_fixture_grow) and call
  *  ord__core_start before raft_start. @threaded: the ledger side gets a
- *  thread; else everything runs inline. Errors: BASE_ENOCHANNEL, BASE_EINVAL
- * (orderer key), BASE_ENOMEM. */
+ *  thread, and a snapshot is waited for on one of libraft's worker
+ *  threads (libraft's asynchronous snapshots, which need raft_io version
+ *  2), not on the Raft thread; else everything runs inline. Errors:
+ * BASE_ENOCHANNEL, BASE_EINVAL (orderer key), BASE_ENOMEM. */
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
                    const char *channel, bool may_join, bool threaded,
                    const struct cr_keypair *orderer,

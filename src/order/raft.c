@@ -23,6 +23,11 @@
 #define DEF_SUBMIT_NS     (30ull * 1000000000ull)
 #define DEF_DRAIN_NS      (5ull * 1000000000ull)
 #define DEF_CHECK_DEPTH   256
+/* A new member's catch-up round may last this long (libraft's default is
+ * 5 s): its first round restores a snapshot, re-executing every block it
+ * lacks, which takes as long as `gridledger verify` of the chain. As long
+ * as `gridledger cluster add` waits. */
+#define CATCH_UP_ROUND_MS (600u * 1000u)
 
 /* A submission taken on this node, waiting for its block. */
 struct sub {
@@ -1202,6 +1207,13 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         raft_uv_tcp_close(&r->tcp);
         return ord__from_raft(rv);
     }
+    /* libraft 0.15's raft_uv fills in async_work, the one field version 2
+     * of raft_io adds, but still says version 1; asynchronous snapshots
+     * (the Raft thread does not wait for the ledger thread to reach the
+     * snapshot's index) need it to say 2. */
+    if (r->io.async_work != NULL && r->io.version < 2) {
+        r->io.version = 2;
+    }
     /* Blocks and signatures do not compress: save the CPU. */
     raft_uv_set_snapshot_compression(&r->io, false);
     /* A restarted peer is found again within a tick, not a second. */
@@ -1228,6 +1240,7 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     raft_set_heartbeat_timeout(&r->raft, r->opt.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&r->raft, r->opt.snapshot_threshold);
     raft_set_snapshot_trailing(&r->raft, r->opt.snapshot_trailing);
+    raft_set_max_catch_up_round_duration(&r->raft, CATCH_UP_ROUND_MS);
     raft_set_pre_vote(&r->raft, true);
     if (!r->opt.join) {
         struct raft_configuration conf;

@@ -155,63 +155,6 @@ static void test_follower_restart(void **state)
     tcl_release(&t);
 }
 
-static bool has_snapshot(const char *dir)
-{
-    DIR *d = opendir(dir);
-    bool found = false;
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        found = found || strncmp(e->d_name, "snapshot-", 9) == 0;
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    return found;
-}
-
-static void test_join_from_snapshot(void **state)
-{
-    (void)state;
-    struct tcl t;
-    struct ord_raft_options o = base_opt();
-    /* Snapshot every 8 entries, keep 2: a node joining later cannot get
-     * the early log and needs the snapshot. */
-    o.snapshot_threshold = 8;
-    o.snapshot_trailing = 2;
-    size_t leader = cluster3(&t, &o);
-    submit_many(&t, "s", 24, 1);
-    assert_true(has_snapshot(t.nodes[leader].raft_dir));
-    /* Node 4: an empty ledger directory, no channel, no Raft log. */
-    size_t j = tcl_add_empty(&t);
-    char err[BASE_ERRMSG_SIZE];
-    assert_int_equal(tcl_start(&t, j, true, err), 0);
-    struct ord_raft_status st;
-    ord_raft_status(t.nodes[j].r, &st);
-    assert_false(st.has_channel);
-    /* Only the leader adds members. */
-    size_t other = (leader + 1) % 3;
-    assert_int_equal(
-        ord_raft_add(t.nodes[other].r, j + 1, t.members[j].address, err),
-        BASE_ENOTLEADER);
-    assert_int_equal(
-        ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
-    uint64_t h = tcl_height(&t, leader);
-    assert_true(tcl_wait_height(&t, j, h, 20000));
-    assert_true(has_snapshot(t.nodes[j].raft_dir));
-    tcl_assert_same(&t, leader, j);
-    ord_raft_status(t.nodes[j].r, &st);
-    assert_true(st.has_channel);
-    assert_int_equal(st.blocks_refused, 0);
-    /* A voter now: it takes submissions and sees the leader's view. */
-    ord_raft_status(t.nodes[leader].r, &st);
-    assert_int_equal(st.nmembers, 4);
-    submit_many(&t, "after", 4, 500);
-    h = tcl_height(&t, leader);
-    assert_true(tcl_wait_height(&t, j, h, 10000));
-    tcl_assert_same(&t, leader, j);
-    tcl_release(&t);
-}
-
 /* The size of the newest snapshot in Raft directory @dir (libraft writes
  * snapshot-TERM-INDEX-MS, and a .meta file beside it); 0: none. */
 static long newest_snapshot_size(const char *dir)
@@ -240,19 +183,64 @@ static long newest_snapshot_size(const char *dir)
     return size;
 }
 
+/* Three nodes that snapshot every 8 entries and keep 2, with 24 blocks:
+ * a node joining later, or back after a while, cannot get the early log
+ * and needs a snapshot. Returns the leader. */
+static size_t snapshotting3(struct tcl *t)
+{
+    struct ord_raft_options o = base_opt();
+    o.snapshot_threshold = 8;
+    o.snapshot_trailing = 2;
+    size_t leader = cluster3(t, &o);
+    submit_many(t, "s", 24, 1);
+    assert_true(newest_snapshot_size(t->nodes[leader].raft_dir) > 0);
+    return leader;
+}
+
+static void test_join_from_snapshot(void **state)
+{
+    (void)state;
+    struct tcl t;
+    size_t leader = snapshotting3(&t);
+    /* Node 4: an empty ledger directory, no channel, no Raft log. */
+    size_t j = tcl_add_empty(&t);
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(tcl_start(&t, j, true, err), 0);
+    struct ord_raft_status st;
+    ord_raft_status(t.nodes[j].r, &st);
+    assert_false(st.has_channel);
+    /* Only the leader adds members. */
+    size_t other = (leader + 1) % 3;
+    assert_int_equal(
+        ord_raft_add(t.nodes[other].r, j + 1, t.members[j].address, err),
+        BASE_ENOTLEADER);
+    assert_int_equal(
+        ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
+    uint64_t h = tcl_height(&t, leader);
+    assert_true(tcl_wait_height(&t, j, h, 20000));
+    assert_true(newest_snapshot_size(t.nodes[j].raft_dir) > 0);
+    tcl_assert_same(&t, leader, j);
+    ord_raft_status(t.nodes[j].r, &st);
+    assert_true(st.has_channel);
+    assert_int_equal(st.blocks_refused, 0);
+    /* A voter now: it takes submissions and sees the leader's view. */
+    ord_raft_status(t.nodes[leader].r, &st);
+    assert_int_equal(st.nmembers, 4);
+    submit_many(&t, "after", 4, 500);
+    h = tcl_height(&t, leader);
+    assert_true(tcl_wait_height(&t, j, h, 10000));
+    tcl_assert_same(&t, leader, j);
+    tcl_release(&t);
+}
+
 static void test_far_behind_catch_up(void **state)
 {
     (void)state;
     struct tcl t;
-    struct ord_raft_options o = base_opt();
-    o.snapshot_threshold = 8;
-    o.snapshot_trailing = 2;
-    size_t leader = cluster3(&t, &o);
-    submit_many(&t, "n", 24, 1);
+    size_t leader = snapshotting3(&t);
     converge(&t, leader);
     uint64_t h1 = tcl_height(&t, leader);
     long size1 = newest_snapshot_size(t.nodes[leader].raft_dir);
-    assert_true(size1 > 0);
     /* A follower goes down; the chain grows to ten times its height, and
      * the log the follower would need is compacted away. */
     size_t down = (leader + 1) % 3;
@@ -318,11 +306,7 @@ static void test_join_forged_blocks(void **state)
 {
     (void)state;
     struct tcl t;
-    struct ord_raft_options o = base_opt();
-    o.snapshot_threshold = 8;
-    o.snapshot_trailing = 2;
-    size_t leader = cluster3(&t, &o);
-    submit_many(&t, "s", 24, 1);
+    size_t leader = snapshotting3(&t);
     /* Node 4's source forges every block but node 3's (tried last): it
      * refuses each forged one and takes them from node 3. */
     struct forger f = {t.hub, 3, 0};
