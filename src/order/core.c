@@ -1446,10 +1446,17 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     m->npeers = peers_of(c, peers, 2 * ORD_MAX_MEMBERS);
     struct reply r = {false, 0, {NULL, 0, 0, 0}};
     int rv = call_in(c, m, &r);
-    if (rv != 0) {
-        /* Raft frees the buffer and may send the snapshot again. */
+    if (rv != 0 &&
+        (failed(c) == 0 || raft_state(c->raft) == RAFT_UNAVAILABLE)) {
+        /* Raft frees the buffer and may send the snapshot again; at
+         * start (Raft loading its own snapshot), the start fails. */
         return ord__to_raft(rv);
     }
+    /* Restored; or this node cannot go on (it holds another chain, or
+     * every member served wrong blocks): its status says why, it applies
+     * nothing more, and Raft need not send the snapshot again. (libraft
+     * 0.15 also leaks the buffer array of an installed snapshot it could
+     * not restore.) */
     raft_free(buf->base);
     return 0;
 }

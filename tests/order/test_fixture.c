@@ -8,8 +8,8 @@
  * honest node, a deposed leader's stale block, a new server catching up
  * from a tip-only snapshot by fetching blocks from its peers (a peer
  * serving forged blocks passed over; all of them: refused clearly), the
- * snapshot's size independent of the chain's, and the log entry and
- * snapshot decoders. */
+ * snapshot's size independent of the chain's, a version 1 snapshot (the
+ * whole chain) still restored, and the log entry and snapshot decoders. */
 #include <limits.h>
 #include <raft/fixture.h>
 #include <stdio.h>
@@ -676,6 +676,46 @@ static void test_snapshot_size(void **state)
     step_for(x, 500);
 }
 
+/* A version 1 snapshot (the whole chain, written before tip-only
+ * snapshots) still restores: a node with an empty ledger takes the
+ * channel and re-executes the blocks it carries, asking no peer. */
+static void test_snapshot_v1_restore(void **state)
+{
+    struct fx *x = *state;
+    elect(x, 0);
+    for (int b = 0; b < 5; b++) {
+        char key[16];
+        snprintf(key, sizeof key, "v%d", b);
+        push(x, 0, key);
+        assert_true(step_until_height(x, 7, (uint64_t)b + 2, 2000));
+    }
+    struct lg_channel *ch;
+    assert_int_equal(lg_channel_get(x->l[0], "energy", &ch), 0);
+    uint64_t h;
+    lg_channel_tip(ch, &h, NULL, NULL);
+    /* Version 1: version 2's header up to the state hash, then every
+     * block with its length (ord_blocks_read's format). */
+    struct base_buf s, g;
+    base_buf_init(&s, 0);
+    base_buf_init(&g, 0);
+    assert_int_equal(ord__snapshot_take(ch, h, &s), 0);
+    assert_int_equal(lg_block_get(ch, 0, &g), 0);
+    s.len -= 4 + g.len;
+    s.data[4] = 1;
+    assert_int_equal(ord_blocks_read(ch, 0, h, SIZE_MAX, &s), 0);
+    add_server(x, N, false);
+    x->n = N + 1;
+    x->forge_from = 7; /* a peer asked would serve forged blocks */
+    struct raft_buffer buf = {raft_malloc(s.len), s.len};
+    memcpy(buf.base, s.data, s.len);
+    assert_int_equal(x->core[N].fsm.restore(&x->core[N].fsm, &buf), 0);
+    assert_int_equal(x->fetches, 0);
+    assert_same(x, 0, N);
+    assert_true(has_key(x, N, "v4"));
+    base_buf_release(&s);
+    base_buf_release(&g);
+}
+
 static void test_codecs(void **state)
 {
     struct fx *x = *state;
@@ -775,6 +815,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_all_forged, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_v1_restore, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
     };
     /* GL_TEST=name runs one test (while debugging). */
