@@ -186,6 +186,9 @@ int app_cluster_start(struct app_cluster *c, struct app_node *n,
     ro.election_timeout_ms = (unsigned)c->election_ms;
     ro.peers = gw_peer_ops();
     ro.peers_impl = *peers;
+    /* A node behind a snapshot fetches the blocks it lacks from the
+     * members' gateways. */
+    ro.blocks = gw_block_source();
     snprintf(path, sizeof path, "%s/raft", dir);
     rv = ord_raft_start(raft, n->ledger, lg_channel_name(n->ch), path, c->id,
                         c->members, c->nmembers, &n->orderer, &ro, err);

@@ -15,9 +15,17 @@
 #      max latency, counted from when the request was due);
 # each round starting once every node has caught up with the one before;
 # then the old leader restarts and catches up, `gridledger status` shows
-# every node at one height and state hash, and `gridledger verify` passes
-# on every directory. Nothing here asserts a timing.
+# every node at one height and state hash;
+#   4. join: a fourth node, with only the orderer key, joins the running
+#      cluster (`gridledger cluster add`): the time from the add until it
+#      is at the cluster's height (it restores a snapshot, fetching the
+#      blocks it names from its peers, then follows the log);
+# then `gridledger verify` passes on every directory, and the sizes of
+# the Raft snapshots each node kept are printed. Nothing here asserts a
+# timing.
 # Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick]
+# NODE_FLAGS (environment) adds flags to every node, e.g.
+# NODE_FLAGS='--snapshot-threshold 512' to put snapshots in every round.
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-build/gridledger}
@@ -49,21 +57,26 @@ free_port() {
 }
 
 spec=""
-for i in 1 2 3; do
+for i in 1 2 3 4; do
     free_port
     eval "raft$i=$port"
     free_port
     eval "http$i=$port"
-    eval "spec=\"$spec${spec:+,}$i@127.0.0.1:\$raft$i/127.0.0.1:\$http$i\""
+    eval "member$i=$i@127.0.0.1:\$raft$i/127.0.0.1:\$http$i"
 done
+spec="$member1,$member2,$member3"
 url() { eval "echo http://127.0.0.1:\$http$1"; }
 
-start() { # node index
-    "$bin" node "$tmp/n$1" --cluster "$spec" --id "$1" --no-access-log \
-        >>"$tmp/n$1.log" 2>&1 &
-    eval "pid$1=$!"
+start() { # node index [more options]
+    n=$1
+    shift
+    # shellcheck disable=SC2086 # NODE_FLAGS: several words
+    "$bin" node "$tmp/n$n" --cluster "$spec" --id "$n" --no-access-log \
+        ${NODE_FLAGS:-} "$@" \
+        >>"$tmp/n$n.log" 2>&1 &
+    eval "pid$n=$!"
     pids="$pids $!"
-    until "$bin" status --node "$(url "$1")" >/dev/null 2>&1; do sleep 0.05; done
+    until "$bin" status --node "$(url "$n")" >/dev/null 2>&1; do sleep 0.05; done
 }
 
 # The leader's index, once one of the nodes says it leads.
@@ -79,14 +92,18 @@ leader() {
 }
 
 ms() { date +%s%3N; }
+# A round's title, with the time it starts (to find which round a
+# snapshot, listed at the end with its time, fell in).
+round() { echo "== $* [$(date +%T)]"; }
 
 # Wait until every node has applied everything (one height, one state
 # hash): each round starts from a cluster that is not still catching up
 # on the one before.
-settle() {
+settle() { # node index [members]
+    m=${2:-3}
     i=0
     until "$bin" status --node "$(url "$1")" >"$tmp/status" 2>&1 &&
-        grep -q "3 of 3 nodes answered; 3 at height" "$tmp/status"; do
+        grep -q "$m of $m nodes answered; $m at height" "$tmp/status"; do
         sleep 0.2
         i=$((i + 1))
         [ $i -lt 600 ] || { cat "$tmp/status"; exit 1; }
@@ -101,16 +118,16 @@ l=$(leader)
 f1=$((l % 3 + 1))
 f2=$(((l + 1) % 3 + 1))
 all="$(url 1),$(url 2),$(url 3)"
-echo "cluster: $spec; node $l leads"
+echo "cluster: $spec; node $l leads${NODE_FLAGS:+; nodes run with $NODE_FLAGS}"
 echo "load: $(uptime)"
 
 echo
-echo "== throughput: batches of 200, to the leader"
+round "throughput: batches of 200, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
     --tx "$tx" --batch 200 --connections 8
 echo
 settle "$l"
-echo "== throughput: batches of 200, spread over the three nodes"
+round "throughput: batches of 200, spread over the three nodes"
 "$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
     --tx "$tx" --batch 200 --connections 9
 echo
@@ -120,12 +137,12 @@ echo
     --tx 3000 --rate 1000 --connections 66 >/dev/null 2>&1
 settle "$l"
 l=$(leader) # the leader may have changed under the load of a round
-echo "== latency at 1,000/s offered, one envelope per request, to the leader"
+round "latency at 1,000/s offered, one envelope per request, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
     --tx "$lat" --rate 1000 --connections 64
 echo
 settle "$l"
-echo "== latency at 1,000/s offered, spread over the three nodes"
+round "latency at 1,000/s offered, spread over the three nodes"
 "$bin" http-bench "$all" --ledger "$tmp/n1" --workload create \
     --tx "$lat" --rate 1000 --connections 66
 echo "load: $(uptime)"
@@ -135,7 +152,7 @@ settle "$l"
 l=$(leader)
 f1=$((l % 3 + 1))
 f2=$(((l + 1) % 3 + 1))
-echo "== failover: 1,000/s to the followers $f1 and $f2; node $l killed (SIGKILL)"
+round "failover: 1,000/s to the followers $f1 and $f2; node $l killed (SIGKILL)"
 "$bin" http-bench "$(url "$f1"),$(url "$f2")" --ledger "$tmp/n1" \
     --workload create --tx "$lat" --rate 1000 --connections 64 \
     >"$tmp/failover.out" 2>&1 &
@@ -165,13 +182,42 @@ echo "elections: $(cat "$tmp"/n*.log | grep -c '"msg":"node [0-9]* leads term')"
     "(2 expected: the first leader and the failover's)"
 
 echo
-echo "== the old leader restarts and catches up"
+round "the old leader restarts and catches up"
 start "$l"
 settle "$f1"
+cat "$tmp/status"
+
+echo
+round "join: node 4 (only the orderer key) joins the running cluster"
+mkdir -p "$tmp/n4/keys"
+cp "$tmp/n1/keys/orderer.key" "$tmp/n4/keys/"
+spec="$spec,$member4"
+start 4 --join
+t0=$(ms)
+"$bin" cluster add "$tmp/n1" --node "$(url "$f1")" "$member4"
+settle 4 4
+t1=$(ms)
+echo "join: node 4 at the cluster's height $((t1 - t0)) ms after the add"
+grep -o 'restored a snapshot at height [0-9]*' "$tmp/n4.log" | tail -1 || true
 cat "$tmp/status"
 for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 for p in $pids; do wait "$p" 2>/dev/null || true; done
 pids=""
-for i in 1 2 3; do
+for i in 1 2 3 4; do
     "$bin" verify "$tmp/n$i" | tail -1
 done
+echo
+echo "== Raft snapshots kept: bytes, and when (libraft names them"
+echo "   snapshot-TERM-INDEX-MS, MS on the monotonic clock: since boot)"
+boot=$(awk -v now="$(date +%s.%N)" '{ printf "%.3f", now - $1 }' /proc/uptime)
+for i in 1 2 3 4; do
+    for f in "$tmp/n$i"/raft/snapshot-*; do
+        case $f in *.meta | *"*") continue ;; esac
+        at=$(basename "$f" | awk -F- -v b="$boot" '{ printf "%.3f", b + $4 / 1000 }')
+        echo "node $i: $(basename "$f") $(stat -c %s "$f") bytes, at $(date -d "@$at" +%T)"
+    done
+done
+# What each node logged about taking them (when its ledger thread had
+# written it, and when libraft had stored it).
+cat "$tmp"/n*.log | grep '"msg":"node [0-9]*: snapshot of' |
+    sed 's/.*"ts":"[^T]*T\([^"]*\)".*"msg":"\([^"]*\)".*/\1 \2/' | sort || true

@@ -114,6 +114,10 @@ int gw_peers_new(struct gw_peers **out,
                  const struct cr_keypair *orderer) BASE_WUR;
 /** The operations (static storage). */
 const struct ord_peer_ops *gw_peer_ops(void);
+/** Blocks from the members' gateways over HTTP (GET /v1/blocks?from=
+ *  &count=, at the HTTP part of each member's address): put it in
+ *  ord_raft_options.blocks, with NULL as blocks_impl. Static storage. */
+const struct ord_block_source *gw_block_source(void);
 /** Stop the sender threads and free @p (NULL is fine): after
  *  ord_raft_stop. */
 void gw_peers_free(struct gw_peers *p);

@@ -5,7 +5,9 @@
  * submission came from (POST /v1/cluster/refused), each notice signed with
  * the orderer key so that no client can fake a refusal. Raft's
  * configuration carries each member's HTTP address (ord_cluster_parse), so
- * a node finds every peer's gateway, a joined one included. */
+ * a node finds every peer's gateway, a joined one included. A node behind
+ * a snapshot fetches the blocks it lacks from the members' gateways
+ * (GET /v1/blocks?from=&count=: struct ord_block_source). */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -204,6 +206,65 @@ static long post(CURL *c, const char *url, const char *ctype, const void *body,
     }
     curl_slist_free_all(h);
     return status;
+}
+
+/* ---- blocks from a member's gateway ----------------------------------------
+ */
+
+static int b_fetch(void *impl, uint64_t peer, const char *address,
+                   const char *channel, uint64_t from, uint64_t max,
+                   struct base_buf *out, char *errmsg)
+{
+    (void)impl;
+    (void)channel; /* a gateway serves one channel: the anchor checked it */
+    char http[ORD_ADDRESS_MAX], url[ORD_ADDRESS_MAX + 80];
+    ord_address_split(address, NULL, 0, http, sizeof http);
+    if (http[0] == '\0') {
+        return base_errf(errmsg, BASE_ECLOSED,
+                         "node %llu has no HTTP address (%s)",
+                         (unsigned long long)peer, address);
+    }
+    snprintf(url, sizeof url, "http://%s/v1/blocks?from=%llu&count=%llu", http,
+             (unsigned long long)from, (unsigned long long)max);
+    CURL *c = curl_easy_init();
+    if (c == NULL) {
+        return base_errf(errmsg, BASE_ENOMEM, "libcurl: out of memory");
+    }
+    struct base_buf reply;
+    base_buf_init(&reply, 0);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long status = 0;
+    CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_easy_cleanup(c);
+    int rv = 0;
+    if (cc != CURLE_OK) {
+        rv = base_errf(errmsg, BASE_ECLOSED, "%s: %s", url,
+                       curl_easy_strerror(cc));
+    } else if (status != 200) {
+        rv = base_errf(errmsg, status == 404 ? BASE_ENOTFOUND : BASE_EIO,
+                       "%s: HTTP %ld %.*s", url, status,
+                       (int)(reply.len < 200 ? reply.len : 200),
+                       reply.data != NULL ? (const char *)reply.data : "");
+    } else if (base_buf_add(out, reply.data, reply.len) != 0) {
+        rv = base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    }
+    base_buf_release(&reply);
+    return rv;
+}
+
+static const struct ord_block_source block_source = {b_fetch};
+
+const struct ord_block_source *gw_block_source(void)
+{
+    return &block_source;
 }
 
 /* The leader did not take envelope @i of @batch: tell this node, whose

@@ -227,6 +227,36 @@ static enum MHD_Result h_block(struct gw_server *g, struct gw_req *r)
     return gw__reply_json(r, 200, o);
 }
 
+/* Blocks a node behind a snapshot fetches from its peers (order.h,
+ * struct ord_block_source): many per round trip, in ord_blocks_read's
+ * format. */
+#define BLOCKS_MAX_COUNT 1024
+#define BLOCKS_MAX_BYTES (8u << 20)
+
+static enum MHD_Result h_blocks(struct gw_server *g, struct gw_req *r)
+{
+    char from_s[24], count_s[24];
+    uint64_t from, count = 256;
+    if (gw__arg(r, "from", from_s, sizeof from_s) == NULL ||
+        base_parse_u64(from_s, &from) != 0) {
+        return gw__error(r, 400, "bad_request", "from must be a block number");
+    }
+    if (gw__arg(r, "count", count_s, sizeof count_s) != NULL &&
+        (base_parse_u64(count_s, &count) != 0 || count == 0 ||
+         count > BLOCKS_MAX_COUNT)) {
+        return gw__error(r, 400, "bad_request", "count must be 1..%d, not '%s'",
+                         BLOCKS_MAX_COUNT, count_s);
+    }
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    int rv = ord_blocks_read(g->ch, from, count, BLOCKS_MAX_BYTES, &b);
+    if (rv != 0) {
+        base_buf_release(&b);
+        return fail_code(r, rv, "block");
+    }
+    return gw__reply(r, 200, CT_BIN, &b);
+}
+
 static bool parse_id(const char *s, struct cr_hash *id)
 {
     return strlen(s) == 64 && base_hex_decode(id->b, 32, s) == 0;
@@ -979,6 +1009,7 @@ const struct gw_route gw__route_table[] = {
     {{"GET", "/v1/state/{contract}"}, 0, h_range, NULL},
     {{"GET", "/v1/state/{contract}/{key}"}, 0, h_state, NULL},
     {{"GET", "/v1/history/{contract}/{key}"}, 0, h_history, NULL},
+    {{"GET", "/v1/blocks"}, 0, h_blocks, NULL},
     {{"GET", "/v1/blocks/{n}"}, 0, h_block, NULL},
     {{"GET", "/v1/tx/{id}"}, 0, h_tx, NULL},
     {{"GET", "/v1/proof/{id}"}, 0, h_proof, NULL},

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The ledger as Raft's state machine: the leader cuts and executes blocks,
- * every node applies committed entries, snapshots copy the chain. The Raft
+ * every node applies committed entries, snapshots name the tip. The Raft
  * side runs on Raft's thread; the ledger side on a thread of its own (or
  * inline, for raft_fixture tests). See struct ord__core. */
 #include <stdio.h>
@@ -22,8 +22,8 @@ enum in_kind {
     IN_LEAD,     /* this node leads term (term), its anchor applied */
     IN_LOSE,     /* it no longer leads */
     IN_FAILED,   /* proposal (id) did not make it into the log */
-    IN_SNAPSHOT, /* copy the chain into (reply) */
-    IN_RESTORE,  /* bring the ledger to snapshot (data) */
+    IN_SNAPSHOT, /* write the snapshot into (reply) */
+    IN_RESTORE,  /* bring the ledger to snapshot (data), from (peers) */
     IN_STOP
 };
 
@@ -42,7 +42,9 @@ struct ord__in {
     struct ord__item *item;
     struct reply *reply;
     size_t len;
-    uint8_t *data; /* owned (IN_ENTRY); borrowed (IN_RESTORE) */
+    uint8_t *data;            /* owned (IN_ENTRY); borrowed (IN_RESTORE) */
+    struct ord_member *peers; /* IN_RESTORE: owned */
+    size_t npeers;
 };
 
 enum out_kind {
@@ -141,6 +143,16 @@ static void post_in_must(struct ord__core *c, enum in_kind kind, raft_term term,
     post_in(c, m);
 }
 
+static int wait_reply(struct ord__core *c, struct reply *r)
+{
+    pthread_mutex_lock(&c->lock);
+    while (!r->done) {
+        pthread_cond_wait(&c->cv, &c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r->rv;
+}
+
 /* Wait for the ledger side to answer @m (threaded), or run it here. */
 static int call_in(struct ord__core *c, struct ord__in *m, struct reply *r)
 {
@@ -150,12 +162,7 @@ static int call_in(struct ord__core *c, struct ord__in *m, struct reply *r)
         return r->rv;
     }
     post_in(c, m);
-    pthread_mutex_lock(&c->lock);
-    while (!r->done) {
-        pthread_cond_wait(&c->cv, &c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return r->rv;
+    return wait_reply(c, r);
 }
 
 static void answer(struct ord__core *c, struct reply *r, int rv)
@@ -779,11 +786,133 @@ static int apply_entry(struct ord__core *c, const uint8_t *p, size_t len)
 /* ---- ledger side: snapshots
  * -------------------------------------------------- */
 
+/* Blocks asked of a member at once: one round trip per chunk, not per
+ * block, when a node far behind catches up. */
+#define FETCH_CHUNK 256
+
+/* Apply the blocks of @chunk (ord_blocks_read's format), which should
+ * start at this node's tip, up to the snapshot's height; *@applied counts
+ * those stored. The snapshot's tip hash is checked before its last block
+ * is applied, so a wrong last block is never stored. *@local tells an
+ * error of this machine (memory, disk) from a wrong block. */
+static int apply_chunk(struct ord__core *c, struct lg_channel *ch,
+                       const struct ord__snapshot *s, const uint8_t *chunk,
+                       size_t len, uint64_t *applied, bool *local, char *why)
+{
+    struct base_rd r;
+    base_rd_init(&r, chunk, len);
+    *applied = 0;
+    *local = false;
+    while (base_rd_left(&r) > 0) {
+        uint64_t height;
+        lg_channel_tip(ch, &height, NULL, NULL);
+        if (height >= s->height) {
+            return 0;
+        }
+        uint32_t n = base_rd_u32(&r);
+        const uint8_t *b = base_rd_bytes(&r, n);
+        if (b == NULL || n < LG_HEADER_SIZE) {
+            return base_errf(why, BASE_EPARSE, "block %llu is cut short",
+                             (unsigned long long)height);
+        }
+        if (height + 1 == s->height) {
+            struct cr_hash h;
+            cr_sha256(&h, b, LG_HEADER_SIZE);
+            if (memcmp(h.b, s->tip.b, CR_HASH_SIZE) != 0) {
+                return base_errf(why, BASE_ECORRUPT,
+                                 "block %llu is not the snapshot's tip",
+                                 (unsigned long long)height);
+            }
+        }
+        char reason[BASE_ERRMSG_SIZE];
+        int rv = lg_apply(ch, b, n, reason);
+        if (rv != 0) {
+            *local = rv != BASE_ECORRUPT && rv != BASE_EPARSE;
+            return base_errf(why, rv, "%s", reason);
+        }
+        count_block(c);
+        (*applied)++;
+    }
+    return 0;
+}
+
+/* Fetch blocks [this node's height, the snapshot's) from @peers and apply
+ * them. A member that cannot serve them, or serves a block that fails,
+ * is passed over for the next; once every member failed in a row, the
+ * restore fails. */
+static int fetch_blocks(struct ord__core *c, struct lg_channel *ch,
+                        const struct ord__snapshot *s,
+                        const struct ord_member *peers, size_t npeers,
+                        char *msg)
+{
+    uint64_t height;
+    lg_channel_tip(ch, &height, NULL, NULL);
+    if (c->src == NULL || npeers == 0) {
+        return base_errf(msg, BASE_EIO,
+                         "this node is at height %llu, behind the snapshot's "
+                         "%llu, and has no peer to fetch blocks from",
+                         (unsigned long long)height,
+                         (unsigned long long)s->height);
+    }
+    struct base_buf buf;
+    base_buf_init(&buf, 0);
+    size_t p = 0, failures = 0, wrong = 0; /* in a row */
+    char why[BASE_ERRMSG_SIZE] = "", last[BASE_ERRMSG_SIZE] = "";
+    int rv = 0;
+    while (height < s->height) {
+        if (failures == npeers) {
+            /* Every member served a wrong block: stop, rather than try
+             * again and again. Else some could not answer: Raft sends the
+             * snapshot again later. */
+            rv = base_errf(msg, wrong == npeers ? BASE_ECORRUPT : BASE_EIO,
+                           "no member served a good block %llu (the "
+                           "snapshot's height is %llu; last: %s)",
+                           (unsigned long long)height,
+                           (unsigned long long)s->height, last);
+            break;
+        }
+        base_buf_reset(&buf);
+        uint64_t want = s->height - height;
+        uint64_t applied = 0;
+        bool local = false;
+        rv = c->src->fetch(c->src_impl, peers[p].id, peers[p].address,
+                           c->channel, height,
+                           want < FETCH_CHUNK ? want : FETCH_CHUNK, &buf, why);
+        if (rv == 0) {
+            rv =
+                apply_chunk(c, ch, s, buf.data, buf.len, &applied, &local, why);
+        }
+        if (local) {
+            base_errf(msg, rv, "cannot apply %s", why);
+            break;
+        }
+        lg_channel_tip(ch, &height, NULL, NULL);
+        if (rv == 0 && applied > 0) {
+            failures = wrong = 0;
+            continue;
+        }
+        if (rv == 0) {
+            snprintf(why, sizeof why, "no blocks from %llu",
+                     (unsigned long long)height);
+        }
+        wrong += rv == 0 || rv == BASE_ECORRUPT || rv == BASE_EPARSE;
+        snprintf(last, sizeof last, "node %llu: %.200s",
+                 (unsigned long long)peers[p].id, why);
+        BASE_WARN(MOD, "node %llu: catching up to a snapshot: %s",
+                  (unsigned long long)c->id, last);
+        p = (p + 1) % npeers;
+        failures++;
+        rv = 0;
+    }
+    base_buf_release(&buf);
+    return rv;
+}
+
 /* Bring the ledger to the snapshot's tip by re-executing the blocks this
  * node lacks: a node never takes state it did not compute itself, so a
  * snapshot from a faulty leader cannot plant forged state. */
 static int restore(struct ord__core *c, const struct ord__snapshot *snap,
-                   char *msg)
+                   const struct ord_member *peers, size_t npeers, char *msg)
 {
     struct ord__snapshot s = *snap;
     if (strcmp(s.channel, c->channel) != 0) {
@@ -791,75 +920,86 @@ static int restore(struct ord__core *c, const struct ord__snapshot *snap,
                          "snapshot of channel '%s', this node serves '%s'",
                          s.channel, c->channel);
     }
-    struct lg_slice g = ord__snapshot_next(&s);
-    if (g.p == NULL) {
-        return base_errf(msg, BASE_ECORRUPT, "snapshot has no genesis block");
-    }
     int rv;
     struct lg_channel *ch = channel_of(c);
     if (ch == NULL) {
-        rv = adopt(c, g.p, g.len, msg);
+        rv = adopt(c, s.genesis.p, s.genesis.len, msg);
         if (rv != 0) {
             return rv;
         }
         ch = channel_of(c);
     }
+    struct lg_header h;
+    struct cr_hash mine, theirs;
+    cr_sha256(&theirs, s.genesis.p,
+              s.genesis.len < LG_HEADER_SIZE ? s.genesis.len : LG_HEADER_SIZE);
+    if (lg_block_header(ch, 0, &h, &mine) != 0 ||
+        memcmp(mine.b, theirs.b, CR_HASH_SIZE) != 0) {
+        return base_errf(msg, BASE_ECORRUPT,
+                         "this node's genesis block differs from the "
+                         "snapshot's: it holds another chain");
+    }
     uint64_t height;
     lg_channel_tip(ch, &height, NULL, NULL);
-    /* Blocks link by hash, so one equal block means an equal prefix: the
-     * last block both chains have must be the same block. */
-    uint64_t common = height < s.height ? height : s.height;
-    char why[BASE_ERRMSG_SIZE];
-    for (uint64_t n = 0; n < s.height; n++) {
-        struct lg_slice b = n == 0 ? g : ord__snapshot_next(&s);
-        if (b.p == NULL || b.len < LG_HEADER_SIZE) {
+    if (height >= s.height) {
+        /* Blocks link by hash, so one equal block means an equal prefix:
+         * the snapshot's last block must be this node's. */
+        rv = lg_block_header(ch, s.height - 1, &h, &mine);
+        if (rv != 0 || memcmp(mine.b, s.tip.b, CR_HASH_SIZE) != 0) {
             return base_errf(msg, BASE_ECORRUPT,
-                             "snapshot block %llu is missing",
-                             (unsigned long long)n);
+                             "this node's block %llu differs from the "
+                             "snapshot's: it holds another chain",
+                             (unsigned long long)(s.height - 1));
         }
-        if (n + 1 == common) {
-            struct lg_header h;
-            struct cr_hash mine, theirs;
-            cr_sha256(&theirs, b.p, LG_HEADER_SIZE);
-            rv = lg_block_header(ch, n, &h, &mine);
-            if (rv != 0 || memcmp(mine.b, theirs.b, CR_HASH_SIZE) != 0) {
-                return base_errf(msg, BASE_ECORRUPT,
-                                 "this node's block %llu differs from the "
-                                 "snapshot's: it holds another chain",
-                                 (unsigned long long)n);
-            }
+        return 0;
+    }
+    if (s.version == 1) {
+        /* The blocks are in the snapshot, in the format of a fetch. */
+        for (uint64_t n = 1; n < height; n++) {
+            ord__snapshot_next(&s);
         }
-        if (n < height) {
-            continue;
-        }
-        rv = lg_apply(ch, b.p, b.len, why);
+        uint64_t applied;
+        bool local;
+        char why[BASE_ERRMSG_SIZE];
+        rv = apply_chunk(c, ch, &s, s.blocks.p + s.blocks.off,
+                         base_rd_left(&s.blocks), &applied, &local, why);
         if (rv != 0) {
             return base_errf(msg, rv, "snapshot refused: %s", why);
         }
-        count_block(c);
+    } else {
+        rv = fetch_blocks(c, ch, &s, peers, npeers, msg);
+        if (rv != 0) {
+            return rv;
+        }
     }
-    struct cr_hash tip;
-    lg_channel_tip(ch, &height, &tip, NULL);
-    if (height == s.height && memcmp(tip.b, s.tip.b, CR_HASH_SIZE) != 0) {
+    struct cr_hash tip, state;
+    lg_channel_tip(ch, &height, &tip, &state);
+    if (height != s.height || memcmp(tip.b, s.tip.b, CR_HASH_SIZE) != 0 ||
+        memcmp(state.b, s.state.b, CR_HASH_SIZE) != 0) {
         return base_errf(msg, BASE_ECORRUPT,
-                         "snapshot's tip hash does not match its last block");
+                         "after catching up, this node's tip (height %llu) "
+                         "or state hash is not the snapshot's (height %llu)",
+                         (unsigned long long)height,
+                         (unsigned long long)s.height);
     }
     BASE_INFO(MOD, "node %llu restored a snapshot at height %llu",
               (unsigned long long)c->id, (unsigned long long)s.height);
     return 0;
 }
 
-static int do_restore(struct ord__core *c, const uint8_t *p, size_t len)
+static int do_restore(struct ord__core *c, const struct ord__in *m)
 {
     lose_lead(c);
     struct ord__snapshot s;
     char msg[BASE_ERRMSG_SIZE];
-    int rv = ord__snapshot_parse(&s, p, len);
+    int rv = ord__snapshot_parse(&s, m->data, m->len);
     if (rv != 0) {
-        base_errf(msg, BASE_ECORRUPT, "snapshot does not decode");
+        base_errf(msg, BASE_ECORRUPT,
+                  "snapshot does not decode (damaged, or written by a "
+                  "newer version than this one reads: 1 and 2)");
         rv = BASE_ECORRUPT;
     } else {
-        rv = restore(c, &s, msg);
+        rv = restore(c, &s, m->peers, m->npeers, msg);
     }
     if (rv != 0) {
         BASE_ERROR(MOD, "node %llu: %s", (unsigned long long)c->id, msg);
@@ -905,25 +1045,23 @@ static int process(struct ord__core *c, struct ord__in *m)
         }
         break;
     case IN_SNAPSHOT: {
-        /* Every entry Raft applied is in the ledger now: the chain up to
-         * here is the snapshot. Threaded, its copy is made off this
-         * thread (snapshot_async); inline, here. */
+        /* Every entry Raft applied is in the ledger now: the snapshot
+         * names the tip here. It is a few hundred bytes, whatever the
+         * chain's length, so it is written here, in order. */
         struct lg_channel *ch = channel_of(c);
         base_buf_init(&m->reply->buf, 0);
-        uint64_t height = 0;
-        rv = ch == NULL ? BASE_ENOCHANNEL : 0;
-        if (rv == 0) {
+        rv = BASE_ENOCHANNEL;
+        if (ch != NULL) {
+            uint64_t height;
             lg_channel_tip(ch, &height, NULL, NULL);
-            c->snap_height = height;
-        }
-        if (rv == 0 && !c->threaded) {
             rv = ord__snapshot_take(ch, height, &m->reply->buf);
         }
         answer(c, m->reply, rv);
         break;
     }
     case IN_RESTORE:
-        rv = do_restore(c, m->data, m->len);
+        rv = do_restore(c, m);
+        base_free(m->peers);
         answer(c, m->reply, rv);
         break;
     case IN_STOP:
@@ -1171,75 +1309,89 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
     return 0;
 }
 
-static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+/* Hand the snapshot the ledger side wrote into c->snap to Raft. */
+static int snapshot_out(struct ord__core *c, struct raft_buffer *bufs[],
                         unsigned *n_bufs)
 {
-    struct ord__core *c = fsm->data;
-    if (failed(c) || c->snapping) {
-        return RAFT_BUSY;
-    }
-    struct ord__in *m = in_new(IN_SNAPSHOT);
-    struct raft_buffer *arr = base_malloc(sizeof *arr);
-    if (m == NULL || arr == NULL) {
-        base_free(m);
-        base_free(arr);
-        return RAFT_NOMEM;
-    }
-    /* Queued after every entry Raft has applied: the copy is the chain at
-     * exactly the snapshot's index. */
-    struct reply r = {false, 0, {NULL, 0, 0, 0}};
-    int rv = call_in(c, m, &r);
-    if (rv != 0) {
-        base_free(arr);
-        base_buf_release(&r.buf);
+    struct reply *r = c->snap;
+    c->snap_waited = base_mono_ns() - c->snap_start;
+    struct raft_buffer *arr = r->rv == 0 ? base_malloc(sizeof *arr) : NULL;
+    if (arr == NULL) {
+        int rv = r->rv != 0 ? r->rv : BASE_ENOMEM;
+        base_buf_release(&r->buf);
         return ord__to_raft(rv);
     }
-    if (c->threaded) {
-        /* snapshot_async copies the chain up to the recorded height. */
-        base_free(arr);
-        base_buf_release(&r.buf);
-        c->snapping = true;
-        *bufs = NULL;
-        *n_bufs = 0;
-        return 0;
-    }
-    arr[0].len = r.buf.len;
-    arr[0].base = base_buf_take(&r.buf, &arr[0].len);
-    c->snapping = true;
+    arr[0].len = r->buf.len;
+    arr[0].base = base_buf_take(&r->buf, &arr[0].len);
     *bufs = arr;
     *n_bufs = 1;
     return 0;
 }
 
-/* On a worker thread of libraft's: copying the chain, which grows with
- * the ledger, holds up neither Raft nor the ledger thread. */
+/* Raft's snapshot at its last applied index: the ledger side writes it
+ * once it has applied every entry before it (IN_SNAPSHOT is queued after
+ * them). Inline, that is now. Threaded, the Raft thread does not wait for
+ * it: a follower's ledger side often applies some entries behind, and a
+ * Raft thread waiting for it (measured: 60-120 ms on both followers at
+ * once, in bench/cluster.sh) acknowledges nothing meanwhile, so the
+ * leader could commit nothing. fsm_snapshot_async waits instead, on a
+ * worker thread of libraft's. */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                        unsigned *n_bufs)
+{
+    struct ord__core *c = fsm->data;
+    if (failed(c) || c->snap != NULL) {
+        return RAFT_BUSY;
+    }
+    struct ord__in *m = in_new(IN_SNAPSHOT);
+    struct reply *r = base_calloc(1, sizeof *r);
+    if (m == NULL || r == NULL) {
+        base_free(m);
+        base_free(r);
+        return RAFT_NOMEM;
+    }
+    c->snap = r;
+    c->snap_start = base_mono_ns();
+    *bufs = NULL;
+    *n_bufs = 0;
+    m->reply = r;
+    if (c->threaded) {
+        post_in(c, m);
+        return 0;
+    }
+    process(c, m);
+    int rv = snapshot_out(c, bufs, n_bufs);
+    if (rv != 0) {
+        /* No finalize follows a failed snapshot call. */
+        base_free(c->snap);
+        c->snap = NULL;
+    }
+    return rv;
+}
+
+/* On a worker thread of libraft's (threaded only). */
 static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                               unsigned *n_bufs)
 {
     struct ord__core *c = fsm->data;
-    struct lg_channel *ch = channel_of(c);
-    struct raft_buffer *arr = base_malloc(sizeof *arr);
-    struct base_buf b;
-    base_buf_init(&b, 0);
-    int rv = ch == NULL || arr == NULL
-                 ? BASE_ENOMEM
-                 : ord__snapshot_take(ch, c->snap_height, &b);
-    if (rv != 0) {
-        base_free(arr);
-        base_buf_release(&b);
-        return ord__to_raft(rv);
-    }
-    arr[0].len = b.len;
-    arr[0].base = base_buf_take(&b, &arr[0].len);
-    *bufs = arr;
-    *n_bufs = 1;
-    return 0;
+    wait_reply(c, c->snap);
+    return snapshot_out(c, bufs, n_bufs);
 }
 
 static int fsm_snapshot_finalize(struct raft_fsm *fsm,
                                  struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct ord__core *c = fsm->data;
+    /* Called once libraft has stored the snapshot (or failed to): how
+     * long until the ledger side had written it, and until stored. */
+    BASE_INFO(MOD,
+              "node %llu: snapshot of %zu bytes, written %.1f ms after "
+              "Raft asked, stored after %.1f ms",
+              (unsigned long long)c->id, *bufs != NULL ? (*bufs)[0].len : 0,
+              (double)c->snap_waited / 1e6,
+              (double)(base_mono_ns() - c->snap_start) / 1e6);
+    base_free(c->snap);
+    c->snap = NULL;
     if (*bufs != NULL) {
         for (unsigned i = 0; i < *n_bufs; i++) {
             base_free((*bufs)[i].base);
@@ -1248,25 +1400,63 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm,
     }
     *bufs = NULL;
     *n_bufs = 0;
-    c->snapping = false;
     return 0;
+}
+
+/* The members a node behind a snapshot may fetch blocks from: those of
+ * Raft's configuration (read here, on the Raft thread) and those the
+ * node started with (a joining node, or one restoring at start, may not
+ * have a configuration yet), itself excepted, each once. */
+static size_t peers_of(struct ord__core *c, struct ord_member *out, size_t max)
+{
+    size_t n = 0;
+    const struct raft_configuration *cf = &c->raft->configuration;
+    for (size_t i = 0; i < cf->n + c->nmembers && n < max; i++) {
+        struct ord_member m;
+        if (i < cf->n) {
+            m.id = cf->servers[i].id;
+            snprintf(m.address, sizeof m.address, "%s", cf->servers[i].address);
+        } else {
+            m = c->members[i - cf->n];
+        }
+        bool seen = m.id == c->raft->id;
+        for (size_t j = 0; j < n && !seen; j++) {
+            seen = out[j].id == m.id;
+        }
+        if (!seen) {
+            out[n++] = m;
+        }
+    }
+    return n;
 }
 
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct ord__core *c = fsm->data;
     struct ord__in *m = in_new(IN_RESTORE);
-    if (m == NULL) {
+    struct ord_member *peers = base_malloc(2 * ORD_MAX_MEMBERS * sizeof *peers);
+    if (m == NULL || peers == NULL) {
+        base_free(m);
+        base_free(peers);
         return RAFT_NOMEM;
     }
     m->data = buf->base;
     m->len = buf->len;
+    m->peers = peers;
+    m->npeers = peers_of(c, peers, 2 * ORD_MAX_MEMBERS);
     struct reply r = {false, 0, {NULL, 0, 0, 0}};
     int rv = call_in(c, m, &r);
-    if (rv != 0) {
-        /* Raft frees the buffer and may send the snapshot again. */
+    if (rv != 0 &&
+        (failed(c) == 0 || raft_state(c->raft) == RAFT_UNAVAILABLE)) {
+        /* Raft frees the buffer and may send the snapshot again; at
+         * start (Raft loading its own snapshot), the start fails. */
         return ord__to_raft(rv);
     }
+    /* Restored; or this node cannot go on (it holds another chain, or
+     * every member served wrong blocks): its status says why, it applies
+     * nothing more, and Raft need not send the snapshot again. (libraft
+     * 0.15 also leaks the buffer array of an installed snapshot it could
+     * not restore.) */
     raft_free(buf->base);
     return 0;
 }
@@ -1355,6 +1545,8 @@ void ord__core_release(struct ord__core *c)
             base_free(m->item);
         } else if (m->kind == IN_ENTRY) {
             base_free(m->data);
+        } else if (m->kind == IN_RESTORE) {
+            base_free(m->peers);
         }
         base_free(m);
         m = next;
@@ -1373,6 +1565,11 @@ void ord__core_release(struct ord__core *c)
         }
         base_free(o);
         o = next;
+    }
+    if (c->snap != NULL) {
+        base_buf_release(&c->snap->buf);
+        base_free(c->snap);
+        c->snap = NULL;
     }
     ord__idset_release(&c->inflight);
     pthread_mutex_destroy(&c->lock);

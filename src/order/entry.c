@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The Raft log entries and snapshots of a cluster, the id set, and the
- * mapping between RAFT_* and BASE_E* codes. */
+/* The Raft log entries and snapshots of a cluster, blocks between nodes,
+ * the id set, and the mapping between RAFT_* and BASE_E* codes. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -217,10 +217,9 @@ int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
     if (trv != 0) {
         return trv == BASE_ENOTFOUND ? BASE_ECORRUPT : trv;
     }
-    struct cr_hash state = last.state_hash;
     const char *name = lg_channel_name(ch);
     size_t cl = strlen(name);
-    int rv = base_buf_add(out, "GLRS\x01", 5);
+    int rv = base_buf_add(out, "GLRS\x02", 5);
     if (rv == 0) {
         rv = base_buf_add_u8(out, (uint8_t)cl);
     }
@@ -234,21 +233,22 @@ int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
         rv = base_buf_add(out, tip.b, CR_HASH_SIZE);
     }
     if (rv == 0) {
-        rv = base_buf_add(out, state.b, CR_HASH_SIZE);
+        rv = base_buf_add(out, last.state_hash.b, CR_HASH_SIZE);
     }
-    for (uint64_t n = 0; rv == 0 && n < height; n++) {
-        /* Reserve the length, append the block, then fill the length. */
-        size_t at = out->len;
+    /* The genesis block, so that a node without the channel can join it:
+     * reserve its length, append it, then fill the length in. */
+    size_t at = out->len;
+    if (rv == 0) {
         rv = base_buf_add_u32(out, 0);
-        if (rv == 0) {
-            rv = lg_block_get(ch, n, out);
-            if (rv == BASE_ENOTFOUND) {
-                rv = BASE_ECORRUPT;
-            }
+    }
+    if (rv == 0) {
+        rv = lg_block_get(ch, 0, out);
+        if (rv == BASE_ENOTFOUND) {
+            rv = BASE_ECORRUPT;
         }
-        if (rv == 0) {
-            base_put_u32(out->data + at, (uint32_t)(out->len - at - 4));
-        }
+    }
+    if (rv == 0) {
+        base_put_u32(out->data + at, (uint32_t)(out->len - at - 4));
     }
     return rv;
 }
@@ -264,15 +264,27 @@ int ord__snapshot_parse(struct ord__snapshot *s, const void *p, size_t len)
     s->height = base_rd_u64(&r);
     const uint8_t *tip = base_rd_bytes(&r, CR_HASH_SIZE);
     const uint8_t *state = base_rd_bytes(&r, CR_HASH_SIZE);
-    if (base_rd_error(&r) != 0 || memcmp(magic, "GLRS\x01", 5) != 0 ||
-        cl == 0 || cl > LG_NAME_MAX || s->height == 0) {
+    if (base_rd_error(&r) != 0 || memcmp(magic, "GLRS", 4) != 0 ||
+        (magic[4] != 1 && magic[4] != 2) || cl == 0 || cl > LG_NAME_MAX ||
+        s->height == 0) {
         return BASE_EPARSE;
     }
+    s->version = magic[4];
     memcpy(s->channel, name, cl);
     s->channel[cl] = '\0';
     memcpy(s->tip.b, tip, CR_HASH_SIZE);
     memcpy(s->state.b, state, CR_HASH_SIZE);
-    base_rd_init(&s->blocks, r.p + r.off, base_rd_left(&r));
+    if (s->version == 1) {
+        base_rd_init(&s->blocks, r.p + r.off, base_rd_left(&r));
+        s->genesis = ord__snapshot_next(s);
+        return s->genesis.p != NULL ? 0 : BASE_EPARSE;
+    }
+    uint32_t gl = base_rd_u32(&r);
+    s->genesis.p = base_rd_bytes(&r, gl);
+    s->genesis.len = gl;
+    if (base_rd_error(&r) != 0 || base_rd_left(&r) != 0 || gl == 0) {
+        return BASE_EPARSE;
+    }
     return 0;
 }
 
@@ -284,6 +296,35 @@ struct lg_slice ord__snapshot_next(struct ord__snapshot *s)
         return (struct lg_slice){NULL, 0};
     }
     return (struct lg_slice){p, n};
+}
+
+/* ---- blocks between nodes ------------------------------------------------ */
+
+int ord_blocks_read(struct lg_channel *ch, uint64_t from, uint64_t max,
+                    size_t max_bytes, struct base_buf *out)
+{
+    uint64_t height;
+    lg_channel_tip(ch, &height, NULL, NULL);
+    if (from >= height) {
+        return BASE_ENOTFOUND;
+    }
+    size_t start = out->len;
+    for (uint64_t n = from; n < height && n - from < max; n++) {
+        if (n > from && out->len - start >= max_bytes) {
+            break;
+        }
+        /* Reserve the length, append the block, then fill the length. */
+        size_t at = out->len;
+        int rv = base_buf_add_u32(out, 0);
+        if (rv == 0) {
+            rv = lg_block_get(ch, n, out);
+        }
+        if (rv != 0) {
+            return rv == BASE_ENOTFOUND ? BASE_EIO : rv;
+        }
+        base_put_u32(out->data + at, (uint32_t)(out->len - at - 4));
+    }
+    return 0;
 }
 
 /* ---- codes -------------------------------------------------------------- */

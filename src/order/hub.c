@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* In-process peers: the nodes of one process reach each other's orderer
- * by a function call (tests, the benchmark, phase 1 of issue 6). */
+ * and blocks by a function call (tests, the benchmark, phase 1 of issue
+ * 6). */
 #include <pthread.h>
 #include <string.h>
 
@@ -103,6 +104,31 @@ static void hub_refused(void *impl, uint64_t from, uint64_t to,
         ord_raft_refused(r, id, code, reason);
     }
     pthread_mutex_unlock(&h->lock);
+}
+
+static int hub_fetch(void *impl, uint64_t peer, const char *address,
+                     const char *channel, uint64_t from, uint64_t max,
+                     struct base_buf *out, char *errmsg)
+{
+    (void)address;
+    (void)channel;
+    struct ord_hub *h = impl;
+    pthread_mutex_lock(&h->lock);
+    struct ord_raft *r = lookup(h, peer);
+    int rv = r != NULL ? ord__raft_blocks(r, from, max, out) : BASE_ECLOSED;
+    pthread_mutex_unlock(&h->lock);
+    if (rv != 0) {
+        base_errf(errmsg, rv, "block %llu: %s", (unsigned long long)from,
+                  base_strerror(rv));
+    }
+    return rv;
+}
+
+static const struct ord_block_source hub_blocks = {hub_fetch};
+
+const struct ord_block_source *ord_hub_blocks(void)
+{
+    return &hub_blocks;
 }
 
 static const struct ord_peer_ops hub_ops = {

@@ -134,8 +134,10 @@ int ord_orderer_submit_wait(struct ord_orderer *o, const void *tx, size_t len,
  * transaction or a result. A submission on any node is admitted there and
  * forwarded to the leader through struct ord_peer_ops (Raft's transport
  * carries only Raft messages); its callback fires when the block holding
- * it is durable on this node. Snapshots are copies of the chain that a
- * node restoring them re-executes.
+ * it is durable on this node. A snapshot names only the tip of the chain
+ * (its height, hash and state hash, and the genesis block): a node behind
+ * it fetches the blocks it lacks from its peers (struct ord_block_source)
+ * and re-executes them.
  *
  * Threads: one libuv loop thread runs Raft and the ledger writes of the
  * node; verifier threads admit submissions. Every call below is
@@ -194,6 +196,37 @@ struct ord_peer_ops {
                     const struct cr_hash *id, int code, const char *reason);
 };
 
+/**
+ * Where a node restoring a snapshot gets the blocks it lacks. Blocks link
+ * by hash and the snapshot's tip hash was agreed on through Raft, so a
+ * block may come from any member: the node applies each one with
+ * lg_apply (signatures, rules, re-execution) and, after the last, checks
+ * its tip and state hash against the snapshot's; a block that fails is
+ * asked of the next member. Called from the node's ledger thread, which
+ * waits for the answer; it must not call back into that node.
+ */
+struct ord_block_source {
+    /** Append to @out (the caller's) blocks @from, @from+1, ... of
+     *  channel @channel as member @peer holds them, at least one and at
+     *  most @max, in the format of ord_blocks_read. @address (borrowed
+     *  for the call) is the member's address in the Raft configuration,
+     *  "A.B.C.D:PORT[/HTTPHOST:PORT]" (ord_address_split).
+     *  Errors: BASE_ENOTFOUND (the member lacks block @from), BASE_ECLOSED
+     *  (unreachable), BASE_EIO, BASE_ENOMEM; @errmsg says why. */
+    int (*fetch)(void *impl, uint64_t peer, const char *address,
+                 const char *channel, uint64_t from, uint64_t max,
+                 struct base_buf *out, char *errmsg);
+};
+
+/** How blocks travel between nodes (GET /v1/blocks?from=&count=, and
+ *  every struct ord_block_source): for each block a u32 big-endian length
+ *  then the block as stored (ledger-format.md §5). Appends to @out blocks
+ *  @from.. of @ch, at most @max of them, stopping at the tip or once
+ *  @max_bytes are written (always at least block @from).
+ *  Errors: BASE_ENOTFOUND (@from is past the tip), BASE_EIO, BASE_ENOMEM. */
+int ord_blocks_read(struct lg_channel *ch, uint64_t from, uint64_t max,
+                    size_t max_bytes, struct base_buf *out) BASE_WUR;
+
 struct ord_raft_options {
     struct ord_options order;         /* batching and admission, as for solo */
     unsigned election_timeout_ms;     /* 0: 300 (randomised to 300..600) */
@@ -218,6 +251,10 @@ struct ord_raft_options {
     const struct ord_peer_ops *peers; /* NULL: followers refuse submissions
                                          with BASE_ENOTLEADER */
     void *peers_impl;
+    const struct ord_block_source *blocks; /* borrowed until ord_raft_stop;
+                                              NULL: a node behind a
+                                              snapshot cannot restore it */
+    void *blocks_impl;
 };
 
 /**
@@ -331,5 +368,9 @@ void ord_hub_free(struct ord_hub *h);
 /** The operations to put in ord_raft_options.peers, with the hub as
  *  peers_impl. Static storage. */
 const struct ord_peer_ops *ord_hub_ops(void);
+/** The block source to put in ord_raft_options.blocks, with the hub as
+ *  blocks_impl: it reads the blocks from the peer's ledger. Static
+ *  storage. */
+const struct ord_block_source *ord_hub_blocks(void);
 
 #endif

@@ -71,33 +71,45 @@ int ord__entry_anchor(struct raft_buffer *out, uint64_t proposer, uint64_t term,
                       const char *channel, const void *genesis, size_t len);
 
 /* ---- snapshots ---------------------------------------------------------
- * The chain of one channel (docs/cluster.md):
+ * The tip of one channel's chain (docs/cluster.md), version 2:
  *   0    4     magic "GLRS"
- *   4    1     version (1)
+ *   4    1     version (2)
  *   5    1     channel length C, then C bytes
  *   .    8     height H (blocks, genesis included)
  *   .    32    hash of block H-1
  *   .    32    state hash after block H-1
- *   .          H times: u32 length, then the block
+ *   .    4     genesis length G, then G bytes: block 0
+ * Its size does not depend on H: a node behind it fetches blocks
+ * [its height, H) from a struct ord_block_source. Version 1 (before
+ * tip-only snapshots) has the same header up to the state hash, then all
+ * H blocks, each a u32 length and the block; it is still read, so a Raft
+ * directory written before keeps working.
  */
 struct ord__snapshot {
+    unsigned version;
     char channel[LG_NAME_MAX + 1];
     uint64_t height;
     struct cr_hash tip;
     struct cr_hash state;
-    struct base_rd blocks; /* positioned at block 0 */
+    struct lg_slice genesis; /* borrowed from the snapshot */
+    struct base_rd blocks;   /* version 1: positioned at block 1 */
 };
 
-/** Append blocks 0..@height-1 of @ch to @out. Blocks never change once
- *  stored, so any thread may copy a height the ledger has reached, while
- *  the ledger moves on: it is one consistent copy.
- *  Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
+/** Append the snapshot of @ch at @height (a height the ledger reached) to
+ *  @out. Errors: BASE_ENOMEM, BASE_EIO, BASE_ECORRUPT. */
 int ord__snapshot_take(struct lg_channel *ch, uint64_t height,
                        struct base_buf *out);
-/** Errors: BASE_EPARSE (header). */
+/** Errors: BASE_EPARSE (damaged, or a version this build does not read). */
 int ord__snapshot_parse(struct ord__snapshot *s, const void *p, size_t len);
-/** The next block of @s, or an empty slice at the end / on damage. */
+/** Version 1: the next block of @s, or an empty slice at the end / on
+ *  damage. */
 struct lg_slice ord__snapshot_next(struct ord__snapshot *s);
+
+/** A node's blocks for its peers (ord_hub_blocks): ord_blocks_read on
+ *  its channel. Errors: BASE_ENOCHANNEL (it has none yet), and those of
+ *  ord_blocks_read. */
+int ord__raft_blocks(struct ord_raft *r, uint64_t from, uint64_t max,
+                     struct base_buf *out);
 
 /* ---- the core: the ledger as Raft's state machine ---------------------- */
 
@@ -143,6 +155,7 @@ struct ord__core_hooks {
 };
 
 struct ord__in;  /* a message to the ledger side (core.c) */
+struct reply;    /* its answer, when it has one (core.c) */
 struct ord__out; /* a message to the Raft side (core.c) */
 
 /*
@@ -162,8 +175,9 @@ struct ord__core {
     struct raft_fsm fsm;
     raft_term r_term;     /* term this node leads, 0: none */
     bool r_ready;         /* its anchor is applied */
-    bool snapping;        /* a snapshot is being taken */
-    uint64_t snap_height; /* what snapshot_async copies */
+    struct reply *snap;   /* the snapshot being taken, or NULL */
+    uint64_t snap_start;  /* monotonic ns: fsm_snapshot was called */
+    uint64_t snap_waited; /* ns until the ledger side had written it */
 
     /* Shared, under lock. */
     pthread_mutex_t lock;
@@ -185,6 +199,13 @@ struct ord__core {
     struct cr_keypair orderer;
     struct ord_options opt;
     struct ord__core_hooks hooks;
+    /* Where a node behind a snapshot fetches blocks (set by the driver
+     * before ord__core_start; src NULL: it cannot), and the members it
+     * asks besides those of Raft's configuration. */
+    const struct ord_block_source *src;
+    void *src_impl;
+    struct ord_member members[ORD_MAX_MEMBERS];
+    size_t nmembers;
     uint64_t id;                /* Raft id of this node */
     raft_term l_term;           /* term led, as the ledger side learnt it */
     struct ord__idset inflight; /* ids in queue or pending */
@@ -210,10 +231,10 @@ struct ord__core {
  *  missing when @may_join). @orderer and @opt are copied. Then set c->raft,
  *  give &c->fsm to raft_init (or raft_fixture_grow) and call
  *  ord__core_start before raft_start. @threaded: the ledger side gets a
- *  thread, and snapshots are copied off the Raft thread (libraft's
- *  asynchronous snapshots, which need raft_io version 2); else everything
- *  runs inline. Errors: BASE_ENOCHANNEL, BASE_EINVAL (orderer key),
- *  BASE_ENOMEM. */
+ *  thread, and a snapshot is waited for on one of libraft's worker
+ *  threads (libraft's asynchronous snapshots, which need raft_io version
+ *  2), not on the Raft thread; else everything runs inline. Errors:
+ * BASE_ENOCHANNEL, BASE_EINVAL (orderer key), BASE_ENOMEM. */
 int ord__core_init(struct ord__core *c, struct lg_ledger *l,
                    const char *channel, bool may_join, bool threaded,
                    const struct cr_keypair *orderer,

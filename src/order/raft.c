@@ -23,6 +23,11 @@
 #define DEF_SUBMIT_NS     (30ull * 1000000000ull)
 #define DEF_DRAIN_NS      (5ull * 1000000000ull)
 #define DEF_CHECK_DEPTH   256
+/* A new member's catch-up round may last this long (libraft's default is
+ * 5 s): its first round restores a snapshot, re-executing every block it
+ * lacks, which takes as long as `gridledger verify` of the chain. As long
+ * as `gridledger cluster add` waits. */
+#define CATCH_UP_ROUND_MS (600u * 1000u)
 
 /* A submission taken on this node, waiting for its block. */
 struct sub {
@@ -953,6 +958,14 @@ void ord_raft_refused(struct ord_raft *r, const struct cr_hash *id, int code,
     post(r, m);
 }
 
+int ord__raft_blocks(struct ord_raft *r, uint64_t from, uint64_t max,
+                     struct base_buf *out)
+{
+    struct lg_channel *ch = atomic_load(&r->ch);
+    return ch == NULL ? BASE_ENOCHANNEL
+                      : ord_blocks_read(ch, from, max, SIZE_MAX, out);
+}
+
 void ord_raft_stats(struct ord_raft *r, struct ord_stats *st)
 {
     st->submitted = atomic_load(&r->submitted);
@@ -1196,7 +1209,8 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     }
     /* libraft 0.15's raft_uv fills in async_work, the one field version 2
      * of raft_io adds, but still says version 1; asynchronous snapshots
-     * (the chain is copied off the Raft thread) need it to say 2. */
+     * (the Raft thread does not wait for the ledger thread to reach the
+     * snapshot's index) need it to say 2. */
     if (r->io.async_work != NULL && r->io.version < 2) {
         r->io.version = 2;
     }
@@ -1226,6 +1240,7 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     raft_set_heartbeat_timeout(&r->raft, r->opt.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&r->raft, r->opt.snapshot_threshold);
     raft_set_snapshot_trailing(&r->raft, r->opt.snapshot_trailing);
+    raft_set_max_catch_up_round_duration(&r->raft, CATCH_UP_ROUND_MS);
     raft_set_pre_vote(&r->raft, true);
     if (!r->opt.join) {
         struct raft_configuration conf;
@@ -1308,6 +1323,10 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     rv = ord__core_init(&r->core, l, channel, r->opt.join, true, orderer,
                         &r->opt.order, &hooks, errmsg);
     bool core_ok = rv == 0;
+    r->core.src = r->opt.blocks;
+    r->core.src_impl = r->opt.blocks_impl;
+    memcpy(r->core.members, r->members, nmembers * sizeof *members);
+    r->core.nmembers = nmembers;
     if (rv == 0 && r->core.ch != NULL) {
         char why[BASE_ERRMSG_SIZE];
         rv = lg_check_tail(r->core.ch, r->opt.check_depth, why);

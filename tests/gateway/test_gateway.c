@@ -238,6 +238,47 @@ static void test_submit_and_query(void **state)
     gt_get(&node, &r, "/v1/blocks/xyz");
     expect_error(&r, 400, "bad_request");
     gt_free(&r);
+    /* Consecutive blocks, as peers fetch them: each with its length, from
+     * block 0 to the tip, the same bytes as one by one. */
+    assert_int_equal(gt_get(&node, &r, "/v1/blocks?from=0&count=1000"), 200);
+    size_t at = 0;
+    long long nblocks = 0;
+    while (at + 4 <= r.len) {
+        uint32_t n = base_get_u32((const uint8_t *)r.body + at);
+        assert_true(at + 4 + n <= r.len);
+        assert_int_equal(
+            lg_block_decode(&blk, (const uint8_t *)r.body + at + 4, n), 0);
+        assert_int_equal(blk.h.number, (uint64_t)nblocks);
+        lg_block_release(&blk);
+        nblocks++;
+        at += 4 + n;
+    }
+    assert_int_equal(at, r.len);
+    assert_true(nblocks >= block + 1);
+    gt_free(&r);
+    snprintf(path, sizeof path, "/v1/blocks?from=%lld&count=1",
+             (long long)block);
+    assert_int_equal(gt_get(&node, &r, path), 200);
+    assert_int_equal(lg_block_decode(&blk, (uint8_t *)r.body + 4, r.len - 4),
+                     0);
+    assert_int_equal(blk.h.number, (uint64_t)block);
+    lg_block_release(&blk);
+    gt_free(&r);
+    gt_get(&node, &r, "/v1/blocks?from=99999");
+    expect_error(&r, 404, "ENOTFOUND");
+    gt_free(&r);
+    gt_get(&node, &r, "/v1/blocks?from=x");
+    expect_error(&r, 400, "bad_request");
+    gt_free(&r);
+    gt_get(&node, &r, "/v1/blocks");
+    expect_error(&r, 400, "bad_request");
+    gt_free(&r);
+    gt_get(&node, &r, "/v1/blocks?from=0&count=0");
+    expect_error(&r, 400, "bad_request");
+    gt_free(&r);
+    gt_get(&node, &r, "/v1/blocks?from=0&count=1025");
+    expect_error(&r, 400, "bad_request");
+    gt_free(&r);
     snprintf(path, sizeof path, "/v1/tx/%s", id);
     assert_int_equal(gt_get(&node, &r, path), 200);
     o = parse(&r);

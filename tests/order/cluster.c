@@ -55,6 +55,8 @@ void tcl_init(struct tcl *t, size_t n, const struct ord_raft_options *opt)
     }
     t->opt.peers = ord_hub_ops();
     t->opt.peers_impl = t->hub;
+    t->opt.blocks = ord_hub_blocks();
+    t->opt.blocks_impl = t->hub;
     t->n = n;
     for (size_t i = 0; i < n; i++) {
         new_node(t, i, true);

@@ -6,7 +6,10 @@
  * minority partition that cannot commit and rejoins, blocks forged by a
  * leader (bad signature, tampered results or state hash) refused by every
  * honest node, a deposed leader's stale block, a new server catching up
- * from a snapshot, and the log entry and snapshot decoders. */
+ * from a tip-only snapshot by fetching blocks from its peers (a peer
+ * serving forged blocks passed over; all of them: refused clearly), the
+ * snapshot's size independent of the chain's, a version 1 snapshot (the
+ * whole chain) still restored, and the log entry and snapshot decoders. */
 #include <limits.h>
 #include <raft/fixture.h>
 #include <stdio.h>
@@ -35,7 +38,43 @@ struct fx {
     uint64_t nonce;
     struct raft_change change; /* membership change in flight */
     int changes_done;
+    unsigned forge_from; /* bit i: server i serves forged blocks */
+    int fetches, forged; /* calls of the block source; forged ones */
 };
+
+/* The block source of the fixture: server @peer's ledger, read directly.
+ * A server in x->forge_from serves every block with its orderer
+ * signature damaged, as a faulty peer would. */
+static int fx_fetch(void *impl, uint64_t peer, const char *address,
+                    const char *channel, uint64_t from, uint64_t max,
+                    struct base_buf *out, char *errmsg)
+{
+    struct fx *x = impl;
+    (void)address;
+    x->fetches++;
+    struct lg_channel *ch;
+    if (peer == 0 || peer > x->n ||
+        lg_channel_get(x->l[peer - 1], channel, &ch) != 0) {
+        return base_errf(errmsg, BASE_ECLOSED, "no server %llu",
+                         (unsigned long long)peer);
+    }
+    size_t start = out->len;
+    int rv = ord_blocks_read(ch, from, max, SIZE_MAX, out);
+    if (rv != 0) {
+        return base_errf(errmsg, rv, "%s", base_strerror(rv));
+    }
+    if (x->forge_from & (1u << (peer - 1))) {
+        x->forged++;
+        for (size_t at = start; at < out->len;) {
+            uint32_t n = base_get_u32(out->data + at);
+            out->data[at + 4 + LG_HEADER_SIZE + 5] ^= 0x40;
+            at += 4 + n;
+        }
+    }
+    return 0;
+}
+
+static const struct ord_block_source fx_blocks = {fx_fetch};
 
 static void on_committed(void *arg, const struct lg_header *h,
                          const struct ord__done *txs, size_t n)
@@ -68,6 +107,14 @@ static void add_server(struct fx *x, size_t i, bool genesis)
     assert_int_equal(ord__core_init(&x->core[i], x->l[i], "energy", !genesis,
                                     false, &x->c.orderer, &o, &h, err),
                      0);
+    x->core[i].src = &fx_blocks;
+    x->core[i].src_impl = x;
+    for (size_t j = 0; j <= N; j++) {
+        x->core[i].members[j].id = j + 1;
+        snprintf(x->core[i].members[j].address,
+                 sizeof x->core[i].members[j].address, "%zu", j + 1);
+    }
+    x->core[i].nmembers = N + 1;
     assert_int_equal(raft_fixture_grow(&x->f, &x->core[i].fsm), 0);
     x->core[i].raft = raft_fixture_get(&x->f, (unsigned)i);
     /* Inline: the ledger side runs in the test's thread, deterministic. */
@@ -515,22 +562,23 @@ static void change_done(struct raft_change *req, int status)
     x->changes_done++;
 }
 
-static void test_snapshot_catch_up(void **state)
+/* Three servers with a chain of @blocks blocks after genesis, snapshots
+ * every 4 entries; then a fourth with an empty ledger is added: the log
+ * it needs is gone, so it gets a snapshot naming the tip, takes the
+ * channel's genesis block from it and fetches the rest from its peers. */
+static void join_after(struct fx *x, int blocks, int role)
 {
-    struct fx *x = *state;
     for (unsigned i = 0; i < N; i++) {
         raft_set_snapshot_threshold(raft_fixture_get(&x->f, i), 4);
         raft_set_snapshot_trailing(raft_fixture_get(&x->f, i), 1);
     }
     elect(x, 0);
-    for (int b = 0; b < 8; b++) {
+    for (int b = 0; b < blocks; b++) {
         char key[16];
         snprintf(key, sizeof key, "s%d", b);
         push(x, 0, key);
         assert_true(step_until_height(x, 7, (uint64_t)b + 2, 2000));
     }
-    /* A fourth server with an empty ledger: the log it needs is gone, so
-     * it gets the snapshot, takes the channel from it and re-executes. */
     add_server(x, N, false);
     x->n = N + 1;
     assert_int_equal(raft_start(x->core[N].raft), 0);
@@ -539,14 +587,23 @@ static void test_snapshot_catch_up(void **state)
         raft_add(x->core[0].raft, &x->change, N + 1, "4", change_done), 0);
     step_for(x, 500);
     assert_int_equal(x->changes_done, 1);
-    assert_int_equal(raft_assign(x->core[0].raft, &x->change, N + 1, RAFT_VOTER,
-                                 change_done),
-                     0);
+    /* A voter is promoted once it caught up; a standby is sent the log
+     * (and the snapshot) at once, whether it ever catches up or not. */
+    assert_int_equal(
+        raft_assign(x->core[0].raft, &x->change, N + 1, role, change_done), 0);
+}
+
+static void test_snapshot_catch_up(void **state)
+{
+    struct fx *x = *state;
+    join_after(x, 8, RAFT_VOTER);
     assert_true(step_until_height(x, 15, 9, 10000));
     step_for(x, 1000);
     assert_int_equal(x->changes_done, 2);
-    /* It was sent a snapshot (the log before it was compacted away). */
+    /* It was sent a snapshot (the log before it was compacted away), and
+     * fetched the blocks it names from its peers. */
     assert_true(x->core[N].raft->log.snapshot.last_index >= 4);
+    assert_true(x->fetches >= 1);
     assert_same(x, 0, N);
     assert_true(has_key(x, N, "s7"));
     assert_int_equal(x->core[N].refused, 0);
@@ -554,6 +611,109 @@ static void test_snapshot_catch_up(void **state)
     push(x, 0, "t");
     assert_true(step_until_height(x, 15, 10, 2000));
     assert_same(x, 1, N);
+}
+
+static void test_snapshot_forged_peer(void **state)
+{
+    struct fx *x = *state;
+    /* Server 0 (node 1, asked first) serves forged blocks: each fails
+     * its signature check, so the joiner asks the next member. */
+    x->forge_from = 1u << 0;
+    join_after(x, 8, RAFT_VOTER);
+    assert_true(step_until_height(x, 15, 9, 10000));
+    step_for(x, 1000);
+    assert_true(x->forged >= 1);
+    assert_true(x->fetches > x->forged);
+    assert_same(x, 0, N);
+    assert_true(has_key(x, N, "s7"));
+    assert_int_equal(x->core[N].failed, 0);
+}
+
+static void test_snapshot_all_forged(void **state)
+{
+    struct fx *x = *state;
+    /* Every member serves forged blocks: the joiner stores none of them
+     * and stops with a clear error instead of taking a wrong chain. */
+    x->forge_from = 7;
+    join_after(x, 8, RAFT_STANDBY);
+    step_for(x, 3000);
+    assert_int_equal(height(x, N), 1);
+    assert_int_equal(x->core[N].failed, BASE_ECORRUPT);
+    assert_non_null(
+        strstr(x->core[N].error, "no member served a good block 1"));
+    assert_non_null(strstr(x->core[N].error, "signature"));
+    /* Its ledger holds the genesis block only: still a valid ledger. */
+    assert_false(has_key(x, N, "s0"));
+}
+
+/* The snapshot names the tip: its size does not grow with the chain. */
+static void test_snapshot_size(void **state)
+{
+    struct fx *x = *state;
+    elect(x, 0);
+    struct lg_channel *ch;
+    assert_int_equal(lg_channel_get(x->l[0], "energy", &ch), 0);
+    struct base_buf s;
+    base_buf_init(&s, 0);
+    size_t sizes[2];
+    int at[2] = {5, 50};
+    int b = 0;
+    for (int k = 0; k < 2; k++) {
+        for (; b < at[k]; b++) {
+            char key[16];
+            snprintf(key, sizeof key, "z%d", b);
+            push(x, 0, key);
+            assert_true(step_until_height(x, 1, (uint64_t)b + 2, 2000));
+        }
+        base_buf_reset(&s);
+        assert_int_equal(ord__snapshot_take(ch, (uint64_t)b + 1, &s), 0);
+        sizes[k] = s.len;
+    }
+    assert_int_equal(sizes[0], sizes[1]);
+    /* Header, channel name and genesis block: well under a few KB. */
+    assert_true(sizes[1] < 8192);
+    base_buf_release(&s);
+    step_for(x, 500);
+}
+
+/* A version 1 snapshot (the whole chain, written before tip-only
+ * snapshots) still restores: a node with an empty ledger takes the
+ * channel and re-executes the blocks it carries, asking no peer. */
+static void test_snapshot_v1_restore(void **state)
+{
+    struct fx *x = *state;
+    elect(x, 0);
+    for (int b = 0; b < 5; b++) {
+        char key[16];
+        snprintf(key, sizeof key, "v%d", b);
+        push(x, 0, key);
+        assert_true(step_until_height(x, 7, (uint64_t)b + 2, 2000));
+    }
+    struct lg_channel *ch;
+    assert_int_equal(lg_channel_get(x->l[0], "energy", &ch), 0);
+    uint64_t h;
+    lg_channel_tip(ch, &h, NULL, NULL);
+    /* Version 1: version 2's header up to the state hash, then every
+     * block with its length (ord_blocks_read's format). */
+    struct base_buf s, g;
+    base_buf_init(&s, 0);
+    base_buf_init(&g, 0);
+    assert_int_equal(ord__snapshot_take(ch, h, &s), 0);
+    assert_int_equal(lg_block_get(ch, 0, &g), 0);
+    s.len -= 4 + g.len;
+    s.data[4] = 1;
+    assert_int_equal(ord_blocks_read(ch, 0, h, SIZE_MAX, &s), 0);
+    add_server(x, N, false);
+    x->n = N + 1;
+    x->forge_from = 7; /* a peer asked would serve forged blocks */
+    struct raft_buffer buf = {raft_malloc(s.len), s.len};
+    memcpy(buf.base, s.data, s.len);
+    assert_int_equal(x->core[N].fsm.restore(&x->core[N].fsm, &buf), 0);
+    assert_int_equal(x->fetches, 0);
+    assert_same(x, 0, N);
+    assert_true(has_key(x, N, "v4"));
+    base_buf_release(&s);
+    base_buf_release(&g);
 }
 
 static void test_codecs(void **state)
@@ -593,19 +753,42 @@ static void test_codecs(void **state)
     /* A snapshot of a one-block chain, and its truncations. */
     struct lg_channel *ch;
     assert_int_equal(lg_channel_get(x->l[0], "energy", &ch), 0);
-    struct base_buf s;
+    struct base_buf s, g;
     base_buf_init(&s, 0);
+    base_buf_init(&g, 0);
     assert_int_equal(ord__snapshot_take(ch, 1, &s), 0);
+    assert_int_equal(lg_block_get(ch, 0, &g), 0);
     struct ord__snapshot snap;
     assert_int_equal(ord__snapshot_parse(&snap, s.data, s.len), 0);
+    assert_int_equal(snap.version, 2);
     assert_int_equal(snap.height, 1);
-    struct lg_slice g = ord__snapshot_next(&snap);
-    assert_non_null(g.p);
-    assert_null(ord__snapshot_next(&snap).p);
-    for (size_t n = 0; n < 80; n++) {
+    assert_string_equal(snap.channel, "energy");
+    assert_int_equal(snap.genesis.len, g.len);
+    assert_memory_equal(snap.genesis.p, g.data, g.len);
+    for (size_t n = 0; n < s.len; n++) {
         assert_int_equal(ord__snapshot_parse(&snap, s.data, n), BASE_EPARSE);
     }
+    /* A version this build does not know is refused. */
+    s.data[4] = 3;
+    assert_int_equal(ord__snapshot_parse(&snap, s.data, s.len), BASE_EPARSE);
+    /* Version 1 (the whole chain, before tip-only snapshots) still reads:
+     * the same header, then each block with its length. */
+    s.data[4] = 1;
+    s.len -= 4 + g.len;
+    assert_int_equal(base_buf_add_u32(&s, (uint32_t)g.len), 0);
+    assert_int_equal(base_buf_add(&s, g.data, g.len), 0);
+    assert_int_equal(ord__snapshot_parse(&snap, s.data, s.len), 0);
+    assert_int_equal(snap.version, 1);
+    assert_int_equal(snap.genesis.len, g.len);
+    assert_null(ord__snapshot_next(&snap).p);
+    /* Blocks between nodes: length-prefixed, from a number to the tip. */
+    base_buf_reset(&s);
+    assert_int_equal(ord_blocks_read(ch, 0, 10, SIZE_MAX, &s), 0);
+    assert_int_equal(s.len, 4 + g.len);
+    assert_int_equal(base_get_u32(s.data), g.len);
+    assert_int_equal(ord_blocks_read(ch, 1, 10, SIZE_MAX, &s), BASE_ENOTFOUND);
     base_buf_release(&s);
+    base_buf_release(&g);
     /* RAFT codes map into ours and back. */
     assert_int_equal(ord__from_raft(RAFT_NOTLEADER), BASE_ENOTLEADER);
     assert_int_equal(ord__from_raft(RAFT_NOMEM), BASE_ENOMEM);
@@ -626,6 +809,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_block_skipped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_catch_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_forged_peer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_all_forged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_v1_restore, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
     };

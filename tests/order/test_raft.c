@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the Raft orderer with three (or four) in-process nodes over
  * real libuv TCP on loopback, each with its own ledger and Raft log:
- * replication, restart, join from a snapshot, a lone minority, the leader
- * stopped under load, a damaged block store, and the documented errors.
+ * replication, restart, join from a snapshot, a node far behind catching
+ * up from a snapshot that names only the tip (its size the same at ten
+ * times the height), a lone minority, the leader stopped under load, a
+ * damaged block store, and the documented errors.
  * lg_verify runs on every node's directory at the end of each test. */
 #include <dirent.h>
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cluster.h"
 #include "store/store.h"
@@ -152,32 +155,53 @@ static void test_follower_restart(void **state)
     tcl_release(&t);
 }
 
-static bool has_snapshot(const char *dir)
+/* The size of the newest snapshot in Raft directory @dir (libraft writes
+ * snapshot-TERM-INDEX-MS, and a .meta file beside it); 0: none. */
+static long newest_snapshot_size(const char *dir)
 {
     DIR *d = opendir(dir);
-    bool found = false;
+    assert_non_null(d);
+    unsigned long long best = 0;
+    long size = 0;
     struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        found = found || strncmp(e->d_name, "snapshot-", 9) == 0;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long term, index, ms;
+        if (strstr(e->d_name, ".meta") != NULL ||
+            sscanf(e->d_name, "snapshot-%llu-%llu-%llu", &term, &index, &ms) !=
+                3 ||
+            index <= best) {
+            continue;
+        }
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        best = index;
+        size = (long)sb.st_size;
     }
-    if (d != NULL) {
-        closedir(d);
-    }
-    return found;
+    closedir(d);
+    return size;
+}
+
+/* Three nodes that snapshot every 8 entries and keep 2, with 24 blocks:
+ * a node joining later, or back after a while, cannot get the early log
+ * and needs a snapshot. Returns the leader. */
+static size_t snapshotting3(struct tcl *t)
+{
+    struct ord_raft_options o = base_opt();
+    o.snapshot_threshold = 8;
+    o.snapshot_trailing = 2;
+    size_t leader = cluster3(t, &o);
+    submit_many(t, "s", 24, 1);
+    assert_true(newest_snapshot_size(t->nodes[leader].raft_dir) > 0);
+    return leader;
 }
 
 static void test_join_from_snapshot(void **state)
 {
     (void)state;
     struct tcl t;
-    struct ord_raft_options o = base_opt();
-    /* Snapshot every 8 entries, keep 2: a node joining later cannot get
-     * the early log and needs the snapshot. */
-    o.snapshot_threshold = 8;
-    o.snapshot_trailing = 2;
-    size_t leader = cluster3(&t, &o);
-    submit_many(&t, "s", 24, 1);
-    assert_true(has_snapshot(t.nodes[leader].raft_dir));
+    size_t leader = snapshotting3(&t);
     /* Node 4: an empty ledger directory, no channel, no Raft log. */
     size_t j = tcl_add_empty(&t);
     char err[BASE_ERRMSG_SIZE];
@@ -194,7 +218,7 @@ static void test_join_from_snapshot(void **state)
         ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
     uint64_t h = tcl_height(&t, leader);
     assert_true(tcl_wait_height(&t, j, h, 20000));
-    assert_true(has_snapshot(t.nodes[j].raft_dir));
+    assert_true(newest_snapshot_size(t.nodes[j].raft_dir) > 0);
     tcl_assert_same(&t, leader, j);
     ord_raft_status(t.nodes[j].r, &st);
     assert_true(st.has_channel);
@@ -206,6 +230,100 @@ static void test_join_from_snapshot(void **state)
     h = tcl_height(&t, leader);
     assert_true(tcl_wait_height(&t, j, h, 10000));
     tcl_assert_same(&t, leader, j);
+    tcl_release(&t);
+}
+
+static void test_far_behind_catch_up(void **state)
+{
+    (void)state;
+    struct tcl t;
+    size_t leader = snapshotting3(&t);
+    converge(&t, leader);
+    uint64_t h1 = tcl_height(&t, leader);
+    long size1 = newest_snapshot_size(t.nodes[leader].raft_dir);
+    /* A follower goes down; the chain grows to ten times its height, and
+     * the log the follower would need is compacted away. */
+    size_t down = (leader + 1) % 3;
+    tcl_stop(&t, down, true);
+    uint64_t nonce = 1000;
+    while (tcl_height(&t, leader) < 10 * h1) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "m%llu-", (unsigned long long)nonce);
+        submit_many(&t, prefix, 40, nonce);
+        nonce += 40;
+    }
+    uint64_t h2 = tcl_height(&t, leader);
+    /* The snapshot names the tip: the same size at ten times the height
+     * (a copy of the chain would be ten times larger). */
+    assert_int_equal(newest_snapshot_size(t.nodes[leader].raft_dir), size1);
+    assert_true(size1 < 8192);
+    /* Back, it is sent a snapshot and fetches the blocks it lacks from
+     * its peers, re-executing each. */
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(tcl_start(&t, down, false, err), 0);
+    assert_true(tcl_wait_height(&t, down, h2, 30000));
+    tcl_assert_same(&t, leader, down);
+    struct ord_raft_status st;
+    ord_raft_status(t.nodes[down].r, &st);
+    assert_int_equal(st.blocks_refused, 0);
+    assert_false(st.failed);
+    submit_many(&t, "after", 3, 50000);
+    converge(&t, leader);
+    tcl_release(&t);
+}
+
+/* A block source that serves forged blocks from every member but one:
+ * the hub's, with each block's orderer signature damaged unless it comes
+ * from node @good. */
+struct forger {
+    struct ord_hub *hub;
+    uint64_t good;
+    atomic_int forged;
+};
+
+static int forger_fetch(void *impl, uint64_t peer, const char *address,
+                        const char *channel, uint64_t from, uint64_t max,
+                        struct base_buf *out, char *errmsg)
+{
+    struct forger *f = impl;
+    size_t start = out->len;
+    int rv = ord_hub_blocks()->fetch(f->hub, peer, address, channel, from, max,
+                                     out, errmsg);
+    if (rv == 0 && peer != f->good) {
+        atomic_fetch_add(&f->forged, 1);
+        for (size_t at = start; at < out->len;) {
+            uint32_t n = base_get_u32(out->data + at);
+            out->data[at + 4 + LG_HEADER_SIZE + 3] ^= 0x01;
+            at += 4 + n;
+        }
+    }
+    return rv;
+}
+
+static const struct ord_block_source forger_blocks = {forger_fetch};
+
+static void test_join_forged_blocks(void **state)
+{
+    (void)state;
+    struct tcl t;
+    size_t leader = snapshotting3(&t);
+    /* Node 4's source forges every block but node 3's (tried last): it
+     * refuses each forged one and takes them from node 3. */
+    struct forger f = {t.hub, 3, 0};
+    t.opt.blocks = &forger_blocks;
+    t.opt.blocks_impl = &f;
+    size_t j = tcl_add_empty(&t);
+    char err[BASE_ERRMSG_SIZE];
+    assert_int_equal(tcl_start(&t, j, true, err), 0);
+    assert_int_equal(
+        ord_raft_add(t.nodes[leader].r, j + 1, t.members[j].address, err), 0);
+    uint64_t h = tcl_height(&t, leader);
+    assert_true(tcl_wait_height(&t, j, h, 20000));
+    tcl_assert_same(&t, leader, j);
+    assert_true(atomic_load(&f.forged) >= 1);
+    struct ord_raft_status st;
+    ord_raft_status(t.nodes[j].r, &st);
+    assert_false(st.failed);
     tcl_release(&t);
 }
 
@@ -561,6 +679,8 @@ int main(void)
         cmocka_unit_test(test_replicate),
         cmocka_unit_test(test_follower_restart),
         cmocka_unit_test(test_join_from_snapshot),
+        cmocka_unit_test(test_far_behind_catch_up),
+        cmocka_unit_test(test_join_forged_blocks),
         cmocka_unit_test(test_lone_node_makes_no_progress),
         cmocka_unit_test(test_leader_stopped_under_load),
         cmocka_unit_test(test_damaged_store_refuses_start),
