@@ -29,5 +29,11 @@ void bench_print_table(const char *name, const struct bench_metrics *m);
 /** Write the metrics as JSON to @path. Prints the reason on failure. */
 int bench_write_json(const char *path, const char *name,
                      const struct bench_metrics *m);
+/** Write every record of @recs to @path as CSV, one line a request:
+ *  when it was sent (or due), as UTC milliseconds, its latency in ms and
+ *  its code; to see when in a round the slow ones were (and match them
+ *  with a node's log). @recs' times are base_mono_ns(). Prints the reason
+ *  on failure. */
+int bench_write_trace(const char *path, const struct bench_rec *recs, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gridledger bench: Hyperledger Caliper's metrics for the embedded node. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,7 +16,8 @@
 static const char usage[] =
     "usage: gridledger bench DIR --workload create|read|update --tx N\n"
     "                        [--rate TPS|max] [--workers K] [--clients C]\n"
-    "                        [--json FILE] [--block-tx M] [--batch-us U]\n\n"
+    "                        [--json FILE] [--trace FILE] [--block-tx M]\n"
+    "                        [--batch-us U]\n\n"
     "Run a Hyperledger Caliper style round against the embedded node in DIR\n"
     "and print Caliper's table: Name | Succ | Fail | Send Rate (TPS) |\n"
     "Max/Min/Avg Latency (s) | Throughput (TPS), plus p50 and p99 latency.\n"
@@ -33,11 +35,14 @@ static const char usage[] =
     "update and read first create the assets they need (not measured).\n"
     "--rate sends open loop at a fixed rate (default max: as fast as the\n"
     "node accepts). --workers K submitting threads (default: cores).\n"
+    "--json FILE writes the table's figures; --trace FILE every request\n"
+    "as CSV: sent_utc_ms (when it was sent, or due), latency_ms, code.\n"
     "\n"
     "       gridledger bench --node URL --keys DIR --workload "
     "create|read|update\n"
     "                        --tx N [--rate TPS|max] [--connections C]\n"
-    "                        [--batch B] [--as ORG/NAME] [--json FILE]\n\n"
+    "                        [--batch B] [--as ORG/NAME] [--json FILE]\n"
+    "                        [--trace FILE]\n\n"
     "The same round against a running node over HTTP (the transport of\n"
     "'gridledger http-bench'): transactions signed by --as (default\n"
     "DERA1/operator, key in DIR/keys) before the round, C requests in\n"
@@ -49,7 +54,7 @@ static int bench_remote(const char *node, int argc, char **argv)
 {
     const char *keys = app_take_opt(&argc, argv, "--keys");
     const char *pass[] = {"--workload", "--tx", "--rate", "--connections",
-                          "--batch",    "--as", "--json"};
+                          "--batch",    "--as", "--json", "--trace"};
     const char *vals[BASE_ARRAY_LEN(pass)];
     for (size_t i = 0; i < BASE_ARRAY_LEN(pass); i++) {
         vals[i] = app_take_opt(&argc, argv, pass[i]);
@@ -364,6 +369,28 @@ int bench_write_json(const char *path, const char *name,
     return 0;
 }
 
+int bench_write_trace(const char *path, const struct bench_rec *recs, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return cmd_fail(1, "cannot write %s: %s", path, strerror(errno));
+    }
+    /* The records hold monotonic times; the log's are wall-clock. */
+    int64_t off = (int64_t)base_wall_ns() - (int64_t)base_mono_ns();
+    fputs("sent_utc_ms,latency_ms,code\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const struct bench_rec *r = &recs[i];
+        double lat =
+            r->done >= r->sent ? (double)(r->done - r->sent) / 1e6 : 0.0;
+        fprintf(f, "%.3f,%.3f,%d\n", ((double)r->sent + (double)off) / 1e6, lat,
+                r->code);
+    }
+    if (fclose(f) != 0) {
+        return cmd_fail(1, "cannot write %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
 /* Submit every pre-signed transaction as fast as possible and wait. Used
  * for the unmeasured setup round of update and read. */
 static int run_round(struct bench *b, bool measured_reads)
@@ -399,6 +426,7 @@ int cmd_bench(int argc, char **argv)
     const char *workers = app_take_opt(&argc, argv, "--workers");
     const char *clients = app_take_opt(&argc, argv, "--clients");
     const char *json = app_take_opt(&argc, argv, "--json");
+    const char *trace = app_take_opt(&argc, argv, "--trace");
     const char *block_tx = app_take_opt(&argc, argv, "--block-tx");
     const char *batch_us = app_take_opt(&argc, argv, "--batch-us");
     const char *channel = app_take_opt(&argc, argv, "--channel");
@@ -494,6 +522,9 @@ int cmd_bench(int argc, char **argv)
         bench_print_table(workload, &m);
         if (json != NULL) {
             rv = bench_write_json(json, workload, &m);
+        }
+        if (rv == 0 && trace != NULL) {
+            rv = bench_write_trace(trace, b.recs, b.n);
         }
         if (rv == 0 && m.fail > 0) {
             /* Report the first failure so a failing run says why. */

@@ -22,7 +22,7 @@ static const char usage[] =
     "usage: gridledger http-bench URL[,URL...] --ledger DIR\n"
     "           --workload create|read|update\n"
     "           [--tx N] [--connections C] [--batch B] [--rate R]\n"
-    "           [--as ORG/NAME] [--json FILE]\n\n"
+    "           [--as ORG/NAME] [--json FILE] [--trace FILE]\n\n"
     "Load a running node (gridledger node DIR) over HTTP/1.1 keep-alive\n"
     "connections from one client thread, and print Caliper's table, as\n"
     "'gridledger bench' does for the embedded node.\n\n"
@@ -41,7 +41,10 @@ static const char usage[] =
     "  --connections C  requests in flight, one per connection (default 64)\n"
     "  --rate R         open loop: request i is due at R per second; its\n"
     "                   latency counts from when it was due (default: as\n"
-    "                   fast as the node answers)\n\n"
+    "                   fast as the node answers)\n"
+    "  --json FILE      the table's figures as JSON\n"
+    "  --trace FILE     every request as CSV: sent_utc_ms (when it was\n"
+    "                   sent, or due), latency_ms, code\n\n"
     "Several URLs (the nodes of a cluster, docs/cluster.md) share the\n"
     "connections: connection i goes to URL i modulo their number.\n";
 
@@ -492,6 +495,7 @@ int cmd_http_bench(int argc, char **argv)
     const char *rate = app_take_opt(&argc, argv, "--rate");
     const char *as = app_take_opt(&argc, argv, "--as");
     const char *json = app_take_opt(&argc, argv, "--json");
+    const char *trace = app_take_opt(&argc, argv, "--trace");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -609,6 +613,9 @@ int cmd_http_bench(int argc, char **argv)
         bench_print_table(workload, &mt);
         if (json != NULL) {
             rv = bench_write_json(json, workload, &mt);
+        }
+        if (rv == 0 && trace != NULL) {
+            rv = bench_write_trace(trace, b.recs, b.n);
         }
         for (size_t i = 0; rv == 0 && i < b.n; i++) {
             if (b.recs[i].code != 0) {

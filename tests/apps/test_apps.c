@@ -176,10 +176,13 @@ static void test_bench_json(void **state)
     char dir[PATH_MAX];
     tl_tmpdir(dir, "bench");
     assert_int_equal(run("init %s", dir), 0);
-    char more[PATH_MAX + 64];
+    char more[PATH_MAX + 64], trace[PATH_MAX + 64];
     snprintf(more, sizeof more, "%s/b.json", dir);
-    assert_int_equal(
-        run("bench %s --workload update --tx 300 --json %s", dir, more), 0);
+    snprintf(trace, sizeof trace, "%s/b.csv", dir);
+    assert_int_equal(run("bench %s --workload update --tx 300 --json %s "
+                         "--trace %s",
+                         dir, more, trace),
+                     0);
     assert_non_null(strstr(out, "| Name   | Succ   | Fail | Send Rate (TPS)"));
     assert_non_null(strstr(out, "| update | 300    | 0    |"));
     char *json;
@@ -195,6 +198,24 @@ static void test_bench_json(void **state)
         assert_non_null(strstr(json, k));
     }
     assert_non_null(strstr(json, "\"succ\": 300"));
+    base_free(json);
+    /* The trace: a header, then one line a request, each sent after the
+     * start of this test (UTC ms), with a latency and code 0. */
+    assert_int_equal(base_read_file(trace, 0, &json, &len), 0);
+    assert_memory_equal(json, "sent_utc_ms,latency_ms,code\n", 28);
+    size_t lines = 0;
+    double since = (double)(base_wall_ns() / 1000000u) - 600e3;
+    for (char *p = strchr(json, '\n') + 1; *p != '\0'; lines++) {
+        char *end;
+        double sent = strtod(p, &end);
+        assert_true(sent > since && *end == ',');
+        double lat = strtod(end + 1, &end);
+        assert_true(lat >= 0 && lat < 600e3 && *end == ',');
+        assert_int_equal(strtol(end + 1, &end, 10), 0);
+        assert_int_equal(*end, '\n');
+        p = end + 1;
+    }
+    assert_int_equal(lines, 300);
     base_free(json);
     assert_int_equal(run("bench %s --workload read --tx 1000", dir), 0);
     assert_non_null(strstr(out, "| read   | 1000   | 0    |"));

@@ -737,12 +737,13 @@ static void test_commands(void **state)
     /* bench --node: Caliper's table over HTTP, every workload. */
     const char *ws[] = {"create", "read", "update"};
     for (size_t i = 0; i < 3; i++) {
-        char json[PATH_MAX + 16];
+        char json[PATH_MAX + 16], trace[PATH_MAX + 16];
         snprintf(json, sizeof json, "%s/%s.json", n.dir, ws[i]);
+        snprintf(trace, sizeof trace, "%s/%s.csv", n.dir, ws[i]);
         int st = tl_run(out, sizeof out,
                         "%s bench --node %s --keys %s --workload %s --tx 300 "
-                        "--connections 8 --json %s 2>&1",
-                        tl_binary(), n.url, n.ledger, ws[i], json);
+                        "--connections 8 --json %s --trace %s 2>&1",
+                        tl_binary(), n.url, n.ledger, ws[i], json, trace);
         if (st != 0) {
             fail_msg("bench --node %s: %s", ws[i], out);
         }
@@ -754,6 +755,16 @@ static void test_commands(void **state)
         size_t len;
         assert_int_equal(base_read_file(json, 4096, &text, &len), 0);
         assert_non_null(strstr(text, "\"succ\": 300"));
+        base_free(text);
+        /* The trace: a header and a line a request, each with code 0. */
+        assert_int_equal(base_read_file(trace, 0, &text, &len), 0);
+        size_t lines = 0, ok = 0;
+        for (char *p = text; (p = strchr(p, '\n')) != NULL; p++) {
+            lines++;
+            ok += strncmp(p - 2, ",0", 2) == 0;
+        }
+        assert_int_equal(lines, 301);
+        assert_int_equal(ok, 300);
         base_free(text);
     }
     /* More keys than one page of the node's range (10,000): range pages
