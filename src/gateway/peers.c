@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_int.h"
@@ -96,8 +97,10 @@ void gw_peers_free(struct gw_peers *p)
 /* ---- signed messages ------------------------------------------------------
  * A refusal notice signs "GLRF", from, to (u64), the transaction id, the
  * code (i32) and the reason; an add request signs "GLAD", the node id and
- * the time (u64) and the address. All big-endian, with the orderer key,
- * which only the cluster's nodes hold. */
+ * the time (u64) and the address; a peer's read (X-Gridledger-Peer) signs
+ * "GLPR", the node id and the time (u64), the method, the path, the
+ * number of query arguments (u32) and each "NAME=VALUE", sorted. All
+ * big-endian, with the orderer key, which only the cluster's nodes hold. */
 
 static int refusal_msg(struct base_buf *b, uint64_t from, uint64_t to,
                        const struct cr_hash *id, int code, const char *reason)
@@ -172,6 +175,85 @@ int gw__add_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
     return rv;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The query arguments are sorted, so that the client's order (which the
+ * server may not see as sent) does not matter; @args is sorted in place. */
+static int peer_msg(struct base_buf *b, uint64_t id, uint64_t time,
+                    const char *method, const char *path, char **args,
+                    size_t nargs)
+{
+    qsort(args, nargs, sizeof *args, cmp_str);
+    int rv = base_buf_add(b, "GLPR", 4);
+    rv = rv ? rv : base_buf_add_u64(b, id);
+    rv = rv ? rv : base_buf_add_u64(b, time);
+    rv = rv ? rv : base_buf_add_str(b, method);
+    rv = rv ? rv : base_buf_add_str(b, path);
+    rv = rv ? rv : base_buf_add_u32(b, (uint32_t)nargs);
+    for (size_t i = 0; rv == 0 && i < nargs; i++) {
+        rv = base_buf_add_str(b, args[i]);
+    }
+    return rv;
+}
+
+int gw_peer_header(const struct cr_keypair *orderer, uint64_t id, uint64_t time,
+                   const char *method, const char *target,
+                   char out[GW_PEER_HEADER_MAX])
+{
+    char copy[512], *args[GW_PEER_MAX_ARGS];
+    size_t nargs = 0;
+    if (strlen(target) >= sizeof copy) {
+        return BASE_EINVAL;
+    }
+    snprintf(copy, sizeof copy, "%s", target);
+    char *q = strchr(copy, '?');
+    if (q != NULL) {
+        *q++ = '\0';
+        char *save = NULL;
+        for (char *a = strtok_r(q, "&", &save); a != NULL;
+             a = strtok_r(NULL, "&", &save)) {
+            if (nargs == GW_PEER_MAX_ARGS) {
+                return BASE_EINVAL;
+            }
+            args[nargs++] = a;
+        }
+    }
+    uint64_t now = time != 0 ? time : base_wall_ns() / 1000000000u;
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    int rv = peer_msg(&b, id, now, method, copy, args, nargs);
+    uint8_t sig[CR_SIG_SIZE];
+    if (rv == 0) {
+        cr_sign(sig, b.data, b.len, orderer);
+    }
+    base_buf_release(&b);
+    if (rv != 0) {
+        return rv;
+    }
+    char hex[2 * CR_SIG_SIZE + 1];
+    base_hex_encode(hex, sig, CR_SIG_SIZE);
+    snprintf(out, GW_PEER_HEADER_MAX, "%s: %llu %llu %s", GW_PEER_HEADER,
+             (unsigned long long)id, (unsigned long long)now, hex);
+    return 0;
+}
+
+int gw__peer_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
+                   uint64_t time, const char *method, const char *path,
+                   char **args, size_t nargs, const uint8_t sig[CR_SIG_SIZE])
+{
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    int rv = peer_msg(&b, id, time, method, path, args, nargs);
+    if (rv == 0) {
+        rv = cr_verify(sig, b.data, b.len, orderer_pk);
+    }
+    base_buf_release(&b);
+    return rv;
+}
+
 /* ---- HTTP ---------------------------------------------------------------- */
 
 static size_t collect(char *data, size_t size, size_t n, void *arg)
@@ -215,24 +297,39 @@ static int b_fetch(void *impl, uint64_t peer, const char *address,
                    const char *channel, uint64_t from, uint64_t max,
                    struct base_buf *out, char *errmsg)
 {
-    (void)impl;
+    struct gw_peers *p = impl;
     (void)channel; /* a gateway serves one channel: the anchor checked it */
     char http[ORD_ADDRESS_MAX], url[ORD_ADDRESS_MAX + 80];
+    char target[80], header[GW_PEER_HEADER_MAX];
     ord_address_split(address, NULL, 0, http, sizeof http);
     if (http[0] == '\0') {
         return base_errf(errmsg, BASE_ECLOSED,
                          "node %llu has no HTTP address (%s)",
                          (unsigned long long)peer, address);
     }
-    snprintf(url, sizeof url, "http://%s/v1/blocks?from=%llu&count=%llu", http,
+    snprintf(target, sizeof target, "/v1/blocks?from=%llu&count=%llu",
              (unsigned long long)from, (unsigned long long)max);
+    snprintf(url, sizeof url, "http://%s%s", http, target);
+    /* Signed, so that a member run with --require-key serves it. */
+    struct curl_slist *h = NULL;
+    if (p != NULL) {
+        pthread_mutex_lock(&p->lock);
+        uint64_t self = p->self;
+        pthread_mutex_unlock(&p->lock);
+        if (gw_peer_header(&p->key, self, 0, "GET", target, header) != 0 ||
+            (h = curl_slist_append(NULL, header)) == NULL) {
+            return base_errf(errmsg, BASE_ENOMEM, "out of memory");
+        }
+    }
     CURL *c = curl_easy_init();
     if (c == NULL) {
+        curl_slist_free_all(h);
         return base_errf(errmsg, BASE_ENOMEM, "libcurl: out of memory");
     }
     struct base_buf reply;
     base_buf_init(&reply, 0);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
@@ -244,6 +341,7 @@ static int b_fetch(void *impl, uint64_t peer, const char *address,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     }
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     int rv = 0;
     if (cc != CURLE_OK) {
         rv = base_errf(errmsg, BASE_ECLOSED, "%s: %s", url,
