@@ -99,8 +99,32 @@ void gw_peers_free(struct gw_peers *p)
  * code (i32) and the reason; an add request signs "GLAD", the node id and
  * the time (u64) and the address; a peer's read (X-Gridledger-Peer) signs
  * "GLPR", the node id and the time (u64), the method, the path, the
- * number of query arguments (u32) and each "NAME=VALUE", sorted. All
- * big-endian, with the orderer key, which only the cluster's nodes hold. */
+ * number of query arguments (u32) and each "NAME=VALUE", sorted, each
+ * string after its length (u32). All big-endian, with the orderer key,
+ * which only the cluster's nodes hold. */
+
+/* Sign the message built in @b (when building it gave @rv 0), or check
+ * @sig of it; @b is released either way. */
+static int msg_sign(struct base_buf *b, int rv, const struct cr_keypair *key,
+                    uint8_t sig[CR_SIG_SIZE])
+{
+    if (rv == 0) {
+        cr_sign(sig, b->data, b->len, key);
+    }
+    base_buf_release(b);
+    return rv;
+}
+
+static int msg_verify(struct base_buf *b, int rv,
+                      const uint8_t pk[CR_PUBKEY_SIZE],
+                      const uint8_t sig[CR_SIG_SIZE])
+{
+    if (rv == 0) {
+        rv = cr_verify(sig, b->data, b->len, pk);
+    }
+    base_buf_release(b);
+    return rv;
+}
 
 static int refusal_msg(struct base_buf *b, uint64_t from, uint64_t to,
                        const struct cr_hash *id, int code, const char *reason)
@@ -119,12 +143,8 @@ int gw__refusal_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t from,
 {
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = refusal_msg(&b, from, to, id, code, reason);
-    if (rv == 0) {
-        rv = cr_verify(sig, b.data, b.len, orderer_pk);
-    }
-    base_buf_release(&b);
-    return rv;
+    return msg_verify(&b, refusal_msg(&b, from, to, id, code, reason),
+                      orderer_pk, sig);
 }
 
 static int add_msg(struct base_buf *b, uint64_t id, uint64_t time,
@@ -142,12 +162,8 @@ int gw_cluster_add_request(const struct cr_keypair *orderer, uint64_t id,
     uint64_t now = base_wall_ns() / 1000000000u;
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = add_msg(&b, id, now, address);
     uint8_t sig[CR_SIG_SIZE];
-    if (rv == 0) {
-        cr_sign(sig, b.data, b.len, orderer);
-    }
-    base_buf_release(&b);
+    int rv = msg_sign(&b, add_msg(&b, id, now, address), orderer, sig);
     if (rv != 0) {
         return rv;
     }
@@ -167,17 +183,21 @@ int gw__add_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
 {
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = add_msg(&b, id, time, address);
-    if (rv == 0) {
-        rv = cr_verify(sig, b.data, b.len, orderer_pk);
-    }
-    base_buf_release(&b);
-    return rv;
+    return msg_verify(&b, add_msg(&b, id, time, address), orderer_pk, sig);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A string with its length first: where strings follow one another, no
+ * two different lists of them give the same bytes. */
+static int add_lstr(struct base_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    int rv = base_buf_add_u32(b, (uint32_t)n);
+    return rv ? rv : base_buf_add(b, s, n);
 }
 
 /* The query arguments are sorted, so that the client's order (which the
@@ -190,11 +210,11 @@ static int peer_msg(struct base_buf *b, uint64_t id, uint64_t time,
     int rv = base_buf_add(b, "GLPR", 4);
     rv = rv ? rv : base_buf_add_u64(b, id);
     rv = rv ? rv : base_buf_add_u64(b, time);
-    rv = rv ? rv : base_buf_add_str(b, method);
-    rv = rv ? rv : base_buf_add_str(b, path);
+    rv = rv ? rv : add_lstr(b, method);
+    rv = rv ? rv : add_lstr(b, path);
     rv = rv ? rv : base_buf_add_u32(b, (uint32_t)nargs);
     for (size_t i = 0; rv == 0 && i < nargs; i++) {
-        rv = base_buf_add_str(b, args[i]);
+        rv = add_lstr(b, args[i]);
     }
     return rv;
 }
@@ -224,12 +244,9 @@ int gw_peer_header(const struct cr_keypair *orderer, uint64_t id, uint64_t time,
     uint64_t now = time != 0 ? time : base_wall_ns() / 1000000000u;
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = peer_msg(&b, id, now, method, copy, args, nargs);
     uint8_t sig[CR_SIG_SIZE];
-    if (rv == 0) {
-        cr_sign(sig, b.data, b.len, orderer);
-    }
-    base_buf_release(&b);
+    int rv = msg_sign(&b, peer_msg(&b, id, now, method, copy, args, nargs),
+                      orderer, sig);
     if (rv != 0) {
         return rv;
     }
@@ -246,12 +263,8 @@ int gw__peer_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
 {
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = peer_msg(&b, id, time, method, path, args, nargs);
-    if (rv == 0) {
-        rv = cr_verify(sig, b.data, b.len, orderer_pk);
-    }
-    base_buf_release(&b);
-    return rv;
+    return msg_verify(&b, peer_msg(&b, id, time, method, path, args, nargs),
+                      orderer_pk, sig);
 }
 
 /* ---- HTTP ---------------------------------------------------------------- */

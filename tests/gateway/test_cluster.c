@@ -659,6 +659,7 @@ static void test_join_require_key(void **state)
     /* Copied onto another URL: the signature does not cover it. */
     expect_peer(g, "/v1/blocks?from=2&count=2", h, 403, "bad_signature");
     expect_peer(g, "/v1/blocks?from=1&count=2&x=1", h, 403, "bad_signature");
+    expect_peer(g, "/v1/blocks?count=2f&rom=1", h, 403, "bad_signature");
     expect_peer(g, "/v1/blocks/1?format=binary", h2, 403, "bad_signature");
     /* Signed with another key. */
     assert_int_equal(gw_peer_header(&other, 4, 0, "GET", blocks, h), 0);
