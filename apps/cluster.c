@@ -56,6 +56,14 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 int app_http(const char *url, const char *ctype, const void *body, size_t len,
              long timeout_ms, long *status, struct base_buf *reply)
 {
+    return app_http_header(url, NULL, ctype, body, len, timeout_ms, status,
+                           reply);
+}
+
+int app_http_header(const char *url, const char *header, const char *ctype,
+                    const void *body, size_t len, long timeout_ms, long *status,
+                    struct base_buf *reply)
+{
     *status = 0;
     base_buf_reset(reply);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -71,14 +79,17 @@ int app_http(const char *url, const char *ctype, const void *body, size_t len,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (header != NULL) {
+        h = curl_slist_append(h, header);
+    }
     if (body != NULL) {
-        char header[128];
-        snprintf(header, sizeof header, "Content-Type: %s", ctype);
-        h = curl_slist_append(NULL, header);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        char type[128];
+        snprintf(type, sizeof type, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, type);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     int rv = BASE_EIO;
     if (curl_easy_perform(c) == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -87,6 +98,20 @@ int app_http(const char *url, const char *ctype, const void *body, size_t len,
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return rv;
+}
+
+/* Every node of a cluster holds the orderer key, a new one included. */
+static int read_orderer(const char *dir, struct cr_keypair *kp)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/keys/orderer.key", dir);
+    if (app_key_read(path, kp) != 0) {
+        return cmd_fail(1,
+                        "%s: cannot read the orderer key (every node of a "
+                        "cluster holds it: copy keys/ from a member)",
+                        path);
+    }
+    return 0;
 }
 
 int app_cluster_genesis(const struct app_cluster *c, const char *dir,
@@ -117,7 +142,14 @@ int app_cluster_genesis(const struct app_cluster *c, const char *dir,
     }
     /* The genesis block of a member: lg_channel_join checks it is a valid
      * block 0, and the cluster's anchor later checks it is the cluster's
-     * (docs/cluster.md). */
+     * (docs/cluster.md). The request is signed with the orderer key, so
+     * that a member run with --require-key serves it. */
+    struct cr_keypair orderer;
+    if (read_orderer(dir, &orderer) != 0) {
+        lg_close(l);
+        return 1;
+    }
+    const char *target = "/v1/blocks/0?format=binary";
     struct base_buf b;
     base_buf_init(&b, 0);
     int rv = 1;
@@ -127,9 +159,12 @@ int app_cluster_genesis(const struct app_cluster *c, const char *dir,
         }
         char http[ORD_ADDRESS_MAX], url[ORD_ADDRESS_MAX + 64];
         ord_address_split(c->members[i].address, NULL, 0, http, sizeof http);
-        snprintf(url, sizeof url, "http://%s/v1/blocks/0?format=binary", http);
-        long status;
-        if (app_http(url, NULL, NULL, 0, 5000, &status, &b) != 0 ||
+        snprintf(url, sizeof url, "http://%s%s", http, target);
+        char header[GW_PEER_HEADER_MAX];
+        long status = 0;
+        if (gw_peer_header(&orderer, c->id, 0, "GET", target, header) != 0 ||
+            app_http_header(url, header, NULL, NULL, 0, 5000, &status, &b) !=
+                0 ||
             status != 200) {
             BASE_WARN("node", "no genesis block from node %llu (%s): HTTP %ld",
                       (unsigned long long)c->members[i].id, url, status);
@@ -153,6 +188,7 @@ int app_cluster_genesis(const struct app_cluster *c, const char *dir,
                  dir);
     }
     base_buf_release(&b);
+    cr_wipe(&orderer, sizeof orderer);
     lg_close(l);
     return rv;
 }
@@ -162,12 +198,8 @@ int app_cluster_start(struct app_cluster *c, struct app_node *n,
                       struct gw_peers **peers, struct ord_raft **raft)
 {
     char path[PATH_MAX], err[BASE_ERRMSG_SIZE];
-    snprintf(path, sizeof path, "%s/keys/orderer.key", dir);
-    if (app_key_read(path, &n->orderer) != 0) {
-        return cmd_fail(1,
-                        "%s: cannot read the orderer key (every node of a "
-                        "cluster holds it: copy keys/ from a member)",
-                        path);
+    if (read_orderer(dir, &n->orderer) != 0) {
+        return 1;
     }
     int rv = gw_peers_new(peers, &n->orderer);
     if (rv != 0) {
@@ -189,6 +221,7 @@ int app_cluster_start(struct app_cluster *c, struct app_node *n,
     /* A node behind a snapshot fetches the blocks it lacks from the
      * members' gateways. */
     ro.blocks = gw_block_source();
+    ro.blocks_impl = *peers;
     snprintf(path, sizeof path, "%s/raft", dir);
     rv = ord_raft_start(raft, n->ledger, lg_channel_name(n->ch), path, c->id,
                         c->members, c->nmembers, &n->orderer, &ro, err);

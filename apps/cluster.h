@@ -34,7 +34,9 @@ int app_cluster_parse(struct app_cluster *c, const char *listen,
 /** A joining node whose ledger in @dir lacks channel @channel (NULL: the
  *  default) fetches the genesis block from a member's gateway and joins
  *  the channel with it (lg_channel_join); with the channel already there
- *  (a restart) it does nothing. Prints the reason and returns non-zero on
+ *  (a restart) it does nothing. The request is signed with
+ *  DIR/keys/orderer.key (X-Gridledger-Peer), for members that run with
+ *  --require-key. Prints the reason and returns non-zero on
  *  failure. */
 int app_cluster_genesis(const struct app_cluster *c, const char *dir,
                         const char *channel);
@@ -53,5 +55,10 @@ int app_cluster_start(struct app_cluster *c, struct app_node *n,
  *  (reset first). Returns 0, or BASE_EIO when no answer came. */
 int app_http(const char *url, const char *ctype, const void *body, size_t len,
              long timeout_ms, long *status, struct base_buf *reply);
+/** app_http with one more request header line @header ("Name: value";
+ *  NULL: none). */
+int app_http_header(const char *url, const char *header, const char *ctype,
+                    const void *body, size_t len, long timeout_ms, long *status,
+                    struct base_buf *reply);
 
 #endif

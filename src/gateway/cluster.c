@@ -11,10 +11,6 @@
 
 #define MOD "cluster"
 
-/* An add request older or newer than this is refused: a copy replayed
- * later could otherwise add back a node that was removed. */
-#define ADD_WINDOW_S 300
-
 void gw_set_cluster(struct gw_server *g, struct ord_raft *r)
 {
     g->raft = r;
@@ -359,24 +355,109 @@ enum MHD_Result gw__h_add(struct gw_server *g, struct gw_req *r)
         rv = gw__error(r, 400, "bad_request", "%s", err);
         goto out;
     }
-    uint64_t now = base_wall_ns() / 1000000000u;
     uint64_t t = (uint64_t)json_integer_value(time);
-    if (gw__add_check(lg_channel_config(g->ch)->orderer_pk, m.id, t, address,
-                      sig) != 0) {
-        rv = gw__error(r, 403, "bad_signature",
-                       "the request is not signed with the channel's "
-                       "orderer key");
-        goto out;
-    }
-    if (t + ADD_WINDOW_S < now || t > now + ADD_WINDOW_S) {
-        rv = gw__error(r, 403, "stale_request",
-                       "the request was signed %lld s from now; at most %d "
-                       "s apart are taken (check the clocks)",
-                       (long long)t - (long long)now, ADD_WINDOW_S);
+    int sigrv = gw__add_check(lg_channel_config(g->ch)->orderer_pk, m.id, t,
+                              address, sig);
+    if (gw__signed_refused(r, sigrv, t, "request", &rv)) {
         goto out;
     }
     rv = add_later(g, r, &m);
 out:
     json_decref(o);
     return rv;
+}
+
+/* A request signed with the orderer key is taken only near the time it
+ * was signed: a copy replayed later could otherwise add back a node that
+ * was removed, or read blocks long after. */
+bool gw__signed_refused(struct gw_req *r, int sigrv, uint64_t t,
+                        const char *what, enum MHD_Result *rv)
+{
+    uint64_t now = base_wall_ns() / 1000000000u;
+    if (sigrv != 0) {
+        *rv = gw__error(r, 403, "bad_signature",
+                        "the %s is not signed with the channel's orderer key",
+                        what);
+        return true;
+    }
+    if (t + GW_SIGNED_WINDOW_S < now || t > now + GW_SIGNED_WINDOW_S) {
+        *rv =
+            gw__error(r, 403, "stale_request",
+                      "the %s was signed %lld s from now; at most %d s "
+                      "apart are taken (check the clocks)",
+                      what, (long long)t - (long long)now, GW_SIGNED_WINDOW_S);
+        return true;
+    }
+    return false;
+}
+
+/* The query arguments of a peer's read, as "NAME=VALUE" (base_malloc'd). */
+struct peer_args {
+    char *a[GW_PEER_MAX_ARGS];
+    size_t n;
+    bool over; /* too many, or out of memory */
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    (void)kind;
+    struct peer_args *pa = cls;
+    if (pa->n == GW_PEER_MAX_ARGS) {
+        pa->over = true;
+        return MHD_NO;
+    }
+    size_t n = strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+    char *s = base_malloc(n);
+    if (s == NULL) {
+        pa->over = true;
+        return MHD_NO;
+    }
+    snprintf(s, n, "%s%s%s", key, value ? "=" : "", value ? value : "");
+    pa->a[pa->n++] = s;
+    return MHD_YES;
+}
+
+enum MHD_Result gw__peer_admit(struct gw_server *g, struct gw_req *r,
+                               const char *value)
+{
+    char sid[24], stime[24], shex[2 * CR_SIG_SIZE + 2];
+    int end = -1;
+    uint64_t id = 0, t = 0;
+    uint8_t sig[CR_SIG_SIZE];
+    if (strlen(value) >= GW_PEER_HEADER_MAX ||
+        sscanf(value, "%23s %23s %129s %n", sid, stime, shex, &end) != 3 ||
+        end < 0 || value[end] != '\0' || base_parse_u64(sid, &id) != 0 ||
+        id == 0 || base_parse_u64(stime, &t) != 0 ||
+        base_hex_decode(sig, CR_SIG_SIZE, shex) != 0) {
+        return gw__error(r, 401, "unauthorized",
+                         "malformed %s header: it is \"NODE-ID UNIX-TIME "
+                         "SIGNATURE\" (docs/cluster.md)",
+                         GW_PEER_HEADER);
+    }
+    struct peer_args pa = {.n = 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &pa);
+    int sigrv = pa.over
+                    ? BASE_EBADSIG
+                    : gw__peer_check(lg_channel_config(g->ch)->orderer_pk, id,
+                                     t, r->method, r->url, pa.a, pa.n, sig);
+    for (size_t i = 0; i < pa.n; i++) {
+        base_free(pa.a[i]);
+    }
+    enum MHD_Result rv;
+    char what[96];
+    snprintf(what, sizeof what, "%s header of node %llu", GW_PEER_HEADER,
+             (unsigned long long)id);
+    if (gw__signed_refused(r, sigrv, t, what, &rv)) {
+        BASE_WARN(MOD, "refused %s %s: %s header of node %llu", r->method,
+                  r->url, GW_PEER_HEADER, (unsigned long long)id);
+        return rv;
+    }
+    /* A read-only key of its own, named for the access log. */
+    memset(&r->key, 0, sizeof r->key);
+    snprintf(r->key.id, sizeof r->key.id, "peer:%llu", (unsigned long long)id);
+    snprintf(r->key.name, sizeof r->key.name, "peer");
+    r->key.read_only = true;
+    r->have_key = true;
+    return MHD_YES;
 }

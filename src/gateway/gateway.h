@@ -116,8 +116,27 @@ int gw_peers_new(struct gw_peers **out,
 const struct ord_peer_ops *gw_peer_ops(void);
 /** Blocks from the members' gateways over HTTP (GET /v1/blocks?from=
  *  &count=, at the HTTP part of each member's address): put it in
- *  ord_raft_options.blocks, with NULL as blocks_impl. Static storage. */
+ *  ord_raft_options.blocks, with the struct gw_peers as blocks_impl (each
+ *  request then carries the X-Gridledger-Peer header, so a member run
+ *  with --require-key serves it; NULL: none). Static storage. */
 const struct ord_block_source *gw_block_source(void);
+/* A node's read of a member's blocks (GET /v1/blocks, GET /v1/blocks/{n})
+ * carries "X-Gridledger-Peer: ID TIME SIGNATURE": node ID's signature,
+ * with the orderer key, of the method, path and query at Unix time TIME.
+ * A node run with --require-key takes it as a read-only key on those two
+ * routes only, within GW_SIGNED_WINDOW_S of its clock (docs/cluster.md). */
+#define GW_PEER_HEADER     "X-Gridledger-Peer"
+#define GW_PEER_HEADER_MAX 192 /* the whole header line, NUL included */
+#define GW_PEER_MAX_ARGS   8   /* query arguments a signed read may carry */
+#define GW_SIGNED_WINDOW_S 300 /* clock skew taken on signed requests */
+/** The header line "X-Gridledger-Peer: ID TIME SIGNATURE" into @out for
+ *  node @id's request @method @target (the path and query as sent, e.g.
+ *  "/v1/blocks?from=5&count=100", with no percent-escapes), signed with
+ *  @orderer at Unix time @time (0: now). Errors: BASE_EINVAL (@target too
+ *  long or more than GW_PEER_MAX_ARGS arguments), BASE_ENOMEM. */
+int gw_peer_header(const struct cr_keypair *orderer, uint64_t id, uint64_t time,
+                   const char *method, const char *target,
+                   char out[GW_PEER_HEADER_MAX]) BASE_WUR;
 /** Stop the sender threads and free @p (NULL is fine): after
  *  ord_raft_stop. */
 void gw_peers_free(struct gw_peers *p);

@@ -21,6 +21,8 @@ enum route_flags {
     R_PUBLIC = 1 << 1, /* never needs a key (health, metrics, pages) */
     R_KEY = 1 << 2,    /* always needs a key (it acts as the key's member) */
     R_WRITE = 1 << 3,  /* a key used here must not be read-only */
+    R_PEER = 1 << 4,   /* a peer's signed read (X-Gridledger-Peer) counts
+                          as a read-only key */
 };
 
 #define GW_MAX_PARAMS 3
@@ -222,6 +224,24 @@ int gw__refusal_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t from,
 int gw__add_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
                   uint64_t time, const char *address,
                   const uint8_t sig[CR_SIG_SIZE]) BASE_WUR;
+/** Check a peer's read (gw_peer_header) of @method @path with query
+ *  arguments @args ("NAME=VALUE"; sorted in place).
+ *  Errors: BASE_EBADSIG, BASE_ENOMEM. */
+int gw__peer_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
+                   uint64_t time, const char *method, const char *path,
+                   char **args, size_t nargs,
+                   const uint8_t sig[CR_SIG_SIZE]) BASE_WUR;
+/** Refuse (403, queued) a request signed with the orderer key whose
+ *  signature check gave @sigrv != 0, or whose time @t is more than
+ *  GW_SIGNED_WINDOW_S from now; @what names it in the reason. Returns
+ *  true when it refused, with what to return in *@rv. */
+bool gw__signed_refused(struct gw_req *r, int sigrv, uint64_t t,
+                        const char *what, enum MHD_Result *rv);
+/** On a route marked R_PEER of a node with --require-key: take the
+ *  X-Gridledger-Peer header @value as a read-only key (r->have_key), or
+ *  refuse the request (401 or 403, queued: r->status is set). */
+enum MHD_Result gw__peer_admit(struct gw_server *g, struct gw_req *r,
+                               const char *value);
 enum MHD_Result gw__h_cluster(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_forward(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r);

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_int.h"
@@ -96,8 +97,34 @@ void gw_peers_free(struct gw_peers *p)
 /* ---- signed messages ------------------------------------------------------
  * A refusal notice signs "GLRF", from, to (u64), the transaction id, the
  * code (i32) and the reason; an add request signs "GLAD", the node id and
- * the time (u64) and the address. All big-endian, with the orderer key,
+ * the time (u64) and the address; a peer's read (X-Gridledger-Peer) signs
+ * "GLPR", the node id and the time (u64), the method, the path, the
+ * number of query arguments (u32) and each "NAME=VALUE", sorted, each
+ * string after its length (u32). All big-endian, with the orderer key,
  * which only the cluster's nodes hold. */
+
+/* Sign the message built in @b (when building it gave @rv 0), or check
+ * @sig of it; @b is released either way. */
+static int msg_sign(struct base_buf *b, int rv, const struct cr_keypair *key,
+                    uint8_t sig[CR_SIG_SIZE])
+{
+    if (rv == 0) {
+        cr_sign(sig, b->data, b->len, key);
+    }
+    base_buf_release(b);
+    return rv;
+}
+
+static int msg_verify(struct base_buf *b, int rv,
+                      const uint8_t pk[CR_PUBKEY_SIZE],
+                      const uint8_t sig[CR_SIG_SIZE])
+{
+    if (rv == 0) {
+        rv = cr_verify(sig, b->data, b->len, pk);
+    }
+    base_buf_release(b);
+    return rv;
+}
 
 static int refusal_msg(struct base_buf *b, uint64_t from, uint64_t to,
                        const struct cr_hash *id, int code, const char *reason)
@@ -116,12 +143,8 @@ int gw__refusal_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t from,
 {
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = refusal_msg(&b, from, to, id, code, reason);
-    if (rv == 0) {
-        rv = cr_verify(sig, b.data, b.len, orderer_pk);
-    }
-    base_buf_release(&b);
-    return rv;
+    return msg_verify(&b, refusal_msg(&b, from, to, id, code, reason),
+                      orderer_pk, sig);
 }
 
 static int add_msg(struct base_buf *b, uint64_t id, uint64_t time,
@@ -139,12 +162,8 @@ int gw_cluster_add_request(const struct cr_keypair *orderer, uint64_t id,
     uint64_t now = base_wall_ns() / 1000000000u;
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = add_msg(&b, id, now, address);
     uint8_t sig[CR_SIG_SIZE];
-    if (rv == 0) {
-        cr_sign(sig, b.data, b.len, orderer);
-    }
-    base_buf_release(&b);
+    int rv = msg_sign(&b, add_msg(&b, id, now, address), orderer, sig);
     if (rv != 0) {
         return rv;
     }
@@ -164,12 +183,88 @@ int gw__add_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
 {
     struct base_buf b;
     base_buf_init(&b, 0);
-    int rv = add_msg(&b, id, time, address);
-    if (rv == 0) {
-        rv = cr_verify(sig, b.data, b.len, orderer_pk);
+    return msg_verify(&b, add_msg(&b, id, time, address), orderer_pk, sig);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A string with its length first: where strings follow one another, no
+ * two different lists of them give the same bytes. */
+static int add_lstr(struct base_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    int rv = base_buf_add_u32(b, (uint32_t)n);
+    return rv ? rv : base_buf_add(b, s, n);
+}
+
+/* The query arguments are sorted, so that the client's order (which the
+ * server may not see as sent) does not matter; @args is sorted in place. */
+static int peer_msg(struct base_buf *b, uint64_t id, uint64_t time,
+                    const char *method, const char *path, char **args,
+                    size_t nargs)
+{
+    qsort(args, nargs, sizeof *args, cmp_str);
+    int rv = base_buf_add(b, "GLPR", 4);
+    rv = rv ? rv : base_buf_add_u64(b, id);
+    rv = rv ? rv : base_buf_add_u64(b, time);
+    rv = rv ? rv : add_lstr(b, method);
+    rv = rv ? rv : add_lstr(b, path);
+    rv = rv ? rv : base_buf_add_u32(b, (uint32_t)nargs);
+    for (size_t i = 0; rv == 0 && i < nargs; i++) {
+        rv = add_lstr(b, args[i]);
     }
-    base_buf_release(&b);
     return rv;
+}
+
+int gw_peer_header(const struct cr_keypair *orderer, uint64_t id, uint64_t time,
+                   const char *method, const char *target,
+                   char out[GW_PEER_HEADER_MAX])
+{
+    char copy[512], *args[GW_PEER_MAX_ARGS];
+    size_t nargs = 0;
+    if (strlen(target) >= sizeof copy) {
+        return BASE_EINVAL;
+    }
+    snprintf(copy, sizeof copy, "%s", target);
+    char *q = strchr(copy, '?');
+    if (q != NULL) {
+        *q++ = '\0';
+        char *save = NULL;
+        for (char *a = strtok_r(q, "&", &save); a != NULL;
+             a = strtok_r(NULL, "&", &save)) {
+            if (nargs == GW_PEER_MAX_ARGS) {
+                return BASE_EINVAL;
+            }
+            args[nargs++] = a;
+        }
+    }
+    uint64_t now = time != 0 ? time : base_wall_ns() / 1000000000u;
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    uint8_t sig[CR_SIG_SIZE];
+    int rv = msg_sign(&b, peer_msg(&b, id, now, method, copy, args, nargs),
+                      orderer, sig);
+    if (rv != 0) {
+        return rv;
+    }
+    char hex[2 * CR_SIG_SIZE + 1];
+    base_hex_encode(hex, sig, CR_SIG_SIZE);
+    snprintf(out, GW_PEER_HEADER_MAX, "%s: %llu %llu %s", GW_PEER_HEADER,
+             (unsigned long long)id, (unsigned long long)now, hex);
+    return 0;
+}
+
+int gw__peer_check(const uint8_t orderer_pk[CR_PUBKEY_SIZE], uint64_t id,
+                   uint64_t time, const char *method, const char *path,
+                   char **args, size_t nargs, const uint8_t sig[CR_SIG_SIZE])
+{
+    struct base_buf b;
+    base_buf_init(&b, 0);
+    return msg_verify(&b, peer_msg(&b, id, time, method, path, args, nargs),
+                      orderer_pk, sig);
 }
 
 /* ---- HTTP ---------------------------------------------------------------- */
@@ -215,24 +310,39 @@ static int b_fetch(void *impl, uint64_t peer, const char *address,
                    const char *channel, uint64_t from, uint64_t max,
                    struct base_buf *out, char *errmsg)
 {
-    (void)impl;
+    struct gw_peers *p = impl;
     (void)channel; /* a gateway serves one channel: the anchor checked it */
     char http[ORD_ADDRESS_MAX], url[ORD_ADDRESS_MAX + 80];
+    char target[80], header[GW_PEER_HEADER_MAX];
     ord_address_split(address, NULL, 0, http, sizeof http);
     if (http[0] == '\0') {
         return base_errf(errmsg, BASE_ECLOSED,
                          "node %llu has no HTTP address (%s)",
                          (unsigned long long)peer, address);
     }
-    snprintf(url, sizeof url, "http://%s/v1/blocks?from=%llu&count=%llu", http,
+    snprintf(target, sizeof target, "/v1/blocks?from=%llu&count=%llu",
              (unsigned long long)from, (unsigned long long)max);
+    snprintf(url, sizeof url, "http://%s%s", http, target);
+    /* Signed, so that a member run with --require-key serves it. */
+    struct curl_slist *h = NULL;
+    if (p != NULL) {
+        pthread_mutex_lock(&p->lock);
+        uint64_t self = p->self;
+        pthread_mutex_unlock(&p->lock);
+        if (gw_peer_header(&p->key, self, 0, "GET", target, header) != 0 ||
+            (h = curl_slist_append(NULL, header)) == NULL) {
+            return base_errf(errmsg, BASE_ENOMEM, "out of memory");
+        }
+    }
     CURL *c = curl_easy_init();
     if (c == NULL) {
+        curl_slist_free_all(h);
         return base_errf(errmsg, BASE_ENOMEM, "libcurl: out of memory");
     }
     struct base_buf reply;
     base_buf_init(&reply, 0);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
@@ -244,6 +354,7 @@ static int b_fetch(void *impl, uint64_t peer, const char *address,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     }
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     int rv = 0;
     if (cc != CURLE_OK) {
         rv = base_errf(errmsg, BASE_ECLOSED, "%s: %s", url,

@@ -330,6 +330,17 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 401, "unauthorized",
                          "%s needs an API key (Authorization: Bearer KEY)",
                          rt->info.path);
+    } else if ((rt->flags & R_PEER) && g->opt.require_key) {
+        /* Another node's read of the blocks, signed with the orderer
+         * key (docs/cluster.md). */
+        const char *peer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                       GW_PEER_HEADER);
+        if (peer != NULL) {
+            enum MHD_Result a = gw__peer_admit(g, r, peer);
+            if (a != MHD_YES || r->status != 0) {
+                return a;
+            }
+        }
     }
     if (!r->have_key && g->opt.require_key && !(rt->flags & R_PUBLIC) &&
         strcmp(rt->info.path, "/v1/tx") != 0 &&

@@ -43,6 +43,9 @@ struct ccl {
     struct lg_cert cert;
     struct cr_keypair key;
     atomic_uint_fast64_t nonce;
+    /* "X-API-Key: TOKEN" for reads on nodes run with --require-key; "":
+     * none. */
+    char apikey[GW_KEY_TOKEN_LEN + 16];
 };
 
 static void cl_init(struct ccl *c, size_t n, const char *tag)
@@ -310,7 +313,9 @@ static bool cl_has_tx(struct ccl *c, size_t i, const struct cr_hash *id)
     base_hex_encode(hex, id->b, 32);
     snprintf(path, sizeof path, "/v1/tx/%s", hex);
     struct gt_resp r;
-    long st = gt_get(&c->nodes[i].g, &r, path);
+    const char *h[] = {c->apikey, NULL};
+    long st = gt_http(&c->nodes[i].g, &r, "GET", path,
+                      c->apikey[0] != '\0' ? h : NULL, NULL, NULL, 0);
     gt_free(&r);
     return st == 200;
 }
@@ -495,74 +500,188 @@ static bool file_has(const char *path, const char *what)
     return found;
 }
 
-static void test_join_from_snapshot(void **state)
+/* Node 4 joins a cluster of three that cut snapshots often, so that it
+ * fetches the genesis block and then the blocks behind a snapshot from
+ * the members' gateways; every node runs with @extra. With
+ * --require-key those reads carry the orderer key's signature, and reads
+ * of the transactions take an API key. Returns with the cluster running
+ * (cl_finish it). */
+static void join_from_snapshot(struct ccl *c, const char *tag, bool require_key)
 {
-    (void)state;
-    struct ccl c;
-    cl_init(&c, 4, "cl-join");
+    cl_init(c, 4, tag);
+    char out[4096];
+    if (require_key) {
+        /* One key file, made once, copied to each node with the rest. */
+        char token[GW_KEY_TOKEN_LEN + 1];
+        gt_apikey(&c->nodes[0].g, token,
+                  "--name reader --identity ISO/operator --read-only");
+        snprintf(c->apikey, sizeof c->apikey, "X-API-Key: %s", token);
+        for (size_t i = 1; i < 3; i++) {
+            assert_int_equal(tl_run(out, sizeof out, "cp %s/apikeys.json %s/",
+                                    c->nodes[0].g.ledger, c->nodes[i].g.ledger),
+                             0);
+        }
+    }
     /* Three members; node 4 is in the list only for its own start. */
     char three[1024];
-    snprintf(three, sizeof three, "%s", c.spec);
+    snprintf(three, sizeof three, "%s", c->spec);
     *strrchr(three, ',') = '\0';
     for (size_t i = 0; i < 3; i++) {
-        snprintf(c.nodes[i].spec, sizeof c.nodes[i].spec, "%s", three);
+        snprintf(c->nodes[i].spec, sizeof c->nodes[i].spec, "%s", three);
     }
     /* Node 4's directory holds only the orderer key. */
-    char out[4096];
-    tl_rmrf(c.nodes[3].g.ledger);
+    tl_rmrf(c->nodes[3].g.ledger);
     assert_int_equal(tl_run(out, sizeof out,
                             "mkdir -p %s/keys && cp %s/keys/orderer.key "
                             "%s/keys/ 2>&1",
-                            c.nodes[3].g.ledger, c.nodes[0].g.ledger,
-                            c.nodes[3].g.ledger),
+                            c->nodes[3].g.ledger, c->nodes[0].g.ledger,
+                            c->nodes[3].g.ledger),
                      0);
-    const char *snap = "--snapshot-threshold 8 --snapshot-trailing 2";
-    c.n = 3;
-    cl_start_all(&c, snap);
-    cl_leader(&c, -1);
+    if (require_key) {
+        assert_int_equal(tl_run(out, sizeof out, "cp %s/apikeys.json %s/",
+                                c->nodes[0].g.ledger, c->nodes[3].g.ledger),
+                         0);
+    }
+    const char *snap = require_key
+                           ? "--snapshot-threshold 8 --snapshot-trailing 2 "
+                             "--require-key"
+                           : "--snapshot-threshold 8 --snapshot-trailing 2";
+    c->n = 3;
+    cl_start_all(c, snap);
+    cl_leader(c, -1);
     /* Many blocks: one request waits for its block before the next. */
     struct cr_hash acked[200];
     size_t n = 0;
     for (int k = 0; k < 40; k++) {
-        assert_int_equal(cl_submit(&c, (size_t)k % 3, 2, acked, 200, &n), 200);
+        assert_int_equal(cl_submit(c, (size_t)k % 3, 2, acked, 200, &n), 200);
     }
     assert_int_equal(n, 80);
-    uint64_t h = cl_converge(&c, 7, 30);
-    c.n = 4;
-    char join[128];
+    uint64_t h = cl_converge(c, 7, 30);
+    c->n = 4;
+    char join[160];
     snprintf(join, sizeof join, "%s --join", snap);
-    cl_start(&c, 3, join);
+    cl_start(c, 3, join);
     /* A node nobody added takes no part. */
-    json_t *v = cl_view(&c, 3);
+    json_t *v = cl_view(c, 3);
     assert_non_null(v);
     assert_int_not_equal(jnum(v, "height"), (long long)h);
     json_decref(v);
     char item[128];
     snprintf(item, sizeof item, "4@127.0.0.1:%d/127.0.0.1:%d",
-             c.nodes[3].raft_port, c.nodes[3].http_port);
+             c->nodes[3].raft_port, c->nodes[3].http_port);
     int rv = tl_run(out, sizeof out, "%s cluster add %s --node %s %s 2>&1",
-                    tl_binary(), c.nodes[0].g.ledger, c.nodes[1].g.url, item);
+                    tl_binary(), c->nodes[0].g.ledger, c->nodes[1].g.url, item);
     if (rv != 0) {
         fail_msg("cluster add: %s", out);
     }
     assert_non_null(strstr(out, "added node 4"));
-    cl_converge(&c, 15, h);
-    assert_true(file_has(c.nodes[3].g.log, "restored a snapshot"));
+    cl_converge(c, 15, h);
+    assert_true(file_has(c->nodes[3].g.log, "restored a snapshot"));
     /* It takes part: a submission to it commits everywhere. */
     size_t before = n;
-    assert_int_equal(cl_submit(&c, 3, 10, acked, 200, &n), 200);
+    assert_int_equal(cl_submit(c, 3, 10, acked, 200, &n), 200);
     assert_int_equal(n, before + 10);
-    cl_converge(&c, 15, h + 1);
-    cl_assert_all_have(&c, 15, acked, n);
+    cl_converge(c, 15, h + 1);
+    cl_assert_all_have(c, 15, acked, n);
     /* gridledger status sees four members, all answering, agreeing. */
     rv = tl_run(out, sizeof out, "%s status --node %s 2>&1", tl_binary(),
-                c.nodes[3].g.url);
+                c->nodes[3].g.url);
     if (rv != 0) {
         fail_msg("status: %s", out);
     }
     assert_non_null(strstr(out, "cluster of 4 members"));
     assert_non_null(strstr(out, "4 of 4 nodes answered"));
     assert_non_null(strstr(out, "same state hash"));
+}
+
+static void test_join_from_snapshot(void **state)
+{
+    (void)state;
+    struct ccl c;
+    join_from_snapshot(&c, "cl-join", false);
+    cl_finish(&c);
+}
+
+/* GET @path of node @g with the peer header @header (NULL: none); the
+ * status, and the body into @r. */
+static long peer_get(struct gt_node *g, struct gt_resp *r, const char *path,
+                     const char *header)
+{
+    const char *h[] = {header, NULL};
+    return gt_http(g, r, "GET", path, header ? h : NULL, NULL, NULL, 0);
+}
+
+static void expect_peer(struct gt_node *g, const char *path, const char *header,
+                        long status, const char *what)
+{
+    struct gt_resp r;
+    long st = peer_get(g, &r, path, header);
+    if (st != status || (what != NULL && strstr(r.body, what) == NULL)) {
+        fail_msg("GET %s: %ld %s (wanted %ld, '%s')", path, st, r.body, status,
+                 what ? what : "");
+    }
+    gt_free(&r);
+}
+
+/* Every node runs with --require-key: the joining node still fetches the
+ * genesis block and the blocks behind a snapshot, its reads signed with
+ * the orderer key (X-Gridledger-Peer). Then what such a header opens, and
+ * what it does not. */
+static void test_join_require_key(void **state)
+{
+    (void)state;
+    struct ccl c;
+    join_from_snapshot(&c, "cl-joinkey", true);
+    struct cr_keypair orderer, other;
+    char path[PATH_MAX + 32], h[GW_PEER_HEADER_MAX], h2[GW_PEER_HEADER_MAX];
+    snprintf(path, sizeof path, "%s/keys/orderer.key", c.nodes[0].g.ledger);
+    uint8_t seed[32];
+    char *text;
+    size_t len;
+    assert_int_equal(base_read_file(path, 1024, &text, &len), 0);
+    text[len > 64 ? 64 : len] = '\0'; /* the hex seed, without the newline */
+    assert_int_equal(base_hex_decode(seed, sizeof seed, text), 0);
+    base_free(text);
+    cr_keygen_seed(&orderer, seed);
+    cr_keygen(&other);
+    struct gt_node *g = &c.nodes[1].g;
+    const char *blocks = "/v1/blocks?from=1&count=2";
+    /* Without a key or a header: refused, as before. */
+    expect_peer(g, blocks, NULL, 401, "requires an API key");
+    /* Signed with the orderer key: served, in any order of arguments. */
+    assert_int_equal(gw_peer_header(&orderer, 4, 0, "GET", blocks, h), 0);
+    expect_peer(g, blocks, h, 200, NULL);
+    expect_peer(g, "/v1/blocks?count=2&from=1", h, 200, NULL);
+    assert_int_equal(
+        gw_peer_header(&orderer, 4, 0, "GET", "/v1/blocks/0?format=binary", h2),
+        0);
+    expect_peer(g, "/v1/blocks/0?format=binary", h2, 200, NULL);
+    /* Copied onto another URL: the signature does not cover it. */
+    expect_peer(g, "/v1/blocks?from=2&count=2", h, 403, "bad_signature");
+    expect_peer(g, "/v1/blocks?from=1&count=2&x=1", h, 403, "bad_signature");
+    expect_peer(g, "/v1/blocks?count=2f&rom=1", h, 403, "bad_signature");
+    expect_peer(g, "/v1/blocks/1?format=binary", h2, 403, "bad_signature");
+    /* Signed with another key. */
+    assert_int_equal(gw_peer_header(&other, 4, 0, "GET", blocks, h), 0);
+    expect_peer(g, blocks, h, 403, "not signed with the channel's orderer key");
+    /* Signed long ago, or far ahead. */
+    uint64_t now = base_wall_ns() / 1000000000u;
+    assert_int_equal(gw_peer_header(&orderer, 4, now - 3600, "GET", blocks, h),
+                     0);
+    expect_peer(g, blocks, h, 403, "stale_request");
+    assert_int_equal(gw_peer_header(&orderer, 4, now + 3600, "GET", blocks, h),
+                     0);
+    expect_peer(g, blocks, h, 403, "stale_request");
+    /* Malformed. */
+    expect_peer(g, blocks, "X-Gridledger-Peer: 4 x y", 401, "malformed");
+    expect_peer(g, blocks, "X-Gridledger-Peer: 0", 401, "malformed");
+    /* On any other route a valid header opens nothing. */
+    assert_int_equal(
+        gw_peer_header(&orderer, 4, 0, "GET", "/v1/state/asset/a1", h), 0);
+    expect_peer(g, "/v1/state/asset/a1", h, 401, "requires an API key");
+    assert_int_equal(gw_peer_header(&orderer, 4, 0, "GET", "/v1/tip", h), 0);
+    expect_peer(g, "/v1/tip", h, 401, "requires an API key");
+    cr_wipe(&orderer, sizeof orderer);
     cl_finish(&c);
 }
 
@@ -859,9 +978,17 @@ static void test_errors(void **state)
              "node %s --cluster %s --id 1 --tls-cert a --tls-key b", dir,
              c.spec);
     expect_fail(args, "leave out --tls-cert");
-    /* A joining node with no member to ask. */
+    /* A joining node without the orderer key (it signs the request for
+     * the genesis block), then with it but no member to ask. */
     snprintf(args, sizeof args, "node %s/new --cluster %s --id 1 --join", c.dir,
              c.spec);
+    expect_fail(args, "cannot read the orderer key");
+    char out[4096];
+    assert_int_equal(tl_run(out, sizeof out,
+                            "mkdir -p %s/new/keys && cp %s/keys/orderer.key "
+                            "%s/new/keys/ 2>&1",
+                            c.dir, dir, c.dir),
+                     0);
     expect_fail(args, "no member of the cluster sent its genesis block");
     expect_fail("status --node http://127.0.0.1:1", "does not answer");
     snprintf(args, sizeof args,
@@ -942,7 +1069,6 @@ static void test_errors(void **state)
                      409);
     assert_non_null(strstr(r.body, "not_clustered"));
     gt_free(&r);
-    char out[4096];
     assert_int_equal(
         tl_run(out, sizeof out, "%s status --node %s 2>&1", tl_binary(), s.url),
         0);
@@ -961,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_follower_restart),
         cmocka_unit_test(test_damaged_store_refuses_start),
         cmocka_unit_test(test_join_from_snapshot),
+        cmocka_unit_test(test_join_require_key),
         cmocka_unit_test(test_partitioned_minority),
         cmocka_unit_test(test_kill_leader_under_load),
     };
