@@ -64,8 +64,14 @@ static int w_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
     struct raft_uv_transport *tcp = wrap_of(t)->tcp;
     wrap_of(t)->accept_cb = cb;
     int rv = tcp->listen(tcp, w_accepted);
-    if (rv != 0) {
+    if (rv != 0 && tcp->errmsg[0] != '\0') {
         snprintf(t->errmsg, sizeof t->errmsg, "%s", tcp->errmsg);
+    } else if (rv != 0) {
+        /* libraft 0.15 says nothing of a failed bind. */
+        snprintf(t->errmsg, sizeof t->errmsg,
+                 "cannot listen for Raft peers on %s: the port is taken, "
+                 "or the address is not this machine's",
+                 wrap_of(t)->address);
     }
     return rv;
 }

@@ -1268,8 +1268,16 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         if (cs.failed != 0) {
             return base_errf(errmsg, cs.failed, "%s", cs.error);
         }
+        /* libraft 0.15 leaves its own message empty when the I/O start
+         * fails (the Raft port in use, say): the backend's says why. */
+        const char *why = raft_errmsg(&r->raft);
+        if (why[0] == '\0') {
+            why = r->io.errmsg[0]          ? r->io.errmsg
+                  : r->transport.errmsg[0] ? r->transport.errmsg
+                                           : raft_strerror(rv);
+        }
         return base_errf(errmsg, ord__from_raft(rv), "raft start in %s: %s",
-                         raft_dir, raft_errmsg(&r->raft));
+                         raft_dir, why);
     }
     return 0;
 }

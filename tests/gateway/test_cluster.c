@@ -994,6 +994,18 @@ static void test_errors(void **state)
     snprintf(args, sizeof args,
              "cluster add %s --node http://127.0.0.1:1 4@127.0.0.1:7004", dir);
     expect_fail(args, "ID@RAFTHOST:PORT/HTTPHOST:PORT");
+    /* Its Raft port taken by another program: it says so, not just
+     * "I/O error". */
+    int sock = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(sock >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)c.nodes[0].raft_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(sock, 1), 0);
+    snprintf(args, sizeof args, "node %s --cluster %s --id 1", dir, c.spec);
+    expect_fail(args, "cannot listen for Raft peers on 127.0.0.1:");
+    close(sock);
 
     /* A running cluster: the peers' routes refuse what is not signed. */
     cl_start_all(&c, "");
