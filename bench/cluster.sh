@@ -43,11 +43,12 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Sets $port to a loopback port nothing listens on (iproute2's ss), not
-# handed out yet.
+# handed out yet, and below the kernel's ephemeral range (32768 and up),
+# where an outgoing connection's source port could take it first.
 taken=""
 free_port() {
     while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
         case " $taken " in *" $p "*) continue ;; esac
         ss -ltn | grep -q ":$p " && continue
         taken="$taken $p"
@@ -76,7 +77,11 @@ start() { # node index [more options]
         >>"$tmp/n$n.log" 2>&1 &
     eval "pid$n=$!"
     pids="$pids $!"
-    until "$bin" status --node "$(url "$n")" >/dev/null 2>&1; do sleep 0.05; done
+    until "$bin" status --node "$(url "$n")" >/dev/null 2>&1; do
+        kill -0 "$(eval "echo \$pid$n")" 2>/dev/null ||
+            { echo "node $n did not start:"; tail -3 "$tmp/n$n.log"; exit 1; }
+        sleep 0.05
+    done
 }
 
 # The leader's index, once one of the nodes says it leads.

@@ -69,7 +69,5 @@ void gt_batch(const struct gt_node *n, struct base_buf *out, const char *who,
 void gt_apikey(const struct gt_node *n, char *token, const char *args);
 /** Height of the ledger, through GET /v1/tip. */
 uint64_t gt_height(const struct gt_node *n);
-/** A free loopback TCP port (bound then released). */
-int gt_free_port(void);
 
 #endif

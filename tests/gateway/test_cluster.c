@@ -61,8 +61,8 @@ static void cl_init(struct ccl *c, size_t n, const char *tag)
         snprintf(x->g.dir, sizeof x->g.dir, "%s", c->dir);
         snprintf(x->g.ledger, sizeof x->g.ledger, "%s/n%d", c->dir, x->id);
         snprintf(x->g.log, sizeof x->g.log, "%s/n%d.log", c->dir, x->id);
-        x->raft_port = gt_free_port();
-        x->http_port = gt_free_port();
+        x->raft_port = tl_free_port();
+        x->http_port = tl_free_port();
         snprintf(x->g.url, sizeof x->g.url, "http://127.0.0.1:%d",
                  x->http_port);
         len += (size_t)snprintf(c->spec + len, sizeof c->spec - len,

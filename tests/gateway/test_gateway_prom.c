@@ -98,7 +98,7 @@ static void test_prometheus_scrapes(void **state)
                      200);
     gt_free(&r);
 
-    int port = gt_free_port();
+    int port = tl_free_port();
     const char *target = strstr(n.url, "//") + 2;
     pid_t pid = start_prometheus(n.dir, target, port);
     struct gt_node prom;

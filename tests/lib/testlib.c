@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared helpers for the cmocka test executables. */
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -63,4 +66,27 @@ int tl_run(char *out, size_t outsize, const char *fmt, ...)
     }
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tl_free_port(void)
+{
+    static unsigned seed;
+    if (seed == 0) {
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    }
+    for (;;) {
+        int port = 20000 + (int)((unsigned)rand_r(&seed) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int rv = bind(fd, (struct sockaddr *)&a, sizeof a);
+        close(fd);
+        if (rv == 0) {
+            return port;
+        }
+    }
 }

@@ -26,4 +26,10 @@ int tl_run(char *out, size_t outsize, const char *fmt, ...) BASE_PRINTF(3, 4);
 /** Path of the gridledger binary ($GL_BINARY). */
 const char *tl_binary(void);
 
+/* A loopback TCP port nothing is bound to, below the kernel's ephemeral
+ * range (32768 and up here): a port the kernel handed out for bind(0)
+ * can be taken again as the source port of some outgoing connection
+ * before the node under test binds it. */
+int tl_free_port(void);
+
 #endif

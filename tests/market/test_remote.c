@@ -194,7 +194,7 @@ static void test_errors(void **state)
     char err[BASE_ERRMSG_SIZE] = "", url[64], want[128];
 
     /* Nothing listens on a free port. */
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", gt_free_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", tl_free_port());
     assert_int_equal(mk_client_http(&c, url, &cert, &key, NULL, err), BASE_EIO);
     snprintf(want, sizeof want, "cannot reach %s: Connection refused", url);
     assert_string_equal(err, want);
@@ -677,7 +677,7 @@ static void test_commands(void **state)
     assert_int_equal(tl_run(out, sizeof out,
                             "%s tx --node http://127.0.0.1:%d --keys %s --as "
                             "DERA1/operator asset create a3 3 2>&1",
-                            tl_binary(), gt_free_port(), n.ledger),
+                            tl_binary(), tl_free_port(), n.ledger),
                      1);
     assert_non_null(strstr(out, "Connection refused"));
     assert_int_equal(tl_run(out, sizeof out,

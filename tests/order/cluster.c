@@ -10,21 +10,6 @@
 #include "cluster.h"
 #include "testlib.h"
 
-unsigned tcl_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void new_node(struct tcl *t, size_t i, bool genesis)
 {
     struct tcl_node *nd = &t->nodes[i];
@@ -36,7 +21,7 @@ static void new_node(struct tcl *t, size_t i, bool genesis)
     snprintf(nd->raft_dir, sizeof nd->raft_dir, "%s/raft", dir);
     t->members[i].id = i + 1;
     snprintf(t->members[i].address, sizeof t->members[i].address,
-             "127.0.0.1:%u", tcl_free_port());
+             "127.0.0.1:%u", (unsigned)tl_free_port());
     char err[BASE_ERRMSG_SIZE];
     assert_int_equal(lg_open(&nd->l, nd->dir, &t->c.exec, NULL, err), 0);
     if (genesis) {

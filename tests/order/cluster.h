@@ -28,8 +28,6 @@ struct tcl {
     struct ord_raft_options opt;
 };
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-unsigned tcl_free_port(void);
 /** @n nodes (ids 1..n) with ledgers holding channel "energy" (the same
  *  genesis on each), not started. @opt (copied) is used for every start;
  *  the hub is filled in. */

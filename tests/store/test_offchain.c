@@ -418,20 +418,6 @@ static void test_redact(void **state)
 
 /* ---- PostgreSQL's own errors ----------------------------------------- */
 
-/* A loopback port nobody listens on (bound, then released). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void test_pg_bad_conninfo(void **state)
 {
     (void)state;
@@ -455,7 +441,7 @@ static void test_pg_refused(void **state)
 {
     (void)state;
     char uri[512], err[BASE_ERRMSG_SIZE];
-    int port = free_port();
+    int port = tl_free_port();
     snprintf(uri, sizeof uri,
              "postgresql://gridledger:hunter2@127.0.0.1:%d/gridledger", port);
     struct kv_offchain *s = NULL;
