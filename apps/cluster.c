@@ -215,6 +215,8 @@ int app_cluster_start(struct app_cluster *c, struct app_node *n,
     ro.forward_unchecked = true;
     ro.snapshot_threshold = (unsigned)c->snapshot_threshold;
     ro.snapshot_trailing = (unsigned)c->snapshot_trailing;
+    ro.snapshot_bytes = c->snapshot_mib << 20;
+    ro.segment_size = c->segment_mib << 20;
     ro.election_timeout_ms = (unsigned)c->election_ms;
     ro.peers = gw_peer_ops();
     ro.peers_impl = *peers;

@@ -19,6 +19,7 @@ struct app_cluster {
     uint64_t id;      /* --id; 0 until app_cluster_parse picks it */
     bool join;
     uint64_t snapshot_threshold, snapshot_trailing, election_ms;
+    uint64_t snapshot_mib, segment_mib; /* 0: the defaults */
     struct ord_member members[ORD_MAX_MEMBERS];
     size_t nmembers;
     char listen[ORD_ADDRESS_MAX]; /* this member's HTTP address */

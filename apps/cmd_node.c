@@ -23,7 +23,7 @@ static const char usage[] =
     "           [--no-access-log] [--ready-file FILE]\n"
     "           [--cluster ID@RAFTHOST:PORT/HTTPHOST:PORT,... [--id ID]\n"
     "            [--join] [--snapshot-threshold N] [--snapshot-trailing N]\n"
-    "            [--election-ms MS]]\n\n"
+    "            [--snapshot-mib M] [--segment-mib M] [--election-ms MS]]\n\n"
     "Serve the ledger in DIR over HTTP (docs/api.md) until SIGINT or\n"
     "SIGTERM, then stop cleanly: no new connections, every submitted\n"
     "transaction is committed and answered, the store is closed. A restart\n"
@@ -59,8 +59,12 @@ static const char usage[] =
     "                         the log once the leader adds this node\n"
     "                         (gridledger cluster add)\n"
     "  --snapshot-threshold N, --snapshot-trailing N   Raft log entries\n"
-    "                         (blocks) between snapshots and kept after one\n"
-    "                         (defaults 4096 and 1024)\n"
+    "                         (blocks) between a follower's snapshots, and\n"
+    "                         kept after one (defaults 4096 and 1024); the\n"
+    "                         leader snapshots 4 times less often\n"
+    "  --snapshot-mib M       a snapshot once M MiB of log have come since\n"
+    "                         the last, whatever the count (default 64)\n"
+    "  --segment-mib M        size of a Raft log segment file (default 32)\n"
     "  --election-ms MS       election timeout (default 300)\n\n"
     "Logs are JSON lines on stderr, one per request unless "
     "--no-access-log.\n"
@@ -254,6 +258,8 @@ int cmd_node(int argc, char **argv)
     const char *snap = app_take_opt(&argc, argv, "--snapshot-threshold");
     const char *trail = app_take_opt(&argc, argv, "--snapshot-trailing");
     const char *elect = app_take_opt(&argc, argv, "--election-ms");
+    const char *snap_mib = app_take_opt(&argc, argv, "--snapshot-mib");
+    const char *seg_mib = app_take_opt(&argc, argv, "--segment-mib");
     a.cl.join = app_take_flag(&argc, argv, "--join");
     a.gw.require_key = app_take_flag(&argc, argv, "--require-key");
     a.gw.access_log = !app_take_flag(&argc, argv, "--no-access-log");
@@ -283,12 +289,21 @@ int cmd_node(int argc, char **argv)
                    &a.cl.snapshot_threshold) ||
         parse_uint(trail, "--snapshot-trailing", UINT32_MAX,
                    &a.cl.snapshot_trailing) ||
-        parse_uint(elect, "--election-ms", 60000, &a.cl.election_ms)) {
+        parse_uint(elect, "--election-ms", 60000, &a.cl.election_ms) ||
+        parse_uint(snap_mib, "--snapshot-mib", 1u << 20, &a.cl.snapshot_mib) ||
+        parse_uint(seg_mib, "--segment-mib", 1024, &a.cl.segment_mib)) {
         return 2;
     }
-    if (a.cl.spec == NULL && (id || snap || trail || elect || a.cl.join)) {
+    if (seg_mib != NULL && a.cl.segment_mib < 8) {
+        /* A segment holds whole blocks: the biggest is a few MiB. */
+        return cmd_fail(2, "--segment-mib must be at least 8, not '%s'",
+                        seg_mib);
+    }
+    if (a.cl.spec == NULL &&
+        (id || snap || trail || elect || snap_mib || seg_mib || a.cl.join)) {
         return cmd_fail(2, "--id, --join, --snapshot-threshold, "
-                           "--snapshot-trailing and --election-ms go with "
+                           "--snapshot-trailing, --snapshot-mib, "
+                           "--segment-mib and --election-ms go with "
                            "--cluster");
     }
     if (a.cl.spec != NULL && a.cert_path != NULL) {

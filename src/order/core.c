@@ -3,6 +3,7 @@
  * every node applies committed entries, snapshots name the tip. The Raft
  * side runs on Raft's thread; the ledger side on a thread of its own (or
  * inline, for raft_fixture tests). See struct ord__core. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -1277,6 +1278,99 @@ int ord__core_push(struct ord__core *c, struct ord__item *it)
 
 /* Raft's state machine calls, on the Raft thread. */
 
+/* ---- when to snapshot (struct ord__snap_policy) ---- */
+
+/* A fraction in [0, 2^32) drawn from a node's id (Fibonacci hashing):
+ * ids 1, 2, 3, ... land far apart, whatever their number. */
+static uint64_t id_phase(uint64_t id)
+{
+    return (id * UINT64_C(0x9E3779B97F4A7C15)) >> 32;
+}
+
+bool ord__snapshot_due(const struct ord__snap_policy *p, uint64_t id,
+                       bool leading, uint64_t last, uint64_t index,
+                       uint64_t bytes)
+{
+    if (p->threshold == 0 || index <= last) {
+        return false;
+    }
+    uint64_t phase = id_phase(id);
+    /* Each node its own budget, between half and all of p->bytes: nodes
+     * that took their last snapshot together do not take the next one
+     * together too. */
+    if (p->bytes != 0 && bytes >= p->bytes - ((p->bytes / 2 * phase) >> 32)) {
+        return true;
+    }
+    uint64_t t = p->threshold;
+    if (leading) {
+        return index - last >= t * (p->leader_factor ? p->leader_factor : 1);
+    }
+    uint64_t off = (t * phase) >> 32;
+    return (index + off) / t > (last + off) / t;
+}
+
+unsigned ord__snapshot_keep(const struct ord__snap_policy *p, uint64_t entries,
+                            uint64_t bytes)
+{
+    uint64_t keep = p->trailing;
+    if (p->bytes != 0 && entries != 0 && bytes != 0) {
+        uint64_t fit = p->bytes / 4 / (bytes / entries + 1);
+        keep = fit < keep ? fit : keep;
+    }
+    return (unsigned)(keep < 16 ? (p->trailing < 16 ? p->trailing : 16) : keep);
+}
+
+/* After every entry applied (Raft thread): count it, and when the policy
+ * says so, have libraft take a snapshot once this round of applies is
+ * over (its threshold down to one entry; fsm_snapshot puts it back out of
+ * reach). */
+static void snapshot_count(struct ord__core *c, size_t len)
+{
+    if (c->policy.threshold == 0) {
+        return;
+    }
+    if (!c->snap_known) {
+        c->snap_index = c->raft->log.snapshot.last_index;
+        c->snap_known = true;
+    }
+    c->snap_count++;
+    c->snap_bytes += len;
+    uint64_t index = raft_last_applied(c->raft) + 1;
+    if (!c->snap_asked &&
+        ord__snapshot_due(&c->policy, c->id, raft_state(c->raft) == RAFT_LEADER,
+                          c->snap_index, index, c->snap_bytes)) {
+        c->snap_asked = true;
+        raft_set_snapshot_trailing(
+            c->raft,
+            ord__snapshot_keep(&c->policy, c->snap_count, c->snap_bytes));
+        raft_set_snapshot_threshold(c->raft, 1);
+    }
+}
+
+/* A snapshot is taken (or restored) at @index: count from there. */
+static void snapshot_taken(struct ord__core *c, uint64_t index)
+{
+    if (c->policy.threshold == 0) {
+        return;
+    }
+    c->snap_known = true;
+    c->snap_asked = false;
+    c->snap_index = index;
+    c->snap_bytes = 0;
+    c->snap_count = 0;
+    raft_set_snapshot_threshold(c->raft, UINT_MAX);
+}
+
+/* A snapshot restored: count from its index, read from libraft at the
+ * next apply. */
+static void snapshot_restored(struct ord__core *c)
+{
+    if (c->policy.threshold != 0) {
+        snapshot_taken(c, 0);
+        c->snap_known = false;
+    }
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
                      void **result)
 {
@@ -1287,7 +1381,11 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
         return ord__to_raft(f);
     }
     if (!c->threaded) {
-        return ord__to_raft(apply_entry(c, buf->base, buf->len));
+        int rv = ord__to_raft(apply_entry(c, buf->base, buf->len));
+        if (rv == 0) {
+            snapshot_count(c, buf->len);
+        }
+        return rv;
     }
     struct ord__in *m = in_new(IN_ENTRY);
     uint8_t *copy = m != NULL ? base_malloc(buf->len) : NULL;
@@ -1306,6 +1404,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
     }
     pthread_mutex_unlock(&c->lock);
     post_in(c, m);
+    snapshot_count(c, buf->len);
     return 0;
 }
 
@@ -1352,6 +1451,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
     }
     c->snap = r;
     c->snap_start = base_mono_ns();
+    snapshot_taken(c, raft_last_applied(c->raft));
     *bufs = NULL;
     *n_bufs = 0;
     m->reply = r;
@@ -1452,6 +1552,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
          * start (Raft loading its own snapshot), the start fails. */
         return ord__to_raft(rv);
     }
+    snapshot_restored(c);
     /* Restored; or this node cannot go on (it holds another chain, or
      * every member served wrong blocks): its status says why, it applies
      * nothing more, and Raft need not send the snapshot again. (libraft

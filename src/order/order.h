@@ -231,10 +231,18 @@ struct ord_raft_options {
     struct ord_options order;         /* batching and admission, as for solo */
     unsigned election_timeout_ms;     /* 0: 300 (randomised to 300..600) */
     unsigned heartbeat_timeout_ms;    /* 0: 50 */
-    unsigned snapshot_threshold;      /* log entries (blocks) between
-                                         snapshots; 0: 4096 */
-    unsigned snapshot_trailing;       /* entries kept after a snapshot;
-                                         0: 1024 */
+    unsigned snapshot_threshold;      /* log entries (blocks) between a
+                                         follower's snapshots; 0: 4096 */
+    unsigned snapshot_trailing;       /* entries kept after a snapshot,
+                                         at most; 0: 1024 */
+    unsigned snapshot_leader_factor;  /* the leader snapshots this many
+                                         times less often; 0: 4 */
+    uint64_t snapshot_bytes;          /* log bytes since the last snapshot
+                                         that call for one whatever the
+                                         count (and a quarter of it bounds
+                                         what is kept); 0: 64 MiB */
+    uint64_t segment_size;            /* bytes of a Raft log segment file;
+                                         0: 32 MiB */
     uint64_t submit_timeout;          /* ns a submission may wait for its
                                          block; 0: 30 s */
     uint64_t drain_timeout;           /* ns ord_raft_stop waits for submissions

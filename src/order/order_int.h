@@ -169,6 +169,36 @@ struct ord__out; /* a message to the Raft side (core.c) */
  * elections; the two sides talk through queues, in order. Inline (the
  * fixture tests), the ledger side runs on the Raft thread, as calls.
  */
+/* When a node takes its Raft snapshots. libraft 0.15 closes the open log
+ * segment at every snapshot, and closing a segment's writer blocks the
+ * Raft thread in io_destroy(2) for two RCU grace periods: 30-45 ms
+ * measured here (perf trace), when nothing is appended, acknowledged or
+ * sent. So the core, not libraft's entry count, decides when: a follower
+ * at indexes @threshold apart, offset by a phase drawn from its id (two
+ * followers rarely stall together, and one is enough for a majority);
+ * the leader, whose stall every client sees, @leader_factor times less
+ * often; any node once @bytes of log have been applied since its last
+ * snapshot (libraft holds them all in memory), whatever the count. */
+struct ord__snap_policy {
+    unsigned threshold;     /* 0: libraft's own threshold decides (the
+                               raft_fixture tests set it themselves) */
+    unsigned leader_factor; /* 0: 1 */
+    unsigned trailing;      /* entries kept after a snapshot, at most */
+    uint64_t bytes;         /* 0: no bound */
+};
+
+/** Whether node @id, leading or not, with its last snapshot at index
+ *  @last, takes one once it has applied @index, @bytes of entries since
+ *  that snapshot. */
+bool ord__snapshot_due(const struct ord__snap_policy *p, uint64_t id,
+                       bool leading, uint64_t last, uint64_t index,
+                       uint64_t bytes);
+/** Entries to keep after a snapshot that follows @entries entries of
+ *  @bytes in all: at most p->trailing, and about a quarter of p->bytes of
+ *  them (never fewer than 16). */
+unsigned ord__snapshot_keep(const struct ord__snap_policy *p, uint64_t entries,
+                            uint64_t bytes);
+
 struct ord__core {
     /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
@@ -178,6 +208,12 @@ struct ord__core {
     struct reply *snap;   /* the snapshot being taken, or NULL */
     uint64_t snap_start;  /* monotonic ns: fsm_snapshot was called */
     uint64_t snap_waited; /* ns until the ledger side had written it */
+    struct ord__snap_policy policy; /* set by the driver before raft_start */
+    bool snap_known;     /* snap_index read from libraft at first apply */
+    bool snap_asked;     /* libraft told to take one after this apply */
+    uint64_t snap_index; /* index of the last snapshot taken */
+    uint64_t snap_bytes; /* entry bytes applied since */
+    uint64_t snap_count; /* entries applied since */
 
     /* Shared, under lock. */
     pthread_mutex_t lock;

@@ -2,6 +2,7 @@
 /* A cluster node: libraft over libuv (disk log, TCP transport) on a loop
  * thread, verifier threads that admit submissions, and the waiters that
  * tell each submitter when its block is durable on this node. */
+#include <limits.h>
 #include <pthread.h>
 #include <raft/uv.h>
 #include <signal.h>
@@ -20,9 +21,14 @@
 #define DEF_HEARTBEAT_MS  15
 #define DEF_SNAP_THRESH   4096
 #define DEF_SNAP_TRAILING 1024
-#define DEF_SUBMIT_NS     (30ull * 1000000000ull)
-#define DEF_DRAIN_NS      (5ull * 1000000000ull)
-#define DEF_CHECK_DEPTH   256
+/* docs/cluster.md, "Snapshots": each snapshot, and each log segment
+ * filled, stalls the Raft thread 30-45 ms (libraft 0.15, Linux AIO). */
+#define DEF_SNAP_LEADER_FACTOR 4
+#define DEF_SNAP_BYTES         (UINT64_C(64) << 20)
+#define DEF_SEGMENT_SIZE       (UINT64_C(32) << 20)
+#define DEF_SUBMIT_NS          (30ull * 1000000000ull)
+#define DEF_DRAIN_NS           (5ull * 1000000000ull)
+#define DEF_CHECK_DEPTH        256
 /* A new member's catch-up round may last this long (libraft's default is
  * 5 s): its first round restores a snapshot, re-executing every block it
  * lacks, which takes as long as `gridledger verify` of the chain. As long
@@ -1179,6 +1185,9 @@ static void set_defaults(struct ord_raft_options *o)
     DEFAULT(heartbeat_timeout_ms, DEF_HEARTBEAT_MS);
     DEFAULT(snapshot_threshold, DEF_SNAP_THRESH);
     DEFAULT(snapshot_trailing, DEF_SNAP_TRAILING);
+    DEFAULT(snapshot_leader_factor, DEF_SNAP_LEADER_FACTOR);
+    DEFAULT(snapshot_bytes, DEF_SNAP_BYTES);
+    DEFAULT(segment_size, DEF_SEGMENT_SIZE);
     DEFAULT(submit_timeout, DEF_SUBMIT_NS);
     DEFAULT(drain_timeout, DEF_DRAIN_NS);
     DEFAULT(check_depth, DEF_CHECK_DEPTH);
@@ -1238,8 +1247,16 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
     }
     raft_set_election_timeout(&r->raft, r->opt.election_timeout_ms);
     raft_set_heartbeat_timeout(&r->raft, r->opt.heartbeat_timeout_ms);
-    raft_set_snapshot_threshold(&r->raft, r->opt.snapshot_threshold);
+    /* The core decides when to snapshot (struct ord__snap_policy). */
+    r->core.policy = (struct ord__snap_policy){
+        .threshold = r->opt.snapshot_threshold,
+        .leader_factor = r->opt.snapshot_leader_factor,
+        .trailing = r->opt.snapshot_trailing,
+        .bytes = r->opt.snapshot_bytes,
+    };
+    raft_set_snapshot_threshold(&r->raft, UINT_MAX);
     raft_set_snapshot_trailing(&r->raft, r->opt.snapshot_trailing);
+    raft_uv_set_segment_size(&r->io, r->opt.segment_size);
     raft_set_max_catch_up_round_duration(&r->raft, CATCH_UP_ROUND_MS);
     raft_set_pre_vote(&r->raft, true);
     if (!r->opt.join) {

@@ -432,6 +432,18 @@ static void test_kill_leader_under_load(void **state)
 
 /* ---- a follower restarts ------------------------------------------------- */
 
+/* The size of the biggest open (preallocated) Raft log segment in a
+ * node's DIR/raft: what --segment-mib sets. */
+static long open_segment_size(const char *ledger)
+{
+    char out[256];
+    assert_int_equal(tl_run(out, sizeof out,
+                            "stat -c %%s %s/raft/open-* | sort -n | tail -1",
+                            ledger),
+                     0);
+    return atol(out);
+}
+
 static void test_follower_restart(void **state)
 {
     (void)state;
@@ -446,6 +458,8 @@ static void test_follower_restart(void **state)
         assert_int_equal(cl_submit(&c, (size_t)k % 3, 20, acked, 400, &n), 200);
     }
     cl_converge(&c, 7, 1);
+    /* The default segment: 32 MiB (docs/cluster.md, "Snapshots"). */
+    assert_int_equal(open_segment_size(c.nodes[f].g.ledger), 32L << 20);
     assert_int_equal(gt_stop(&c.nodes[f].g), 0);
     /* Two of three go on without it. */
     size_t other = (leader + 2) % 3;
@@ -544,8 +558,9 @@ static void join_from_snapshot(struct ccl *c, const char *tag, bool require_key)
     }
     const char *snap = require_key
                            ? "--snapshot-threshold 8 --snapshot-trailing 2 "
-                             "--require-key"
-                           : "--snapshot-threshold 8 --snapshot-trailing 2";
+                             "--segment-mib 8 --require-key"
+                           : "--snapshot-threshold 8 --snapshot-trailing 2 "
+                             "--segment-mib 8";
     c->n = 3;
     cl_start_all(c, snap);
     cl_leader(c, -1);
@@ -557,6 +572,7 @@ static void join_from_snapshot(struct ccl *c, const char *tag, bool require_key)
     }
     assert_int_equal(n, 80);
     uint64_t h = cl_converge(c, 7, 30);
+    assert_int_equal(open_segment_size(c->nodes[0].g.ledger), 8L << 20);
     c->n = 4;
     char join[160];
     snprintf(join, sizeof join, "%s --join", snap);
@@ -974,6 +990,11 @@ static void test_errors(void **state)
     expect_fail(args, "not an HTTP address");
     snprintf(args, sizeof args, "node %s --join", dir);
     expect_fail(args, "go with --cluster");
+    snprintf(args, sizeof args, "node %s --snapshot-mib 16", dir);
+    expect_fail(args, "go with --cluster");
+    snprintf(args, sizeof args, "node %s --cluster %s --id 1 --segment-mib 2",
+             dir, c.spec);
+    expect_fail(args, "--segment-mib must be at least 8");
     snprintf(args, sizeof args,
              "node %s --cluster %s --id 1 --tls-cert a --tls-key b", dir,
              c.spec);

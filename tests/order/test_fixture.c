@@ -716,6 +716,92 @@ static void test_snapshot_v1_restore(void **state)
     base_buf_release(&g);
 }
 
+/* The indexes at which node @id, leading or not, snapshots while entries
+ * 1..@n are applied one by one, @size bytes each. */
+static size_t snapshots_at(const struct ord__snap_policy *p, uint64_t id,
+                           bool leading, uint64_t n, uint64_t size,
+                           uint64_t *out, size_t max)
+{
+    size_t k = 0;
+    uint64_t last = 0;
+    uint64_t bytes = 0;
+    for (uint64_t i = 1; i <= n; i++) {
+        bytes += size;
+        if (ord__snapshot_due(p, id, leading, last, i, bytes)) {
+            assert_true(k < max);
+            out[k++] = i;
+            last = i;
+            bytes = 0;
+        }
+    }
+    return k;
+}
+
+/* When nodes snapshot (struct ord__snap_policy): followers every
+ * threshold entries, each at its own phase, so no two of five nodes
+ * stall together; the leader leader_factor times less often; any node
+ * once its byte budget is spent; what is kept after. */
+static void test_snapshot_policy(void **state)
+{
+    (void)state;
+    struct ord__snap_policy p = {.threshold = 4096,
+                                 .leader_factor = 4,
+                                 .trailing = 1024,
+                                 .bytes = UINT64_C(64) << 20};
+    enum { NODES = 5, NSNAP = 64 };
+    uint64_t at[NODES][NSNAP];
+    size_t k[NODES];
+    for (uint64_t id = 1; id <= NODES; id++) {
+        k[id - 1] =
+            snapshots_at(&p, id, false, 100000, 1200, at[id - 1], NSNAP);
+        /* 100,000 entries: 24 or 25 snapshots, 4096 entries apart. */
+        assert_in_range(k[id - 1], 24, 25);
+        assert_true(at[id - 1][0] <= 4096);
+        for (size_t i = 1; i < k[id - 1]; i++) {
+            assert_int_equal(at[id - 1][i] - at[id - 1][i - 1], 4096);
+        }
+    }
+    /* Any two nodes' snapshots at least 1/16 of the threshold apart. */
+    for (size_t a = 0; a < NODES; a++) {
+        for (size_t b = a + 1; b < NODES; b++) {
+            uint64_t d = (at[a][0] > at[b][0] ? at[a][0] - at[b][0]
+                                              : at[b][0] - at[a][0]) %
+                         4096;
+            d = d < 4096 - d ? d : 4096 - d;
+            assert_true(d >= 4096 / 16);
+        }
+    }
+    /* The leader: every 4 x 4096 entries. */
+    uint64_t lead[NSNAP];
+    size_t nl = snapshots_at(&p, 2, true, 100000, 1200, lead, NSNAP);
+    assert_int_equal(nl, 6);
+    for (size_t i = 0; i < nl; i++) {
+        assert_int_equal(lead[i], (i + 1) * 4 * 4096);
+    }
+    /* Big blocks: the byte budget (between 32 and 64 MiB, by node)
+     * decides, for followers and leader alike. */
+    for (uint64_t id = 1; id <= NODES; id++) {
+        size_t n = snapshots_at(&p, id, id == 1, 2000, 200000, at[0], NSNAP);
+        assert_true(at[0][0] >= (UINT64_C(32) << 20) / 200000);
+        assert_true(at[0][0] <= (UINT64_C(64) << 20) / 200000 + 1);
+        assert_true(n >= 2000 / ((UINT64_C(64) << 20) / 200000 + 1));
+    }
+    /* Nothing before the last snapshot; libraft's own threshold when
+     * there is no policy. */
+    assert_false(ord__snapshot_due(&p, 1, false, 9000, 9000, UINT64_MAX));
+    struct ord__snap_policy none = {0};
+    assert_false(ord__snapshot_due(&none, 1, true, 0, 1000000, UINT64_MAX));
+    /* Kept after a snapshot: the trailing count for small entries, a
+     * quarter of the budget for big ones, never fewer than 16 (or the
+     * trailing count, when that is smaller). */
+    assert_int_equal(ord__snapshot_keep(&p, 4096, 4096 * 1200), 1024);
+    unsigned keep = ord__snapshot_keep(&p, 300, 300 * 110000);
+    assert_in_range(keep, 150, 153);
+    assert_int_equal(ord__snapshot_keep(&p, 10, 10 * (UINT64_C(60) << 20)), 16);
+    p.trailing = 2;
+    assert_int_equal(ord__snapshot_keep(&p, 10, 10 * (UINT64_C(60) << 20)), 2);
+}
+
 static void test_codecs(void **state)
 {
     struct fx *x = *state;
@@ -818,6 +904,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_v1_restore, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
+        cmocka_unit_test(test_snapshot_policy),
     };
     /* GL_TEST=name runs one test (while debugging). */
     if (getenv("GL_TEST") != NULL) {

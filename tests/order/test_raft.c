@@ -183,7 +183,8 @@ static long newest_snapshot_size(const char *dir)
     return size;
 }
 
-/* Three nodes that snapshot every 8 entries and keep 2, with 24 blocks:
+/* Three nodes that snapshot every 8 entries (the leader every 32) and
+ * keep 2, with 40 blocks:
  * a node joining later, or back after a while, cannot get the early log
  * and needs a snapshot. Returns the leader. */
 static size_t snapshotting3(struct tcl *t)
@@ -192,7 +193,7 @@ static size_t snapshotting3(struct tcl *t)
     o.snapshot_threshold = 8;
     o.snapshot_trailing = 2;
     size_t leader = cluster3(t, &o);
-    submit_many(t, "s", 24, 1);
+    submit_many(t, "s", 40, 1);
     assert_true(newest_snapshot_size(t->nodes[leader].raft_dir) > 0);
     return leader;
 }
