@@ -23,16 +23,30 @@
 # then `gridledger verify` passes on every directory, and the sizes of
 # the Raft snapshots each node kept are printed. Nothing here asserts a
 # timing.
-# Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick]
+# Usage: sh bench/cluster.sh [GRIDLEDGER] [--quick] [--latency]
+# --quick: smaller rounds. --latency: only the warm-up and the latency
+# round to the leader, then what each node logged about its snapshots.
 # NODE_FLAGS (environment) adds flags to every node, e.g.
-# NODE_FLAGS='--snapshot-threshold 512' to put snapshots in every round.
+# NODE_FLAGS='--snapshot-threshold 512' to put snapshots in every round;
+# TRACE=FILE keeps every request of the latency round to the leader
+# (http-bench --trace: when it was due, its latency, its code).
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-build/gridledger}
-quick=${2:-}
+[ $# -gt 0 ] && shift
+quick=""
+only_latency=""
+for a in "$@"; do
+    case $a in
+    --quick) quick=1 ;;
+    --latency) only_latency=1 ;;
+    *) echo "usage: sh bench/cluster.sh [GRIDLEDGER] [--quick] [--latency]" >&2
+       exit 2 ;;
+    esac
+done
 tx=40000
 lat=10000
-[ "$quick" = "--quick" ] && { tx=4000; lat=2000; }
+[ -n "$quick" ] && { tx=4000; lat=2000; }
 tmp=$(mktemp -d)
 pids=""
 cleanup() {
@@ -127,6 +141,29 @@ echo "cluster: $spec; node $l leads${NODE_FLAGS:+; nodes run with $NODE_FLAGS}"
 echo "load: $(uptime)"
 
 echo
+# What each node logged about taking its snapshots (when its ledger thread
+# had written it, and when libraft had stored it).
+snapshots_logged() {
+    cat "$tmp"/n*.log | grep '"msg":"node [0-9]*: snapshot of' |
+        sed 's/.*"ts":"[^T]*T\([^"]*\)".*"msg":"\([^"]*\)".*/\1 \2/' |
+        sort || true
+}
+
+if [ -n "$only_latency" ]; then
+    "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
+        --tx 3000 --rate 1000 --connections 64 >/dev/null 2>&1
+    settle "$l"
+    l=$(leader)
+    round "latency at 1,000/s offered, one envelope per request, to node $l (the leader)"
+    "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
+        --tx "$lat" --rate 1000 --connections 64 ${TRACE:+--trace "$TRACE"}
+    settle "$l"
+    echo "load: $(uptime)"
+    echo "== snapshots"
+    snapshots_logged
+    exit 0
+fi
+
 round "throughput: batches of 200, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
     --tx "$tx" --batch 200 --connections 8
@@ -144,7 +181,7 @@ settle "$l"
 l=$(leader) # the leader may have changed under the load of a round
 round "latency at 1,000/s offered, one envelope per request, to the leader"
 "$bin" http-bench "$(url "$l")" --ledger "$tmp/n1" --workload create \
-    --tx "$lat" --rate 1000 --connections 64
+    --tx "$lat" --rate 1000 --connections 64 ${TRACE:+--trace "$TRACE"}
 echo
 settle "$l"
 round "latency at 1,000/s offered, spread over the three nodes"
@@ -222,7 +259,4 @@ for i in 1 2 3 4; do
         echo "node $i: $(basename "$f") $(stat -c %s "$f") bytes, at $(date -d "@$at" +%T)"
     done
 done
-# What each node logged about taking them (when its ledger thread had
-# written it, and when libraft had stored it).
-cat "$tmp"/n*.log | grep '"msg":"node [0-9]*: snapshot of' |
-    sed 's/.*"ts":"[^T]*T\([^"]*\)".*"msg":"\([^"]*\)".*/\1 \2/' | sort || true
+snapshots_logged
