@@ -1539,61 +1539,76 @@ int lg__block_check(const struct lg_channel *ch, const struct lg_block *b,
     return rv;
 }
 
-int lg_apply(struct lg_channel *ch, const uint8_t *bytes, size_t len,
-             char *errmsg)
-{
-    if (ch->l->read_only) {
-        return base_errf(errmsg, BASE_EINVAL, "ledger is read-only");
-    }
+/* A block checked and executed, stored in a transaction not yet
+ * committed: what its subscribers are told once it is. */
+struct applied {
     struct lg_block b;
-    int rv = lg_block_decode(&b, bytes, len);
+    struct lg_outcome *outs;
+    struct block_run br;
+};
+
+static void applied_release(struct applied *a)
+{
+    run_release(&a->br);
+    base_free(a->outs);
+    lg_block_release(&a->b);
+}
+
+/* Check block @bytes against the tip (@height, @tip, @state), execute it
+ * and store it in @txn. On success *@a holds it (applied_release after
+ * notifying); on failure nothing is held and @txn has the block's partial
+ * writes (abort it). */
+static int apply_in(struct lg_channel *ch, struct kv_txn *txn,
+                    const uint8_t *bytes, size_t len, uint64_t height,
+                    const struct cr_hash *tip, const struct cr_hash *state,
+                    struct applied *a, char *errmsg)
+{
+    memset(a, 0, sizeof *a);
+    int rv = lg_block_decode(&a->b, bytes, len);
     if (rv != 0) {
         return base_errf(errmsg, rv, "block is malformed (%s)",
                          base_strerror(rv));
     }
-    uint64_t height;
-    struct cr_hash tip, state;
-    lg_channel_tip(ch, &height, &tip, &state);
-    unsigned long long num = (unsigned long long)b.h.number;
-    rv = lg__block_check(ch, &b, height, &tip, errmsg);
+    struct lg_block *b = &a->b;
+    unsigned long long num = (unsigned long long)b->h.number;
+    rv = lg__block_check(ch, b, height, tip, errmsg);
     if (rv != 0) {
-        lg_block_release(&b);
+        lg_block_release(b);
         return rv;
     }
-    size_t n = b.h.tx_count;
-    struct lg_outcome *outs = base_calloc(n, sizeof *outs);
-    if (outs == NULL) {
-        lg_block_release(&b);
+    size_t n = b->h.tx_count;
+    a->outs = base_calloc(n, sizeof *a->outs);
+    if (a->outs == NULL) {
+        lg_block_release(b);
         return base_errf(errmsg, BASE_ENOMEM, "out of memory");
     }
-    struct block_run br;
-    run_init(&br, ch, b.h.timestamp, outs);
-    br.number = b.h.number;
-    rv = kv_txn_begin(ch->l->env, true, &br.txn);
-    if (rv == 0) {
-        rv = execute(&br, b.txs, NULL, n);
-    }
+    struct block_run *br = &a->br;
+    run_init(br, ch, b->h.timestamp, a->outs);
+    br->number = b->h.number;
+    br->txn = txn;
+    rv = execute(br, b->txs, NULL, n);
     if (rv != 0) {
         base_errf(errmsg, rv, "block %llu: %s", num, base_strerror(rv));
     }
     if (rv == 0 &&
-        (br.results.len != b.results_bytes.len ||
-         memcmp(br.results.data, b.results_bytes.p, br.results.len) != 0)) {
+        (br->results.len != b->results_bytes.len ||
+         memcmp(br->results.data, b->results_bytes.p, br->results.len) != 0)) {
         /* Name the first transaction whose outcome differs. */
         size_t i = 0;
-        while (i < n && (outs[i].code == b.results[i].code)) {
+        while (i < n && (a->outs[i].code == b->results[i].code)) {
             i++;
         }
         rv = base_errf(errmsg, BASE_ECORRUPT,
                        "block %llu, transaction %zu: re-execution gives a "
                        "different result (stored %d, now %d: %s)",
-                       num, i < n ? i : 0, i < n ? b.results[i].code : 0,
-                       i < n ? outs[i].code : 0, i < n ? outs[i].reason : "");
+                       num, i < n ? i : 0, i < n ? b->results[i].code : 0,
+                       i < n ? a->outs[i].code : 0,
+                       i < n ? a->outs[i].reason : "");
     }
     struct cr_hash sh;
     if (rv == 0) {
-        next_state_hash(&sh, &state, &br.writes);
-        if (memcmp(sh.b, b.h.state_hash.b, CR_HASH_SIZE) != 0) {
+        next_state_hash(&sh, state, &br->writes);
+        if (memcmp(sh.b, b->h.state_hash.b, CR_HASH_SIZE) != 0) {
             rv = base_errf(errmsg, BASE_ECORRUPT,
                            "block %llu: re-execution gives a different "
                            "state hash",
@@ -1601,29 +1616,108 @@ int lg_apply(struct lg_channel *ch, const uint8_t *bytes, size_t len,
         }
     }
     if (rv == 0) {
-        rv = store_block(ch, br.txn, &b.h, &b.hash, bytes, len);
-        if (rv == 0) {
-            rv = kv_txn_commit(br.txn);
-        } else {
-            kv_txn_abort(br.txn);
-        }
-        br.txn = NULL;
+        rv = store_block(ch, txn, &b->h, &b->hash, bytes, len);
         if (rv != 0) {
             base_errf(errmsg, rv, "block %llu: cannot store: %s", num,
                       base_strerror(rv));
         }
     }
-    if (br.txn != NULL) {
-        kv_txn_abort(br.txn);
+    br->txn = NULL;
+    if (rv != 0) {
+        applied_release(a);
     }
-    if (rv == 0) {
-        set_tip(ch, &b.h, &b.hash);
-        notify(ch, &b.h, outs, n, &br);
-    }
-    run_release(&br);
-    base_free(outs);
-    lg_block_release(&b);
     return rv;
+}
+
+int lg_apply(struct lg_channel *ch, const uint8_t *bytes, size_t len,
+             char *errmsg)
+{
+    size_t done;
+    struct lg_slice one = {bytes, len};
+    return lg_apply_many(ch, &one, 1, &done, errmsg);
+}
+
+int lg_apply_many(struct lg_channel *ch, const struct lg_slice *blocks,
+                  size_t n, size_t *applied, char *errmsg)
+{
+    *applied = 0;
+    if (ch->l->read_only) {
+        return base_errf(errmsg, BASE_EINVAL, "ledger is read-only");
+    }
+    if (n == 0) {
+        return 0;
+    }
+    struct applied *as = base_calloc(n, sizeof *as);
+    if (as == NULL) {
+        return base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    }
+    uint64_t height;
+    struct cr_hash tip, state;
+    lg_channel_tip(ch, &height, &tip, &state);
+    struct kv_txn *outer = NULL;
+    int rv = kv_txn_begin(ch->l->env, true, &outer);
+    if (rv != 0) {
+        base_free(as);
+        return base_errf(errmsg, rv, "cannot store: %s", base_strerror(rv));
+    }
+    /* Each block in a child transaction: a block that fails leaves the
+     * ones before it to be committed, and nothing of its own. One block
+     * alone needs no child. */
+    size_t k = 0;
+    int bad = 0; /* the error of block k, which ends the run */
+    for (; k < n; k++) {
+        struct kv_txn *txn = outer;
+        if (n > 1 && (bad = kv_txn_begin_child(outer, &txn)) != 0) {
+            base_errf(errmsg, bad, "cannot store: %s", base_strerror(bad));
+            break;
+        }
+        bad = apply_in(ch, txn, blocks[k].p, blocks[k].len, height, &tip,
+                       &state, &as[k], errmsg);
+        if (txn != outer) {
+            if (bad == 0) {
+                bad = kv_txn_commit(txn);
+                if (bad != 0) {
+                    applied_release(&as[k]);
+                    base_errf(errmsg, bad, "cannot store: %s",
+                              base_strerror(bad));
+                }
+            } else {
+                kv_txn_abort(txn);
+            }
+        }
+        if (bad != 0) {
+            break;
+        }
+        height = as[k].b.h.number + 1;
+        tip = as[k].b.hash;
+        state = as[k].b.h.state_hash;
+    }
+    if (k == 0) {
+        kv_txn_abort(outer);
+        base_free(as);
+        return bad;
+    }
+    rv = kv_txn_commit(outer);
+    if (rv != 0) {
+        char why[BASE_ERRMSG_SIZE];
+        base_errf(why, rv, "blocks %llu-%llu: cannot store: %s",
+                  (unsigned long long)as[0].b.h.number,
+                  (unsigned long long)as[k - 1].b.h.number, base_strerror(rv));
+        memcpy(errmsg, why, sizeof why);
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (rv == 0) {
+            set_tip(ch, &as[i].b.h, &as[i].b.hash);
+            notify(ch, &as[i].b.h, as[i].outs, as[i].b.h.tx_count, &as[i].br);
+        }
+        applied_release(&as[i]);
+    }
+    base_free(as);
+    if (rv != 0) {
+        return rv;
+    }
+    *applied = k;
+    return bad;
 }
 
 /* ---- channels ----------------------------------------------------------- */

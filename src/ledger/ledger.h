@@ -406,6 +406,17 @@ void lg_pending_abort(struct lg_pending *p);
  */
 int lg_apply(struct lg_channel *ch, const uint8_t *block, size_t len,
              char *errmsg) BASE_WUR;
+/**
+ * lg_apply of @n consecutive blocks in one write transaction (one sync
+ * instead of @n: a node catching up on several committed blocks at once).
+ * Blocks are checked in order; the first that fails ends the run and is
+ * not stored, those before it are. *@applied counts the blocks stored;
+ * the return value is the error of block *@applied (0: all stored), with
+ * @errmsg saying why. If the commit itself fails, nothing is stored
+ * (*@applied is 0) and that error is returned.
+ */
+int lg_apply_many(struct lg_channel *ch, const struct lg_slice *blocks,
+                  size_t n, size_t *applied, char *errmsg) BASE_WUR;
 
 /* ---- the contract API -----------------------------------------------------
  * What a native contract may do during lg_executor.invoke. Everything is

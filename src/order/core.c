@@ -770,6 +770,67 @@ static int apply_block(struct ord__core *c, const struct ord__entry *e)
     return 0;
 }
 
+/* Blocks applied in one write transaction at most, and their bytes. */
+#define APPLY_RUN_MAX   64
+#define APPLY_RUN_BYTES (16u << 20)
+
+/* A follower behind on committed entries applies a run of them in one
+ * write transaction (lg_apply_many): one sync for the run instead of one
+ * a block, so a follower that fell behind catches up instead of staying
+ * behind (measured: hundreds of ms behind at 1,000 blocks a second, each
+ * block's commit waiting for its own fsyncs). The run is the blocks at
+ * the head of @m that follow each other from this node's tip; anything
+ * else (an anchor, a block for the node's own pending one, a stale or
+ * wrong block) is left to apply_entry, one at a time. Frees the messages
+ * applied and returns the first one left (@m when there is no run of
+ * two). */
+static struct ord__in *apply_run(struct ord__core *c, struct ord__in *m)
+{
+    struct lg_channel *ch = channel_of(c);
+    if (ch == NULL || c->pending != NULL || c->next.items != NULL ||
+        failed(c)) {
+        return m;
+    }
+    struct lg_slice blocks[APPLY_RUN_MAX];
+    uint64_t height;
+    lg_channel_tip(ch, &height, NULL, NULL);
+    size_t k = 0, bytes = 0;
+    for (struct ord__in *x = m; x != NULL && x->kind == IN_ENTRY &&
+                                k < APPLY_RUN_MAX && bytes < APPLY_RUN_BYTES;
+         x = x->next) {
+        struct ord__entry e;
+        struct lg_header h;
+        if (ord__entry_decode(&e, x->data, x->len) != 0 ||
+            e.kind != ORD__ENTRY_BLOCK ||
+            lg_header_decode(&h, e.block.p, e.block.len) != 0 ||
+            h.number != height + k) {
+            break;
+        }
+        blocks[k++] = (struct lg_slice){e.block.p, e.block.len};
+        bytes += e.block.len;
+    }
+    if (k < 2) {
+        return m;
+    }
+    size_t done = 0;
+    char why[BASE_ERRMSG_SIZE];
+    if (lg_apply_many(ch, blocks, k, &done, why) != 0) {
+        /* The block that failed goes through apply_entry, which tells a
+         * wrong block (refused, skipped) from this machine's trouble. */
+        BASE_DEBUG(MOD, "node %llu: %zu of a run of %zu blocks applied: %s",
+                   (unsigned long long)c->id, done, k, why);
+    }
+    for (size_t i = 0; i < done; i++) {
+        count_block(c);
+        report_applied(c, blocks[i].p, blocks[i].len);
+        struct ord__in *next = m->next;
+        base_free(m->data);
+        base_free(m);
+        m = next;
+    }
+    return m;
+}
+
 static int apply_entry(struct ord__core *c, const uint8_t *p, size_t len)
 {
     if (failed(c)) {
@@ -1101,6 +1162,10 @@ static void *ledger_main(void *arg)
         pthread_cond_broadcast(&c->cv); /* room for a waiting apply */
         pthread_mutex_unlock(&c->lock);
         while (m != NULL) {
+            m = apply_run(c, m);
+            if (m == NULL) {
+                break;
+            }
             struct ord__in *next = m->next;
             process(c, m);
             m = next;

@@ -569,6 +569,68 @@ static void test_apply_on_replica(void **state)
     tl_rmrf(dir2);
 }
 
+/* Several blocks in one transaction: all stored when all are good; when
+ * one fails, those before it are stored and it and those after are not;
+ * the subscribers hear of each block stored, once. */
+static void test_apply_many(void **state)
+{
+    struct fx *f = *state;
+    build_chain(f);
+    char dir2[PATH_MAX], err[BASE_ERRMSG_SIZE];
+    tl_tmpdir(dir2, "replica-many");
+    struct lg_ledger *l2;
+    assert_int_equal(lg_open(&l2, dir2, &f->c.exec, NULL, err), 0);
+    assert_int_equal(lg_channel_create(l2, &f->c.cfg, &f->c.orderer, err), 0);
+    struct seen s = {0};
+    struct lg_subscriber sub = {&s, on_block, on_event};
+    assert_int_equal(lg_subscribe(l2, &sub), 0);
+    struct lg_channel *ch2;
+    assert_int_equal(lg_channel_get(l2, "energy", &ch2), 0);
+    struct base_buf b[4];
+    struct lg_slice sl[4];
+    for (uint64_t n = 1; n <= 4; n++) {
+        base_buf_init(&b[n - 1], 0);
+        assert_int_equal(lg_block_get(f->ch, n, &b[n - 1]), 0);
+        sl[n - 1] = (struct lg_slice){b[n - 1].data, b[n - 1].len};
+    }
+    /* Block 3 forged: blocks 1 and 2 are stored, 3 and 4 not. */
+    b[2].data[b[2].len - 5] ^= 1;
+    size_t done = 99;
+    assert_int_equal(lg_apply_many(ch2, sl, 4, &done, err), BASE_ECORRUPT);
+    assert_int_equal(done, 2);
+    assert_non_null(strstr(err, "block 3"));
+    uint64_t height;
+    lg_channel_tip(ch2, &height, NULL, NULL);
+    assert_int_equal(height, 3);
+    assert_int_equal(s.blocks, 2);
+    /* The same again is refused: block 1 is no longer the next. */
+    assert_int_equal(lg_apply_many(ch2, sl, 4, &done, err), BASE_ECORRUPT);
+    assert_int_equal(done, 0);
+    assert_non_null(strstr(err, "expected block number 3"));
+    /* Blocks 3 and 4 as sent: all stored, one state with the source. */
+    b[2].data[b[2].len - 5] ^= 1;
+    assert_int_equal(lg_apply_many(ch2, sl + 2, 2, &done, err), 0);
+    assert_int_equal(done, 2);
+    assert_int_equal(s.blocks, 4);
+    struct cr_hash s1, s2;
+    lg_channel_tip(f->ch, NULL, NULL, &s1);
+    lg_channel_tip(ch2, &height, NULL, &s2);
+    assert_int_equal(height, 5);
+    assert_memory_equal(s1.b, s2.b, 32);
+    for (int i = 0; i < 4; i++) {
+        base_buf_release(&b[i]);
+    }
+    lg_close(l2);
+    /* What was stored survives a reopen, and verifies. */
+    assert_int_equal(lg_open(&l2, dir2, &f->c.exec, NULL, err), 0);
+    assert_int_equal(lg_channel_get(l2, "energy", &ch2), 0);
+    lg_channel_tip(ch2, &height, NULL, &s2);
+    assert_int_equal(height, 5);
+    assert_memory_equal(s1.b, s2.b, 32);
+    lg_close(l2);
+    tl_rmrf(dir2);
+}
+
 /* Flip one byte of a stored record directly in LMDB, as disk corruption or
  * an attacker with file access would. */
 static void flip_stored(const char *dir, const char *db, const void *key,
@@ -1021,6 +1083,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_evaluate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_on_replica, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_detects_tampering, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_oom_commit, setup, teardown),
