@@ -1426,14 +1426,12 @@ static void snapshot_taken(struct ord__core *c, uint64_t index)
     raft_set_snapshot_threshold(c->raft, UINT_MAX);
 }
 
-/* A snapshot restored: count from its index, read from libraft at the
- * next apply. */
+/* A snapshot restored: count from its index, which libraft has once the
+ * restore is over (read at the next apply). */
 static void snapshot_restored(struct ord__core *c)
 {
-    if (c->policy.threshold != 0) {
-        snapshot_taken(c, 0);
-        c->snap_known = false;
-    }
+    snapshot_taken(c, 0);
+    c->snap_known = false;
 }
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,

@@ -230,7 +230,7 @@ int ord_blocks_read(struct lg_channel *ch, uint64_t from, uint64_t max,
 struct ord_raft_options {
     struct ord_options order;         /* batching and admission, as for solo */
     unsigned election_timeout_ms;     /* 0: 300 (randomised to 300..600) */
-    unsigned heartbeat_timeout_ms;    /* 0: 50 */
+    unsigned heartbeat_timeout_ms;    /* 0: 15 */
     unsigned snapshot_threshold;      /* log entries (blocks) between a
                                          follower's snapshots; 0: 4096 */
     unsigned snapshot_trailing;       /* entries kept after a snapshot,

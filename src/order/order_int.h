@@ -158,17 +158,6 @@ struct ord__in;  /* a message to the ledger side (core.c) */
 struct reply;    /* its answer, when it has one (core.c) */
 struct ord__out; /* a message to the Raft side (core.c) */
 
-/*
- * The core has two sides. The Raft side runs on the thread that drives
- * Raft (the libuv loop, or a raft_fixture test): it follows leadership,
- * appends the anchor and the blocks the ledger side cut, and receives
- * Raft's state machine calls. The ledger side does every ledger write:
- * executing and storing blocks, checking and applying the leader's,
- * snapshots. Threaded (ord__core_start), the ledger side has a thread of
- * its own, so fsyncs and re-execution never hold up Raft's heartbeats and
- * elections; the two sides talk through queues, in order. Inline (the
- * fixture tests), the ledger side runs on the Raft thread, as calls.
- */
 /* When a node takes its Raft snapshots. libraft 0.15 closes the open log
  * segment at every snapshot, and closing a segment's writer blocks the
  * Raft thread in io_destroy(2) for two RCU grace periods: 30-45 ms
@@ -199,6 +188,17 @@ bool ord__snapshot_due(const struct ord__snap_policy *p, uint64_t id,
 unsigned ord__snapshot_keep(const struct ord__snap_policy *p, uint64_t entries,
                             uint64_t bytes);
 
+/*
+ * The core has two sides. The Raft side runs on the thread that drives
+ * Raft (the libuv loop, or a raft_fixture test): it follows leadership,
+ * appends the anchor and the blocks the ledger side cut, and receives
+ * Raft's state machine calls. The ledger side does every ledger write:
+ * executing and storing blocks, checking and applying the leader's,
+ * snapshots. Threaded (ord__core_start), the ledger side has a thread of
+ * its own, so fsyncs and re-execution never hold up Raft's heartbeats and
+ * elections; the two sides talk through queues, in order. Inline (the
+ * fixture tests), the ledger side runs on the Raft thread, as calls.
+ */
 struct ord__core {
     /* Raft side. */
     struct raft *raft; /* set by the driver before raft_start */
