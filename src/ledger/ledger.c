@@ -1699,11 +1699,9 @@ int lg_apply_many(struct lg_channel *ch, const struct lg_slice *blocks,
     }
     rv = kv_txn_commit(outer);
     if (rv != 0) {
-        char why[BASE_ERRMSG_SIZE];
-        base_errf(why, rv, "blocks %llu-%llu: cannot store: %s",
+        base_errf(errmsg, rv, "blocks %llu-%llu: cannot store: %s",
                   (unsigned long long)as[0].b.h.number,
                   (unsigned long long)as[k - 1].b.h.number, base_strerror(rv));
-        memcpy(errmsg, why, sizeof why);
     }
     for (size_t i = 0; i < k; i++) {
         if (rv == 0) {
