@@ -97,6 +97,13 @@ struct gw_route_info {
 /** The route table (static storage); returns its length. */
 size_t gw_routes(const struct gw_route_info **out);
 
+/** The HTTP status the API answers for @code, a BASE_E* code of
+ *  src/base/err.h (docs/api.md, "Errors"): 4xx for what the caller got
+ *  wrong, 500 for the node's own failures, 503 (with Retry-After) when the
+ *  node cannot take the request now. Every code of err.h has its entry;
+ *  anything else is 500. */
+unsigned gw_http_status(int code);
+
 /* ---- the cluster ------------------------------------------------------------
  * A node of a Raft cluster (docs/cluster.md) reaches its peers' gateways
  * over HTTP: struct gw_peers is the struct ord_peer_ops of node processes

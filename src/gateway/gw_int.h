@@ -163,6 +163,7 @@ struct gw_req {
     unsigned status;
     struct base_buf body;
     bool too_big;
+    bool close; /* the answer closes the connection (bad framing) */
     bool have_key;
     struct gw_key key;
     /* Asynchronous submissions: results land here from ordering threads;

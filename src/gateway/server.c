@@ -34,8 +34,13 @@ enum MHD_Result gw__reply(struct gw_req *r, unsigned status,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 gw__route_table[r->route].info.method);
     }
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE ||
+        status == MHD_HTTP_TOO_MANY_REQUESTS) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+    if (r->close) {
+        /* Nothing more is read from this connection. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     r->status = status;
     enum MHD_Result rv = MHD_queue_response(r->conn, status, resp);
@@ -78,35 +83,65 @@ enum MHD_Result gw__error(struct gw_req *r, unsigned status, const char *error,
     return gw__reply_json(r, status, o);
 }
 
+/* The one table from the codes of src/base/err.h to HTTP statuses, for
+ * every route (docs/api.md, "Errors"): what the caller got wrong is a 4xx,
+ * what failed on the node is a 500, and a node that cannot take the
+ * request now (queue full, stopping, disk full, refusing writes, timed
+ * out) is a 503 with Retry-After. EABORTED, ENOCONVERGE and ESINGULAR say
+ * a contract or its computation failed on the request's data: 422.
+ * ENOTLEADER: membership changes go to the leader (docs/cluster.md). */
+#define GW_STATUS_MAP(X)                                                       \
+    X(ENOMEM, 500)                                                             \
+    X(EINVAL, 400)                                                             \
+    X(ENOTFOUND, 404)                                                          \
+    X(EEXIST, 409)                                                             \
+    X(EIO, 500)                                                                \
+    X(ECORRUPT, 500)                                                           \
+    X(ETOOBIG, 413)                                                            \
+    X(EPARSE, 400)                                                             \
+    X(EPERM, 403)                                                              \
+    X(EBADSIG, 403)                                                            \
+    X(EEXPIRED, 403)                                                           \
+    X(EUNKNOWNCERT, 403)                                                       \
+    X(EREPLAY, 409)                                                            \
+    X(ENOCONTRACT, 404)                                                        \
+    X(ENOFUNC, 404)                                                            \
+    X(EABORTED, 422)                                                           \
+    X(ECLOSED, 503)                                                            \
+    X(ETIMEDOUT, 503)                                                          \
+    X(EFULL, 503)                                                              \
+    X(EBUSY, 503)                                                              \
+    X(ENOCONVERGE, 422)                                                        \
+    X(ESINGULAR, 422)                                                          \
+    X(EUNSUPPORTED, 400)                                                       \
+    X(ENOSPC, 503)                                                             \
+    X(EPANIC, 503)                                                             \
+    X(ENOCHANNEL, 404)                                                         \
+    X(EARGS, 400)                                                              \
+    X(ENOTLEADER, 409)
+
+#define GW__STATUS_ENTRY(name, status) [-BASE_##name] = status,
+#define GW__STATUS_COUNT(name, status) +1
+static const unsigned short http_status[-BASE__ERR_LAST] = {
+    GW_STATUS_MAP(GW__STATUS_ENTRY)};
+/* A code appended to err.h without its line above stops the build: the
+ * table names each code once (a repeat is a -Woverride-init warning), so
+ * as many lines as codes means every code is there. */
+_Static_assert(0 GW_STATUS_MAP(GW__STATUS_COUNT) == -BASE__ERR_LAST - 1,
+               "every code of src/base/err.h needs its HTTP status here");
+
+unsigned gw_http_status(int code)
+{
+    if (code <= BASE__ERR_LAST || code >= 0) {
+        return 500; /* not a code of err.h: the node's own failure */
+    }
+    unsigned s = http_status[-code];
+    return s != 0 ? s : 500;
+}
+
 unsigned gw__status_of(int code)
 {
-    switch (code) {
-    case BASE_ENOTFOUND:
-    case BASE_ENOCONTRACT:
-    case BASE_ENOFUNC:
-    case BASE_ENOCHANNEL:
-        return 404;
-    case BASE_EPERM:
-    case BASE_EUNKNOWNCERT:
-    case BASE_EEXPIRED:
-    case BASE_EBADSIG:
-        return 403;
-    case BASE_EPARSE:
-    case BASE_EINVAL:
-    case BASE_EARGS:
-        return 400;
-    case BASE_ETOOBIG:
-        return 413;
-    case BASE_EEXIST:
-    case BASE_EREPLAY:
-        return 409;
-    case BASE_EFULL:
-    case BASE_ECLOSED:
-    case BASE_EBUSY:
-        return 503;
-    default:
-        return code < 0 && code > BASE__ERR_LAST ? 422 : 500;
-    }
+    return gw_http_status(code);
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -253,7 +288,9 @@ static unsigned route(struct gw_req *r)
     return miss;
 }
 
-/* The token of "Authorization: Bearer T" or "X-API-Key: T", or NULL. */
+/* The token of "Authorization: Bearer T" or "X-API-Key: T", or NULL.
+ * admit() has checked that every credential the request carries names
+ * this same key, so the first one found stands for all. */
 const char *gw__token(struct MHD_Connection *c)
 {
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -265,6 +302,162 @@ const char *gw__token(struct MHD_Connection *c)
         return a; /* malformed: refused as a bad key */
     }
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+}
+
+/* ---- framing and credentials -------------------------------------------
+ * What the headers say about where the body ends, and who is asking, read
+ * once from every header line (libmicrohttpd's lookups return only the
+ * first of a repeated header, so a second one would go unseen). */
+
+#define GW_MAX_CREDS 4
+
+struct hdr_scan {
+    unsigned ncl, nte, npeer, ncred;
+    const char *cl, *te, *peer;
+    const char *bad_name; /* a header name that is not an HTTP token */
+    /* Each API key sent, and the header it came in. */
+    const char *cred[GW_MAX_CREDS];
+    const char *cred_from[GW_MAX_CREDS];
+};
+
+static bool is_token(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+              (c >= 'A' && c <= 'Z') || strchr("!#$%&'*+-.^_`|~", c))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    (void)kind;
+    struct hdr_scan *h = cls;
+    if (value == NULL) {
+        value = "";
+    }
+    if (!is_token(key)) {
+        h->bad_name = key;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        h->ncl++;
+        h->cl = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        h->nte++;
+        h->te = value;
+    } else if (strcasecmp(key, GW_PEER_HEADER) == 0) {
+        h->npeer++;
+        h->peer = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0 ||
+               strcasecmp(key, "X-API-Key") == 0) {
+        if (h->ncred < GW_MAX_CREDS) {
+            bool auth = strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0;
+            h->cred[h->ncred] = value;
+            h->cred_from[h->ncred] = auth ? "Authorization" : "X-API-Key";
+        }
+        h->ncred++;
+    }
+    return MHD_YES;
+}
+
+/* A Content-Length that is a plain decimal number, nothing else. */
+static bool plain_decimal(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 19) {
+        return false;
+    }
+    return strspn(s, "0123456789") == n;
+}
+
+/* Refuse a request whose body's end is not certain (RFC 9112 6.3): a
+ * proxy in front may frame it differently, and what it takes for the rest
+ * of the body this server would take for the next request (request
+ * smuggling). The answer closes the connection, so nothing after it on
+ * the connection is read as a request. Returns the reason, or NULL when
+ * the framing is clear. */
+static const char *framing_error(const struct hdr_scan *h)
+{
+    if (h->bad_name != NULL) {
+        return "a header name is not an HTTP token (no spaces, no "
+               "separators, nothing before the colon but the name)";
+    }
+    if (h->ncl > 1) {
+        return "more than one Content-Length header";
+    }
+    if (h->nte > 1) {
+        return "more than one Transfer-Encoding header";
+    }
+    if (h->ncl == 1 && h->nte == 1) {
+        return "both Content-Length and Transfer-Encoding: send one";
+    }
+    if (h->nte == 1 && strcasecmp(h->te, "chunked") != 0) {
+        return "Transfer-Encoding must be exactly 'chunked' (no other "
+               "coding is taken)";
+    }
+    if (h->ncl == 1 && !plain_decimal(h->cl)) {
+        return "Content-Length must be a plain decimal number";
+    }
+    return NULL;
+}
+
+/* The key an Authorization or X-API-Key header carries, or NULL when the
+ * Authorization header is not "Bearer TOKEN". */
+static const char *cred_token(const char *value, const char *from)
+{
+    if (strcmp(from, "Authorization") != 0) {
+        return value;
+    }
+    return strncasecmp(value, "Bearer ", 7) == 0 ? value + 7 : NULL;
+}
+
+/* Check every API key the request carries: one that fails fails the
+ * request (a revoked key next to a valid one is still refused), and two
+ * that name different keys are refused as ambiguous, since either could
+ * be the one meant. On success r->key and r->have_key are set. Returns
+ * MHD_YES with nothing queued when the request may go on. */
+static enum MHD_Result check_creds(struct gw_server *g, struct gw_req *r,
+                                   const struct hdr_scan *h)
+{
+    if (h->ncred > GW_MAX_CREDS) {
+        return gw__error(r, 400, "ambiguous_credentials",
+                         "%u API key headers: send one", h->ncred);
+    }
+    struct gw_key first;
+    memset(&first, 0, sizeof first);
+    for (unsigned i = 0; i < h->ncred; i++) {
+        const char *token = cred_token(h->cred[i], h->cred_from[i]);
+        if (token == NULL) {
+            return gw__error(r, 401, "unauthorized",
+                             "Authorization header is not 'Bearer KEY'");
+        }
+        const char *why = "";
+        struct gw_key k;
+        if (gw__keys_check(&g->keys, token, &k, NULL, NULL, &why) != 0) {
+            return gw__error(r, 401, "unauthorized",
+                             "API key refused (%s header): %s", h->cred_from[i],
+                             why);
+        }
+        if (i == 0) {
+            first = k;
+        } else if (strcmp(first.id, k.id) != 0) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "the %s and %s headers carry two different "
+                             "API keys (%s, %s): send one",
+                             h->cred_from[0], h->cred_from[i], first.id, k.id);
+        }
+    }
+    if (h->ncred > 0) {
+        r->key = first;
+        r->have_key = true;
+    }
+    return MHD_YES;
 }
 
 /* Does the request's Content-Type (without parameters) appear in the
@@ -295,7 +488,8 @@ static bool type_ok(struct MHD_Connection *c, const char *types)
 
 /* Checks made once the headers are in: route, key, size, type. Returns
  * MHD_YES with nothing queued when the request may go on. */
-static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
+static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
+                             const struct hdr_scan *h)
 {
     unsigned miss = route(r);
     if (miss == 404) {
@@ -311,36 +505,47 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
                          "malformed percent-escape in the path");
     }
     const struct gw_route *rt = &gw__route_table[r->route];
-    const char *token = gw__token(r->conn);
-    bool need = (rt->flags & R_KEY) != 0;
-    if (token != NULL && !(rt->flags & R_PUBLIC)) {
-        const char *why = "";
-        int rv = gw__keys_check(&g->keys, token, &r->key, NULL, NULL, &why);
-        if (rv != 0) {
-            return gw__error(r, 401, "unauthorized", "API key refused: %s",
-                             why);
+    /* Public routes (health, metrics, pages, the peers' signed routes)
+     * look at no credential, so a probe with a stale key still sees the
+     * node's health. */
+    if (!(rt->flags & R_PUBLIC)) {
+        if (h->npeer > 0 && h->ncred > 0) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "both an API key and %s: send one",
+                             GW_PEER_HEADER);
         }
-        r->have_key = true;
-        if ((rt->flags & R_WRITE) && r->key.read_only) {
-            return gw__error(r, 403, "forbidden",
-                             "key %s is read-only; %s %s writes", r->key.id,
-                             r->method, rt->info.path);
+        if (h->npeer > 1) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "more than one %s header", GW_PEER_HEADER);
         }
-    } else if (need) {
-        return gw__error(r, 401, "unauthorized",
-                         "%s needs an API key (Authorization: Bearer KEY)",
-                         rt->info.path);
-    } else if ((rt->flags & R_PEER) && g->opt.require_key) {
-        /* Another node's read of the blocks, signed with the orderer
-         * key (docs/cluster.md). */
-        const char *peer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                       GW_PEER_HEADER);
-        if (peer != NULL) {
-            enum MHD_Result a = gw__peer_admit(g, r, peer);
+        if (h->npeer == 1 && !(rt->flags & R_PEER)) {
+            return gw__error(r, 401, "unauthorized",
+                             "%s is taken only on GET /v1/blocks and "
+                             "/v1/blocks/{n}",
+                             GW_PEER_HEADER);
+        }
+        enum MHD_Result a = check_creds(g, r, h);
+        if (a != MHD_YES || r->status != 0) {
+            return a;
+        }
+        if (h->npeer == 1) {
+            /* Another node's read of the blocks, signed with the orderer
+             * key (docs/cluster.md): checked whenever sent. */
+            a = gw__peer_admit(g, r, h->peer);
             if (a != MHD_YES || r->status != 0) {
                 return a;
             }
         }
+    }
+    if (r->have_key && (rt->flags & R_WRITE) && r->key.read_only) {
+        return gw__error(r, 403, "forbidden",
+                         "key %s is read-only; %s %s writes", r->key.id,
+                         r->method, rt->info.path);
+    }
+    if (!r->have_key && (rt->flags & R_KEY)) {
+        return gw__error(r, 401, "unauthorized",
+                         "%s needs an API key (Authorization: Bearer KEY)",
+                         rt->info.path);
     }
     if (!r->have_key && g->opt.require_key && !(rt->flags & R_PUBLIC) &&
         strcmp(rt->info.path, "/v1/tx") != 0 &&
@@ -392,7 +597,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         r->t0 = base_mono_ns();
         base_buf_init(&r->body, 0);
         r->route = gw__nroutes;
-        enum MHD_Result a = admit(g, r);
+        struct hdr_scan h;
+        memset(&h, 0, sizeof h);
+        MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+        const char *bad = framing_error(&h);
+        if (bad != NULL) {
+            r->close = true;
+            return gw__error(r, 400, "bad_framing", "%s", bad);
+        }
+        enum MHD_Result a = admit(g, r, &h);
         if (a != MHD_YES || r->status != 0) {
             return a;
         }
