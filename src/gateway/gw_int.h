@@ -109,6 +109,17 @@ int gw__keys_parse(const char *text, size_t len, struct gw_keyent **out,
 
 struct gw_sse; /* one event-stream client */
 
+/* Connections kept beyond the request and stream pools for /healthz,
+ * /readyz and /metrics, so they answer when both pools are full. */
+#define GW_RESERVED_CONNS 8
+/* Longest client name in the streams' pool: "a:" and an IPv6 address. */
+#define GW_CLIENT_MAX 64
+
+struct gw_stream_client {
+    char who[GW_CLIENT_MAX];
+    unsigned n;
+};
+
 struct gw_server {
     struct lg_ledger *ledger;
     struct lg_channel *ch;
@@ -128,6 +139,14 @@ struct gw_server {
     pthread_mutex_t sse_lock;
     pthread_cond_t tick_cv;
     struct gw_sse *waiting;
+    /* The streams' pool (under sse_lock): how many are open, and how many
+     * each client holds ("k:" API key id, "a:" source address; entries
+     * with n == 0 are free; 2 * max_streams of them). */
+    unsigned nstreams;
+    struct gw_stream_client *clients;
+    /* Connections open now (libmicrohttpd's connection notices): beyond
+     * nstreams + max_connections, only health and metrics are served. */
+    atomic_uint conns;
     bool ticker_started;
     pthread_t ticker;
     /* Submissions whose answers are all in, waiting to be resumed. The
@@ -255,6 +274,8 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
 void gw__sse_on_block(struct gw_server *g);
 void gw__sse_wake_all(struct gw_server *g);
 void *gw__ticker_main(void *arg);
+/** Open streams now (under sse_lock). */
+unsigned gw__streams_open(struct gw_server *g);
 /* GET /v1/bids (bidlist.c). */
 enum MHD_Result gw__h_bids_list(struct gw_server *g, struct gw_req *r);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -486,6 +487,21 @@ static bool type_ok(struct MHD_Connection *c, const char *types)
     return false;
 }
 
+/* Is this request beyond the request pool? Streams have their own pool
+ * and the reserved connections are for health, readiness and metrics:
+ * those always go on, so a node full of connections still says how it
+ * is. */
+static bool over_pool(struct gw_server *g, const struct gw_route *rt)
+{
+    if (rt->fn == gw__h_events || strcmp(rt->info.path, "/healthz") == 0 ||
+        strcmp(rt->info.path, "/readyz") == 0 ||
+        strcmp(rt->info.path, "/metrics") == 0) {
+        return false;
+    }
+    unsigned open = atomic_load(&g->conns), streams = gw__streams_open(g);
+    return open > streams && open - streams > g->opt.max_connections;
+}
+
 /* Checks made once the headers are in: route, key, size, type. Returns
  * MHD_YES with nothing queued when the request may go on. */
 static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
@@ -505,6 +521,13 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
                          "malformed percent-escape in the path");
     }
     const struct gw_route *rt = &gw__route_table[r->route];
+    if (over_pool(g, rt)) {
+        r->close = true; /* and give the slot back */
+        return gw__error(r, 503, "busy",
+                         "every request slot is taken (%u connections "
+                         "open, --max-connections %u); try again shortly",
+                         atomic_load(&g->conns), g->opt.max_connections);
+    }
     /* Public routes (health, metrics, pages, the peers' signed routes)
      * look at no credential, so a probe with a stale key still sees the
      * node's health. */
@@ -724,6 +747,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     base_free(r);
 }
 
+/* Count the connections open, for the request pool (over_pool). */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_ctx;
+    struct gw_server *g = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&g->conns, 1);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&g->conns, 1);
+    }
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -826,7 +864,58 @@ static void destroy(struct gw_server *g)
     base_free(g->tls_cert);
     base_free(g->tls_key);
     cr_wipe(&g->scratch, sizeof g->scratch);
+    base_free(g->clients);
     base_free(g);
+}
+
+/* File descriptors kept beyond the connections: the store, the off-chain
+ * database, logs, a cluster's Raft sockets and its peers' HTTP. */
+#define GW_FD_SPARE 128
+
+/* Each connection is a file descriptor: check the process may open as
+ * many as the pools let in, raising its soft limit to fit when the hard
+ * limit allows. Limits asked for that do not fit are refused; the
+ * defaults shrink to fit, and the log says so. */
+static int fd_budget(struct gw_options *o, bool defaults, char *errmsg)
+{
+    rlim_t need = (rlim_t)o->max_connections + o->max_streams +
+                  GW_RESERVED_CONNS + GW_FD_SPARE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 0;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                          ? need
+                          : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) {
+        return 0;
+    }
+    if (!defaults) {
+        return base_errf(errmsg, BASE_EINVAL,
+                         "--max-connections %u and --max-streams %u need %llu "
+                         "file descriptors, and this process may open %llu "
+                         "(ulimit -n): lower them or raise the limit",
+                         o->max_connections, o->max_streams,
+                         (unsigned long long)need,
+                         (unsigned long long)rl.rlim_cur);
+    }
+    rlim_t room = rl.rlim_cur > GW_FD_SPARE + GW_RESERVED_CONNS + 16
+                      ? rl.rlim_cur - GW_FD_SPARE - GW_RESERVED_CONNS
+                      : 16;
+    o->max_streams = (unsigned)(room / 5);
+    o->max_connections = (unsigned)(room - room / 5);
+    BASE_WARN(MOD,
+              "only %llu file descriptors (ulimit -n): serving at most %u "
+              "connections and %u event streams",
+              (unsigned long long)rl.rlim_cur, o->max_connections,
+              o->max_streams);
+    return 0;
 }
 
 int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
@@ -847,6 +936,12 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     if (g->opt.max_connections == 0) {
         g->opt.max_connections = 1000;
     }
+    if (g->opt.max_streams == 0) {
+        g->opt.max_streams = 256;
+    }
+    if (g->opt.max_streams_per_client == 0) {
+        g->opt.max_streams_per_client = 16;
+    }
     if (g->opt.idle_timeout_s == 0) {
         g->opt.idle_timeout_s = 30;
     }
@@ -863,8 +958,18 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     if (g->opt.listen == NULL) {
         g->opt.listen = "127.0.0.1:7050";
     }
-    int rv = 0;
-    if ((opt->tls_cert != NULL) != (opt->tls_key != NULL)) {
+    int rv = fd_budget(
+        &g->opt, opt->max_connections == 0 && opt->max_streams == 0, errmsg);
+    if (rv == 0 && g->opt.max_streams_per_client > g->opt.max_streams) {
+        g->opt.max_streams_per_client = g->opt.max_streams;
+    }
+    g->clients =
+        base_calloc(2 * (size_t)g->opt.max_streams, sizeof *g->clients);
+    if (rv != 0) {
+        /* errmsg says why */
+    } else if (g->clients == NULL) {
+        rv = base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    } else if ((opt->tls_cert != NULL) != (opt->tls_key != NULL)) {
         rv = base_errf(errmsg, BASE_EINVAL,
                        "TLS needs both a certificate and a key");
     } else if (opt->tls_cert != NULL) {
@@ -877,6 +982,7 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     uint64_t start;
     cr_random(&start, sizeof start);
     atomic_init(&g->nonce, start >> 1);
+    atomic_init(&g->conns, 0);
     uint8_t seed[32] = {0};
     cr_keygen_seed(&g->scratch, seed);
     pthread_mutex_init(&g->keys.lock, NULL);
@@ -972,7 +1078,11 @@ int gw_start(struct gw_server *g, struct ord_orderer *ord, char *errmsg)
     g->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, g, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, g->opt.threads,
-        MHD_OPTION_CONNECTION_LIMIT, g->opt.max_connections,
+        /* The request pool, the streams' pool, and the slots kept for
+         * health (over_pool decides who may use which). */
+        MHD_OPTION_CONNECTION_LIMIT,
+        g->opt.max_connections + g->opt.max_streams + GW_RESERVED_CONNS,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
         MHD_OPTION_CONNECTION_TIMEOUT, g->opt.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,

@@ -71,10 +71,13 @@ static size_t read_all(int fd, char *buf, size_t size, bool *closed)
     return got;
 }
 
-/* Read until @needle has arrived (or the timeout): true when it did. */
-static bool read_until(int fd, char *buf, size_t size, const char *needle)
+/* Read until @yes or @no (NULL: none) has arrived (or the close, or the
+ * timeout): true when @yes did. */
+static bool read_until(int fd, char *buf, size_t size, const char *yes,
+                       const char *no)
 {
     size_t got = 0;
+    buf[0] = '\0';
     while (got + 1 < size) {
         ssize_t k = recv(fd, buf + got, size - 1 - got, 0);
         if (k <= 0) {
@@ -82,11 +85,13 @@ static bool read_until(int fd, char *buf, size_t size, const char *needle)
         }
         got += (size_t)k;
         buf[got] = '\0';
-        if (strstr(buf, needle) != NULL) {
+        if (strstr(buf, yes) != NULL) {
             return true;
         }
+        if (no != NULL && strstr(buf, no) != NULL) {
+            return false;
+        }
     }
-    buf[got] = '\0';
     return false;
 }
 
@@ -416,6 +421,148 @@ static void test_credentials(void **state)
     gt_cleanup(&n);
 }
 
+/* ---- finding 8: event streams in their own pool ------------------------ */
+
+/* Open an event stream from @src with API key @key (NULL: none): its
+ * socket once the stream has begun, or -1 with the refusal in @out. */
+static int stream(const struct gt_node *n, const char *src, const char *key,
+                  char *out, size_t size)
+{
+    int fd = dial_from(n, src, 5);
+    char req[512];
+    snprintf(req, sizeof req,
+             "GET /v1/events HTTP/1.1\r\nHost: t\r\n%s%s%s\r\n",
+             key ? "X-API-Key: " : "", key ? key : "", key ? "\r\n" : "");
+    send_all(fd, req);
+    if (read_until(fd, out, size, "retry: 1000", "}\n")) {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* A request on its own connection answers within 2 s, with @status. */
+static void prompt(const struct gt_node *n, const char *path, long status)
+{
+    struct gt_resp r;
+    uint64_t t0 = base_mono_ns();
+    long got = gt_get(n, &r, path);
+    uint64_t ms = (base_mono_ns() - t0) / 1000000u;
+    if (got != status || ms > 2000) {
+        fail_msg("%s: %ld in %llu ms, wanted %ld within 2 s: %s", path, got,
+                 (unsigned long long)ms, status, r.body ? r.body : "");
+    }
+    gt_free(&r);
+}
+
+static void test_streams(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    gt_ledger(&n, "gw-streams");
+    char key[128];
+    gt_apikey(&n, key, "--name watcher --identity ISO/operator --read-only");
+    gt_start(&n, "--max-connections 4 --max-streams 8 "
+                 "--max-streams-per-client 3 --threads 1 --idle-timeout 4 "
+                 "--no-access-log");
+    char out[4096];
+    int fds[8];
+    int nfd = 0;
+    /* Three streams with one key, from one address: a fourth from that
+     * address, or with that key from another, is refused 429. */
+    for (int i = 0; i < 3; i++) {
+        fds[nfd] = stream(&n, "127.0.0.2", key, out, sizeof out);
+        assert_true(fds[nfd++] >= 0);
+    }
+    assert_int_equal(stream(&n, "127.0.0.2", NULL, out, sizeof out), -1);
+    assert_non_null(strstr(out, "HTTP/1.1 429"));
+    assert_non_null(strstr(out, "Retry-After: 1"));
+    assert_non_null(strstr(out, "\"stream_limit\""));
+    assert_non_null(strstr(out, "address 127.0.0.2 has 3 event streams"));
+    assert_int_equal(stream(&n, "127.0.0.3", key, out, sizeof out), -1);
+    assert_non_null(strstr(out, "HTTP/1.1 429"));
+    assert_non_null(strstr(out, "API key "));
+    /* Other clients fill the node's 8: the ninth is refused 503. */
+    for (int i = 0; i < 3; i++) {
+        fds[nfd] = stream(&n, "127.0.0.3", NULL, out, sizeof out);
+        assert_true(fds[nfd++] >= 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        fds[nfd] = stream(&n, "127.0.0.4", NULL, out, sizeof out);
+        assert_true(fds[nfd++] >= 0);
+    }
+    assert_int_equal(stream(&n, "127.0.0.5", NULL, out, sizeof out), -1);
+    assert_non_null(strstr(out, "HTTP/1.1 503"));
+    assert_non_null(strstr(out, "Retry-After: 1"));
+    assert_non_null(strstr(out, "the node has 8 event streams open"));
+    /* With every stream slot taken, health, readiness and queries answer
+     * at once: streams hold none of the request pool. */
+    prompt(&n, "/healthz", 200);
+    prompt(&n, "/readyz", 200);
+    prompt(&n, "/v1/tip", 200);
+    /* Four idle connections fill the request pool as well: a query is
+     * refused 503 busy, and health, readiness and metrics still answer,
+     * on the reserved slots. */
+    int idle[4];
+    for (int i = 0; i < 4; i++) {
+        idle[i] = dial_from(&n, "127.0.0.6", 5);
+    }
+    usleep(200000);
+    bool closed;
+    raw(&n, NULL, "GET /v1/tip HTTP/1.1\r\nHost: t\r\n\r\n", out, sizeof out, 5,
+        &closed);
+    assert_non_null(strstr(out, "HTTP/1.1 503"));
+    assert_non_null(strstr(out, "\"busy\""));
+    assert_non_null(strstr(out, "Retry-After: 1"));
+    assert_true(closed);
+    prompt(&n, "/healthz", 200);
+    prompt(&n, "/readyz", 200);
+    prompt(&n, "/metrics", 200);
+    for (int i = 0; i < 4; i++) {
+        close(idle[i]);
+    }
+    usleep(200000);
+    prompt(&n, "/v1/tip", 200);
+    /* Closing streams frees their slots: the node notices a waiting
+     * stream's client has gone at its next tick. */
+    for (int i = 0; i < 3; i++) {
+        close(fds[i]);
+    }
+    int late = -1;
+    for (int tries = 0; tries < 40 && late < 0; tries++) {
+        usleep(250000);
+        late = stream(&n, "127.0.0.5", NULL, out, sizeof out);
+    }
+    assert_true(late >= 0);
+    int again = stream(&n, "127.0.0.3", key, out, sizeof out);
+    assert_int_equal(again, -1); /* .3 holds its 3 */
+    assert_non_null(strstr(out, "address 127.0.0.3"));
+    again = stream(&n, "127.0.0.7", key, out, sizeof out);
+    assert_true(again >= 0); /* the key's 3 were closed */
+    /* A commit still reaches the open streams. */
+    struct base_buf env;
+    base_buf_init(&env, 0);
+    gt_envelope(&n, &env, "DERA1/operator", 1, "asset", "create", 2, "e1", "1");
+    struct gt_resp r;
+    assert_int_equal(gt_http(&n, &r, "POST", "/v1/tx", NULL,
+                             "application/octet-stream", env.data, env.len),
+                     200);
+    gt_free(&r);
+    base_buf_release(&env);
+    assert_true(read_until(late, out, sizeof out, "event: block", NULL));
+    assert_true(read_until(again, out, sizeof out, "event: block", NULL));
+    assert_int_equal(gt_get(&n, &r, "/metrics"), 200);
+    assert_non_null(strstr(r.body, "gl_event_streams 7"));
+    gt_free(&r);
+    close(late);
+    close(again);
+    for (int i = 3; i < nfd; i++) {
+        close(fds[i]);
+    }
+    assert_int_equal(gt_stop(&n), 0);
+    gt_cleanup(&n);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -424,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_status_end_to_end),
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_streams),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
