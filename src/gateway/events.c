@@ -241,6 +241,7 @@ void *gw__ticker_main(void *arg)
             return NULL;
         }
         gw__sse_wake_all(g);
+        gw__reap_slow(g);
     }
 }
 

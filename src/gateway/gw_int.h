@@ -115,6 +115,14 @@ struct gw_sse; /* one event-stream client */
 /* Longest client name in the streams' pool: "a:" and an IPv6 address. */
 #define GW_CLIENT_MAX 64
 
+/* One connection, from libmicrohttpd's start notice to its close. */
+struct gw_conn {
+    int fd;                     /* libmicrohttpd's; never closed here */
+    atomic_uint_fast64_t since; /* waiting for a request head since */
+    atomic_bool in_request;     /* a head is in: the request's own limits */
+    struct gw_conn *prev, *next;
+};
+
 struct gw_stream_client {
     char who[GW_CLIENT_MAX];
     unsigned n;
@@ -147,6 +155,10 @@ struct gw_server {
     /* Connections open now (libmicrohttpd's connection notices): beyond
      * nstreams + max_connections, only health and metrics are served. */
     atomic_uint conns;
+    /* Every open connection (under conn_lock), for the ticker to close
+     * those that take too long to send a request's head (slow-loris). */
+    pthread_mutex_t conn_lock;
+    struct gw_conn *conn_list;
     bool ticker_started;
     pthread_t ticker;
     /* Submissions whose answers are all in, waiting to be resumed. The
@@ -274,6 +286,9 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
 void gw__sse_on_block(struct gw_server *g);
 void gw__sse_wake_all(struct gw_server *g);
 void *gw__ticker_main(void *arg);
+/** Shut down connections that have not sent a whole request head within
+ *  the idle and request timeouts (the ticker calls it). */
+void gw__reap_slow(struct gw_server *g);
 /** Open streams now (under sse_lock). */
 unsigned gw__streams_open(struct gw_server *g);
 /* GET /v1/bids (bidlist.c). */

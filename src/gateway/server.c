@@ -599,6 +599,14 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
     return MHD_YES;
 }
 
+/* The connection's record (on_connection), or NULL. */
+static struct gw_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -620,6 +628,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         r->t0 = base_mono_ns();
         base_buf_init(&r->body, 0);
         r->route = gw__nroutes;
+        struct gw_conn *k = conn_of(c);
+        if (k != NULL) {
+            atomic_store(&k->in_request, true);
+        }
         struct hdr_scan h;
         memset(&h, 0, sizeof h);
         MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
@@ -723,9 +735,14 @@ static void access_log(struct gw_server *g, struct gw_req *r)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     struct gw_server *g = cls;
     struct gw_req *r = *con_cls;
+    struct gw_conn *k = conn_of(c);
+    if (k != NULL) {
+        /* The next request's head is timed from now. */
+        atomic_store(&k->since, base_mono_ns());
+        atomic_store(&k->in_request, false);
+    }
     if (r == NULL) {
         return;
     }
@@ -747,18 +764,80 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     base_free(r);
 }
 
-/* Count the connections open, for the request pool (over_pool). */
+/* Count the connections open, for the request pool (over_pool), and keep
+ * them on the list the slow-loris reaper walks. */
 static void on_connection(void *cls, struct MHD_Connection *c,
                           void **socket_ctx,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
-    (void)socket_ctx;
     struct gw_server *g = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&g->conns, 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct gw_conn *k = ci != NULL ? base_calloc(1, sizeof *k) : NULL;
+        *socket_ctx = k;
+        if (k == NULL) {
+            return; /* not reaped: the idle timeout still applies */
+        }
+        k->fd = ci->connect_fd;
+        atomic_init(&k->since, base_mono_ns());
+        atomic_init(&k->in_request, false);
+        pthread_mutex_lock(&g->conn_lock);
+        k->next = g->conn_list;
+        if (k->next != NULL) {
+            k->next->prev = k;
+        }
+        g->conn_list = k;
+        pthread_mutex_unlock(&g->conn_lock);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         atomic_fetch_sub(&g->conns, 1);
+        struct gw_conn *k = *socket_ctx;
+        *socket_ctx = NULL;
+        if (k == NULL) {
+            return;
+        }
+        pthread_mutex_lock(&g->conn_lock);
+        if (k->prev != NULL) {
+            k->prev->next = k->next;
+        } else {
+            g->conn_list = k->next;
+        }
+        if (k->next != NULL) {
+            k->next->prev = k->prev;
+        }
+        pthread_mutex_unlock(&g->conn_lock);
+        base_free(k);
+    }
+}
+
+/* A head trickling in a byte at a time is never idle long enough for the
+ * idle timeout, and libmicrohttpd has no deadline for it: a client could
+ * hold a slot for days (slow-loris). A connection gets the idle timeout
+ * to start a request and the request timeout to finish its head; past
+ * both, its socket is shut down (libmicrohttpd then reads the end and
+ * closes it; the descriptor stays libmicrohttpd's). */
+void gw__reap_slow(struct gw_server *g)
+{
+    unsigned secs = g->opt.idle_timeout_s + g->opt.request_timeout_s;
+    uint64_t limit = (uint64_t)secs * 1000000000u;
+    uint64_t now = base_mono_ns();
+    unsigned reaped = 0;
+    pthread_mutex_lock(&g->conn_lock);
+    for (struct gw_conn *k = g->conn_list; k != NULL; k = k->next) {
+        if (!atomic_load(&k->in_request) &&
+            now - atomic_load(&k->since) > limit) {
+            shutdown(k->fd, SHUT_RDWR);
+            atomic_store(&k->since, now); /* once is enough */
+            reaped++;
+        }
+    }
+    pthread_mutex_unlock(&g->conn_lock);
+    if (reaped > 0) {
+        BASE_WARN(MOD,
+                  "closed %u connections that sent no whole request head "
+                  "within %u s",
+                  reaped, secs);
     }
 }
 
@@ -855,6 +934,7 @@ static void destroy(struct gw_server *g)
     gw__keys_release(&g->keys);
     pthread_mutex_destroy(&g->keys.lock);
     pthread_mutex_destroy(&g->sse_lock);
+    pthread_mutex_destroy(&g->conn_lock);
     pthread_cond_destroy(&g->tick_cv);
     pthread_mutex_destroy(&g->done_lock);
     pthread_cond_destroy(&g->done_cv);
@@ -990,6 +1070,7 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     g->keys.identity = opt->identity;
     g->keys.identity_arg = opt->identity_arg;
     pthread_mutex_init(&g->sse_lock, NULL);
+    pthread_mutex_init(&g->conn_lock, NULL);
     pthread_cond_init(&g->tick_cv, NULL);
     pthread_mutex_init(&g->done_lock, NULL);
     pthread_cond_init(&g->done_cv, NULL);

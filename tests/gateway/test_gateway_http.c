@@ -563,6 +563,49 @@ static void test_streams(void **state)
     gt_cleanup(&n);
 }
 
+/* ---- slow-loris: a request head that trickles in ----------------------- */
+
+static void test_slow_head(void **state)
+{
+    (void)state;
+    struct gt_node n;
+    gt_ledger(&n, "gw-slowhead");
+    gt_start(&n, "--idle-timeout 2 --request-timeout 2 --no-access-log");
+    /* A header byte every 500 ms is never idle for 2 s: the connection is
+     * shut down once it has gone 2 + 2 s without a whole head. */
+    int fd = dial_from(&n, NULL, 1);
+    send_all(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+    uint64_t t0 = base_mono_ns();
+    bool closed = false;
+    char b[256];
+    while (!closed && base_mono_ns() - t0 < 20000000000u) {
+        usleep(500000);
+        if (send(fd, "a", 1, MSG_NOSIGNAL) < 0) {
+            closed = true;
+            break;
+        }
+        ssize_t got = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        assert_true(got <= 0); /* never answered */
+        closed = got == 0 || (got < 0 && errno == ECONNRESET);
+    }
+    uint64_t secs = (base_mono_ns() - t0) / 1000000000u;
+    assert_true(closed);
+    assert_true(secs >= 3 && secs <= 10);
+    close(fd);
+    /* A client that keeps asking, under the idle timeout each time, is
+     * never taken for one: its deadline starts again with each request. */
+    fd = dial_from(&n, NULL, 5);
+    char out[4096];
+    for (int i = 0; i < 5; i++) {
+        send_all(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_true(read_until(fd, out, sizeof out, "\"ok\"", NULL));
+        usleep(1500000);
+    }
+    close(fd);
+    assert_int_equal(gt_stop(&n), 0);
+    gt_cleanup(&n);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -572,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_streams),
+        cmocka_unit_test(test_slow_head),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
