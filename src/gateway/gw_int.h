@@ -42,7 +42,7 @@ extern const size_t gw__nroutes;
 
 /* ---- metrics ---------------------------------------------------------- */
 
-#define GW_NSTATUS  16 /* distinct HTTP statuses counted per route */
+#define GW_NSTATUS  17 /* distinct HTTP statuses counted per route */
 #define GW_NCODES   64 /* result codes counted: index -code, 0 is VALID */
 #define GW_NBUCKETS 14
 

@@ -553,6 +553,9 @@ static void test_streams(void **state)
     assert_true(read_until(again, out, sizeof out, "event: block", NULL));
     assert_int_equal(gt_get(&n, &r, "/metrics"), 200);
     assert_non_null(strstr(r.body, "gl_event_streams 7"));
+    assert_non_null(strstr(r.body, "route=\"/v1/events\",status=\"429\"} 3"));
+    assert_non_null(strstr(r.body, "route=\"/v1/events\",status=\"503\"}"));
+    assert_non_null(strstr(r.body, "route=\"/v1/tip\",status=\"503\"} 1"));
     gt_free(&r);
     close(late);
     close(again);
