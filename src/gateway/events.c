@@ -162,14 +162,6 @@ static void streams_release(struct gw_server *g, const char *key,
     pthread_mutex_unlock(&g->sse_lock);
 }
 
-unsigned gw__streams_open(struct gw_server *g)
-{
-    pthread_mutex_lock(&g->sse_lock);
-    unsigned n = g->nstreams;
-    pthread_mutex_unlock(&g->sse_lock);
-    return n;
-}
-
 /* Has the client of a waiting stream gone? A suspended connection is not
  * polled, so a client that closed would keep its slot until the next
  * keep-alive failed to send; a stream's client never sends after its

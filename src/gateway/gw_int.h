@@ -289,8 +289,6 @@ void *gw__ticker_main(void *arg);
 /** Shut down connections that have not sent a whole request head within
  *  the idle and request timeouts (the ticker calls it). */
 void gw__reap_slow(struct gw_server *g);
-/** Open streams now (under sse_lock). */
-unsigned gw__streams_open(struct gw_server *g);
 /* GET /v1/bids (bidlist.c). */
 enum MHD_Result gw__h_bids_list(struct gw_server *g, struct gw_req *r);
 

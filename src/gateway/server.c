@@ -498,7 +498,10 @@ static bool over_pool(struct gw_server *g, const struct gw_route *rt)
         strcmp(rt->info.path, "/metrics") == 0) {
         return false;
     }
-    unsigned open = atomic_load(&g->conns), streams = gw__streams_open(g);
+    /* m.streams, not the pool's count under sse_lock: no request waits
+     * for the lock while the ticker wakes every stream. */
+    unsigned open = atomic_load(&g->conns);
+    unsigned streams = (unsigned)atomic_load(&g->m.streams);
     return open > streams && open - streams > g->opt.max_connections;
 }
 
