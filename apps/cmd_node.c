@@ -17,6 +17,7 @@ static const char usage[] =
     "usage: gridledger node DIR [--listen HOST:PORT] [--channel C]\n"
     "           [--tls-cert PEM --tls-key PEM] [--require-key]\n"
     "           [--max-body BYTES] [--max-connections N] [--idle-timeout S]\n"
+    "           [--max-streams N] [--max-streams-per-client N]\n"
     "           [--request-timeout S] [--threads N] [--block-tx M]\n"
     "           [--batch-us U] [--max-pending P]\n"
     "           [--log-level debug|info|warn|error]\n"
@@ -35,7 +36,15 @@ static const char usage[] =
     "                         envelopes on /v1/tx and /v1/evaluate excepted;\n"
     "                         a cluster's nodes sign their reads of blocks)\n"
     "  --max-body BYTES       request body limit (default 8388608)\n"
-    "  --max-connections N    open connections at most (default 1000)\n"
+    "  --max-connections N    request connections at most (default 1000);\n"
+    "                         8 more are kept for /healthz, /readyz and\n"
+    "                         /metrics, which always answer\n"
+    "  --max-streams N        event streams (GET /v1/events) at most, in a\n"
+    "                         pool of their own (default 256); more are\n"
+    "                         refused 503\n"
+    "  --max-streams-per-client N  event streams one API key, and one\n"
+    "                         source address, may hold (default 16); more\n"
+    "                         are refused 429\n"
     "  --idle-timeout S       close a connection silent for S s (default 30)\n"
     "  --request-timeout S    a body must arrive within S s (default 30)\n"
     "  --threads N            HTTP threads (default: one per core)\n"
@@ -247,6 +256,9 @@ int cmd_node(int argc, char **argv)
     const char *max_body = app_take_opt(&argc, argv, "--max-body");
     const char *max_conn = app_take_opt(&argc, argv, "--max-connections");
     const char *idle = app_take_opt(&argc, argv, "--idle-timeout");
+    const char *streams = app_take_opt(&argc, argv, "--max-streams");
+    const char *per_client =
+        app_take_opt(&argc, argv, "--max-streams-per-client");
     const char *req = app_take_opt(&argc, argv, "--request-timeout");
     const char *threads = app_take_opt(&argc, argv, "--threads");
     const char *block_tx = app_take_opt(&argc, argv, "--block-tx");
@@ -275,10 +287,12 @@ int cmd_node(int argc, char **argv)
         return 2;
     }
     a.dir = argv[1];
-    uint64_t mb = 0, mc = 0, it = 0, rt = 0, th = 0;
+    uint64_t mb = 0, mc = 0, it = 0, rt = 0, th = 0, ms = 0, mpc = 0;
     if (parse_uint(max_body, "--max-body", 1u << 30, &mb) ||
         parse_uint(max_conn, "--max-connections", 100000, &mc) ||
         parse_uint(idle, "--idle-timeout", 86400, &it) ||
+        parse_uint(streams, "--max-streams", 100000, &ms) ||
+        parse_uint(per_client, "--max-streams-per-client", 100000, &mpc) ||
         parse_uint(req, "--request-timeout", 86400, &rt) ||
         parse_uint(threads, "--threads", 256, &th) ||
         parse_uint(block_tx, "--block-tx", LG_BLOCK_MAX_TX, &a.block_tx) ||
@@ -320,6 +334,8 @@ int cmd_node(int argc, char **argv)
     }
     a.gw.max_body = (size_t)mb;
     a.gw.max_connections = (unsigned)mc;
+    a.gw.max_streams = (unsigned)ms;
+    a.gw.max_streams_per_client = (unsigned)mpc;
     a.gw.idle_timeout_s = (unsigned)it;
     a.gw.request_timeout_s = (unsigned)rt;
     a.gw.threads = (unsigned)th;

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /v1/events: a Server-Sent Events stream of blocks and contract
  * events, resumable from any block. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "gw_int.h"
 
@@ -39,7 +43,141 @@ struct gw_sse {
      * all. The dashboard asks for "bids" only: a busy node's asset events
      * would be most of the stream. */
     char contract[LG_NAME_MAX + 1];
+    /* The clients this stream counts against in the streams' pool: its
+     * API key ("" without one) and its source address. */
+    char key[GW_CLIENT_MAX], addr[GW_CLIENT_MAX];
 };
+
+/* ---- the streams' pool -------------------------------------------------
+ * Streams live for hours, so they are counted apart from requests: at
+ * most max_streams in all and max_streams_per_client for each API key and
+ * each source address. Over either, the stream is refused at once with
+ * the reason and Retry-After, and takes no slot from other requests. */
+
+static void client_names(struct gw_req *r, char key[GW_CLIENT_MAX],
+                         char addr[GW_CLIENT_MAX])
+{
+    key[0] = '\0';
+    if (r->have_key) {
+        snprintf(key, GW_CLIENT_MAX, "k:%s", r->key.id);
+    }
+    snprintf(addr, GW_CLIENT_MAX, "a:?");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL) {
+        return;
+    }
+    char host[INET6_ADDRSTRLEN] = "?";
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET,
+                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  host, sizeof host);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  host, sizeof host);
+    }
+    snprintf(addr, GW_CLIENT_MAX, "a:%s", host);
+}
+
+/* The pool's entry for @who, or (@make) a free one named @who; under
+ * sse_lock. Each open stream holds at most two entries, so while fewer
+ * than max_streams are open a free one is always there. */
+static struct gw_stream_client *client_find(struct gw_server *g,
+                                            const char *who, bool make)
+{
+    size_t cap = 2 * (size_t)g->opt.max_streams;
+    struct gw_stream_client *spare = NULL;
+    for (size_t i = 0; i < cap; i++) {
+        struct gw_stream_client *c = &g->clients[i];
+        if (c->n > 0 && strcmp(c->who, who) == 0) {
+            return c;
+        }
+        if (c->n == 0 && spare == NULL) {
+            spare = c;
+        }
+    }
+    if (make && spare != NULL) {
+        snprintf(spare->who, sizeof spare->who, "%s", who);
+        return spare;
+    }
+    return NULL;
+}
+
+/* Take a slot for a stream of clients @key and @addr: 0, or the status
+ * to refuse with (429: this client has its most; 503: the node has), the
+ * reason in @why. */
+static unsigned streams_take(struct gw_server *g, const char *key,
+                             const char *addr, char *why, size_t size)
+{
+    unsigned per = g->opt.max_streams_per_client, st = 0;
+    pthread_mutex_lock(&g->sse_lock);
+    struct gw_stream_client *k = key[0] ? client_find(g, key, false) : NULL;
+    struct gw_stream_client *a = client_find(g, addr, false);
+    if (k != NULL && k->n >= per) {
+        st = 429;
+        snprintf(why, size,
+                 "API key %s has %u event streams open, the most one client "
+                 "may hold (--max-streams-per-client); close one first",
+                 key + 2, k->n);
+    } else if (a != NULL && a->n >= per) {
+        st = 429;
+        snprintf(why, size,
+                 "address %s has %u event streams open, the most one client "
+                 "may hold (--max-streams-per-client); close one first",
+                 addr + 2, a->n);
+    } else if (g->nstreams >= g->opt.max_streams) {
+        st = 503;
+        snprintf(why, size,
+                 "the node has %u event streams open, its most "
+                 "(--max-streams); try again later",
+                 g->nstreams);
+    } else {
+        if (key[0] != '\0') {
+            k = k != NULL ? k : client_find(g, key, true);
+            k->n++;
+        }
+        a = a != NULL ? a : client_find(g, addr, true);
+        a->n++;
+        g->nstreams++;
+    }
+    pthread_mutex_unlock(&g->sse_lock);
+    return st;
+}
+
+static void streams_release(struct gw_server *g, const char *key,
+                            const char *addr)
+{
+    pthread_mutex_lock(&g->sse_lock);
+    struct gw_stream_client *k = key[0] ? client_find(g, key, false) : NULL;
+    struct gw_stream_client *a = client_find(g, addr, false);
+    if (k != NULL) {
+        k->n--;
+    }
+    if (a != NULL) {
+        a->n--;
+    }
+    g->nstreams--;
+    pthread_mutex_unlock(&g->sse_lock);
+}
+
+/* Has the client of a waiting stream gone? A suspended connection is not
+ * polled, so a client that closed would keep its slot until the next
+ * keep-alive failed to send; a stream's client never sends after its
+ * request, so reading the end of the stream means it closed. */
+static bool client_gone(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL) {
+        return false;
+    }
+    char b;
+    ssize_t k = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return k == 0 ||
+           (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 static void unlink_waiting(struct gw_server *g, struct gw_sse *s)
 {
@@ -95,6 +233,7 @@ void *gw__ticker_main(void *arg)
             return NULL;
         }
         gw__sse_wake_all(g);
+        gw__reap_slow(g);
     }
 }
 
@@ -194,6 +333,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
             }
         } else {
+            if (client_gone(s->conn)) {
+                return MHD_CONTENT_READER_END_WITH_ERROR; /* frees the slot */
+            }
             pthread_mutex_lock(&g->sse_lock);
             lg_channel_tip(g->ch, &height, &tip, &state);
             if (s->next >= height && !atomic_load(&g->stopping)) {
@@ -223,6 +365,7 @@ static void sse_free(void *cls)
         unlink_waiting(g, s);
     }
     pthread_mutex_unlock(&g->sse_lock);
+    streams_release(g, s->key, s->addr);
     atomic_fetch_sub(&g->m.streams, 1);
     base_buf_release(&s->out);
     base_free(s);
@@ -257,10 +400,20 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
                          "contract must be a contract name of 1..%d bytes",
                          LG_NAME_MAX);
     }
+    char key[GW_CLIENT_MAX], addr[GW_CLIENT_MAX], why[256];
+    client_names(r, key, addr);
+    unsigned st = streams_take(g, key, addr, why, sizeof why);
+    if (st != 0) {
+        return gw__error(r, st, "stream_limit", "%s", why);
+    }
     struct gw_sse *s = base_calloc(1, sizeof *s);
     if (s == NULL) {
+        streams_release(g, key, addr);
         return gw__error(r, 500, "internal", "out of memory");
     }
+    /* From here sse_free gives the slot back. */
+    memcpy(s->key, key, sizeof key);
+    memcpy(s->addr, addr, sizeof addr);
     snprintf(s->contract, sizeof s->contract, "%s", only);
     s->g = g;
     s->conn = r->conn;
@@ -268,12 +421,14 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
     base_buf_init(&s->out, 0);
     s->last_sent = base_mono_ns();
     if (base_buf_add_str(&s->out, "retry: 1000\n\n") != 0) {
+        streams_release(g, key, addr);
         base_free(s);
         return MHD_NO;
     }
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, 64 * 1024, sse_read, s, sse_free);
     if (resp == NULL) {
+        streams_release(g, key, addr);
         base_buf_release(&s->out);
         base_free(s);
         return MHD_NO;

@@ -44,8 +44,14 @@ struct gw_options {
     const char *listen;   /* "HOST:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM text; both set: HTTPS only. Copied. */
     const char *tls_key;
-    size_t max_body;            /* request body limit; 0: 8 MiB */
-    unsigned max_connections;   /* 0: 1000 */
+    size_t max_body;          /* request body limit; 0: 8 MiB */
+    unsigned max_connections; /* request connections; 0: 1000 */
+    /* Event streams have a pool of their own, beside the requests', so
+     * open streams never take the slots of other requests; each client
+     * (API key, and source address) may hold at most max_streams_per_client
+     * of them. 0: 256 and 16. */
+    unsigned max_streams;
+    unsigned max_streams_per_client;
     unsigned idle_timeout_s;    /* no traffic for this long closes; 0: 30 */
     unsigned request_timeout_s; /* a body must arrive within; 0: 30 */
     unsigned threads;           /* polling threads; 0: one per core */
@@ -96,6 +102,13 @@ struct gw_route_info {
 };
 /** The route table (static storage); returns its length. */
 size_t gw_routes(const struct gw_route_info **out);
+
+/** The HTTP status the API answers for @code, a BASE_E* code of
+ *  src/base/err.h (docs/api.md, "Errors"): 4xx for what the caller got
+ *  wrong, 500 for the node's own failures, 503 (with Retry-After) when the
+ *  node cannot take the request now. Every code of err.h has its entry;
+ *  anything else is 500. */
+unsigned gw_http_status(int code);
 
 /* ---- the cluster ------------------------------------------------------------
  * A node of a Raft cluster (docs/cluster.md) reaches its peers' gateways

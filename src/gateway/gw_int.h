@@ -42,7 +42,7 @@ extern const size_t gw__nroutes;
 
 /* ---- metrics ---------------------------------------------------------- */
 
-#define GW_NSTATUS  16 /* distinct HTTP statuses counted per route */
+#define GW_NSTATUS  17 /* distinct HTTP statuses counted per route */
 #define GW_NCODES   64 /* result codes counted: index -code, 0 is VALID */
 #define GW_NBUCKETS 14
 
@@ -109,6 +109,25 @@ int gw__keys_parse(const char *text, size_t len, struct gw_keyent **out,
 
 struct gw_sse; /* one event-stream client */
 
+/* Connections kept beyond the request and stream pools for /healthz,
+ * /readyz and /metrics, so they answer when both pools are full. */
+#define GW_RESERVED_CONNS 8
+/* Longest client name in the streams' pool: "a:" and an IPv6 address. */
+#define GW_CLIENT_MAX 64
+
+/* One connection, from libmicrohttpd's start notice to its close. */
+struct gw_conn {
+    int fd;                     /* libmicrohttpd's; never closed here */
+    atomic_uint_fast64_t since; /* waiting for a request head since */
+    atomic_bool in_request;     /* a head is in: the request's own limits */
+    struct gw_conn *prev, *next;
+};
+
+struct gw_stream_client {
+    char who[GW_CLIENT_MAX];
+    unsigned n;
+};
+
 struct gw_server {
     struct lg_ledger *ledger;
     struct lg_channel *ch;
@@ -128,6 +147,18 @@ struct gw_server {
     pthread_mutex_t sse_lock;
     pthread_cond_t tick_cv;
     struct gw_sse *waiting;
+    /* The streams' pool (under sse_lock): how many are open, and how many
+     * each client holds ("k:" API key id, "a:" source address; entries
+     * with n == 0 are free; 2 * max_streams of them). */
+    unsigned nstreams;
+    struct gw_stream_client *clients;
+    /* Connections open now (libmicrohttpd's connection notices): beyond
+     * nstreams + max_connections, only health and metrics are served. */
+    atomic_uint conns;
+    /* Every open connection (under conn_lock), for the ticker to close
+     * those that take too long to send a request's head (slow-loris). */
+    pthread_mutex_t conn_lock;
+    struct gw_conn *conn_list;
     bool ticker_started;
     pthread_t ticker;
     /* Submissions whose answers are all in, waiting to be resumed. The
@@ -163,6 +194,7 @@ struct gw_req {
     unsigned status;
     struct base_buf body;
     bool too_big;
+    bool close; /* the answer closes the connection (bad framing) */
     bool have_key;
     struct gw_key key;
     /* Asynchronous submissions: results land here from ordering threads;
@@ -254,6 +286,9 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);
 void gw__sse_on_block(struct gw_server *g);
 void gw__sse_wake_all(struct gw_server *g);
 void *gw__ticker_main(void *arg);
+/** Shut down connections that have not sent a whole request head within
+ *  the idle and request timeouts (the ticker calls it). */
+void gw__reap_slow(struct gw_server *g);
 /* GET /v1/bids (bidlist.c). */
 enum MHD_Result gw__h_bids_list(struct gw_server *g, struct gw_req *r);
 

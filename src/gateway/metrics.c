@@ -7,8 +7,8 @@
 
 /* HTTP statuses counted per route; anything else goes to the last slot. */
 static const unsigned statuses[GW_NSTATUS] = {
-    200, 202, 400, 401, 403, 404, 405, 408,
-    409, 413, 415, 422, 499, 500, 503, 0,
+    200, 202, 400, 401, 403, 404, 405, 408, 409,
+    413, 415, 422, 429, 499, 500, 503, 0,
 };
 
 /* Upper bounds of the commit latency buckets, seconds. */

@@ -397,6 +397,10 @@ void gw__prepare_results(struct gw_req *r)
     } else {
         MHD_add_response_header(r->ready, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 CT_JSON);
+        if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+            /* As every 503 says (gw__reply): try again shortly. */
+            MHD_add_response_header(r->ready, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        }
     }
     r->status = r->ready ? status : 500;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,8 +35,13 @@ enum MHD_Result gw__reply(struct gw_req *r, unsigned status,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 gw__route_table[r->route].info.method);
     }
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE ||
+        status == MHD_HTTP_TOO_MANY_REQUESTS) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+    if (r->close) {
+        /* Nothing more is read from this connection. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     r->status = status;
     enum MHD_Result rv = MHD_queue_response(r->conn, status, resp);
@@ -78,35 +84,65 @@ enum MHD_Result gw__error(struct gw_req *r, unsigned status, const char *error,
     return gw__reply_json(r, status, o);
 }
 
+/* The one table from the codes of src/base/err.h to HTTP statuses, for
+ * every route (docs/api.md, "Errors"): what the caller got wrong is a 4xx,
+ * what failed on the node is a 500, and a node that cannot take the
+ * request now (queue full, stopping, disk full, refusing writes, timed
+ * out) is a 503 with Retry-After. EABORTED, ENOCONVERGE and ESINGULAR say
+ * a contract or its computation failed on the request's data: 422.
+ * ENOTLEADER: membership changes go to the leader (docs/cluster.md). */
+#define GW_STATUS_MAP(X)                                                       \
+    X(ENOMEM, 500)                                                             \
+    X(EINVAL, 400)                                                             \
+    X(ENOTFOUND, 404)                                                          \
+    X(EEXIST, 409)                                                             \
+    X(EIO, 500)                                                                \
+    X(ECORRUPT, 500)                                                           \
+    X(ETOOBIG, 413)                                                            \
+    X(EPARSE, 400)                                                             \
+    X(EPERM, 403)                                                              \
+    X(EBADSIG, 403)                                                            \
+    X(EEXPIRED, 403)                                                           \
+    X(EUNKNOWNCERT, 403)                                                       \
+    X(EREPLAY, 409)                                                            \
+    X(ENOCONTRACT, 404)                                                        \
+    X(ENOFUNC, 404)                                                            \
+    X(EABORTED, 422)                                                           \
+    X(ECLOSED, 503)                                                            \
+    X(ETIMEDOUT, 503)                                                          \
+    X(EFULL, 503)                                                              \
+    X(EBUSY, 503)                                                              \
+    X(ENOCONVERGE, 422)                                                        \
+    X(ESINGULAR, 422)                                                          \
+    X(EUNSUPPORTED, 400)                                                       \
+    X(ENOSPC, 503)                                                             \
+    X(EPANIC, 503)                                                             \
+    X(ENOCHANNEL, 404)                                                         \
+    X(EARGS, 400)                                                              \
+    X(ENOTLEADER, 409)
+
+#define GW__STATUS_ENTRY(name, status) [-BASE_##name] = status,
+#define GW__STATUS_COUNT(name, status) +1
+static const unsigned short http_status[-BASE__ERR_LAST] = {
+    GW_STATUS_MAP(GW__STATUS_ENTRY)};
+/* A code appended to err.h without its line above stops the build: the
+ * table names each code once (a repeat is a -Woverride-init warning), so
+ * as many lines as codes means every code is there. */
+_Static_assert(0 GW_STATUS_MAP(GW__STATUS_COUNT) == -BASE__ERR_LAST - 1,
+               "every code of src/base/err.h needs its HTTP status here");
+
+unsigned gw_http_status(int code)
+{
+    if (code <= BASE__ERR_LAST || code >= 0) {
+        return 500; /* not a code of err.h: the node's own failure */
+    }
+    unsigned s = http_status[-code];
+    return s != 0 ? s : 500;
+}
+
 unsigned gw__status_of(int code)
 {
-    switch (code) {
-    case BASE_ENOTFOUND:
-    case BASE_ENOCONTRACT:
-    case BASE_ENOFUNC:
-    case BASE_ENOCHANNEL:
-        return 404;
-    case BASE_EPERM:
-    case BASE_EUNKNOWNCERT:
-    case BASE_EEXPIRED:
-    case BASE_EBADSIG:
-        return 403;
-    case BASE_EPARSE:
-    case BASE_EINVAL:
-    case BASE_EARGS:
-        return 400;
-    case BASE_ETOOBIG:
-        return 413;
-    case BASE_EEXIST:
-    case BASE_EREPLAY:
-        return 409;
-    case BASE_EFULL:
-    case BASE_ECLOSED:
-    case BASE_EBUSY:
-        return 503;
-    default:
-        return code < 0 && code > BASE__ERR_LAST ? 422 : 500;
-    }
+    return gw_http_status(code);
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -253,7 +289,9 @@ static unsigned route(struct gw_req *r)
     return miss;
 }
 
-/* The token of "Authorization: Bearer T" or "X-API-Key: T", or NULL. */
+/* The token of "Authorization: Bearer T" or "X-API-Key: T", or NULL.
+ * admit() has checked that every credential the request carries names
+ * this same key, so the first one found stands for all. */
 const char *gw__token(struct MHD_Connection *c)
 {
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -265,6 +303,162 @@ const char *gw__token(struct MHD_Connection *c)
         return a; /* malformed: refused as a bad key */
     }
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+}
+
+/* ---- framing and credentials -------------------------------------------
+ * What the headers say about where the body ends, and who is asking, read
+ * once from every header line (libmicrohttpd's lookups return only the
+ * first of a repeated header, so a second one would go unseen). */
+
+#define GW_MAX_CREDS 4
+
+struct hdr_scan {
+    unsigned ncl, nte, npeer, ncred;
+    const char *cl, *te, *peer;
+    const char *bad_name; /* a header name that is not an HTTP token */
+    /* Each API key sent, and the header it came in. */
+    const char *cred[GW_MAX_CREDS];
+    const char *cred_from[GW_MAX_CREDS];
+};
+
+static bool is_token(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+              (c >= 'A' && c <= 'Z') || strchr("!#$%&'*+-.^_`|~", c))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    (void)kind;
+    struct hdr_scan *h = cls;
+    if (value == NULL) {
+        value = "";
+    }
+    if (!is_token(key)) {
+        h->bad_name = key;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        h->ncl++;
+        h->cl = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        h->nte++;
+        h->te = value;
+    } else if (strcasecmp(key, GW_PEER_HEADER) == 0) {
+        h->npeer++;
+        h->peer = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0 ||
+               strcasecmp(key, "X-API-Key") == 0) {
+        if (h->ncred < GW_MAX_CREDS) {
+            bool auth = strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0;
+            h->cred[h->ncred] = value;
+            h->cred_from[h->ncred] = auth ? "Authorization" : "X-API-Key";
+        }
+        h->ncred++;
+    }
+    return MHD_YES;
+}
+
+/* A Content-Length that is a plain decimal number, nothing else. */
+static bool plain_decimal(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 19) {
+        return false;
+    }
+    return strspn(s, "0123456789") == n;
+}
+
+/* Refuse a request whose body's end is not certain (RFC 9112 6.3): a
+ * proxy in front may frame it differently, and what it takes for the rest
+ * of the body this server would take for the next request (request
+ * smuggling). The answer closes the connection, so nothing after it on
+ * the connection is read as a request. Returns the reason, or NULL when
+ * the framing is clear. */
+static const char *framing_error(const struct hdr_scan *h)
+{
+    if (h->bad_name != NULL) {
+        return "a header name is not an HTTP token (no spaces, no "
+               "separators, nothing before the colon but the name)";
+    }
+    if (h->ncl > 1) {
+        return "more than one Content-Length header";
+    }
+    if (h->nte > 1) {
+        return "more than one Transfer-Encoding header";
+    }
+    if (h->ncl == 1 && h->nte == 1) {
+        return "both Content-Length and Transfer-Encoding: send one";
+    }
+    if (h->nte == 1 && strcasecmp(h->te, "chunked") != 0) {
+        return "Transfer-Encoding must be exactly 'chunked' (no other "
+               "coding is taken)";
+    }
+    if (h->ncl == 1 && !plain_decimal(h->cl)) {
+        return "Content-Length must be a plain decimal number";
+    }
+    return NULL;
+}
+
+/* The key an Authorization or X-API-Key header carries, or NULL when the
+ * Authorization header is not "Bearer TOKEN". */
+static const char *cred_token(const char *value, const char *from)
+{
+    if (strcmp(from, "Authorization") != 0) {
+        return value;
+    }
+    return strncasecmp(value, "Bearer ", 7) == 0 ? value + 7 : NULL;
+}
+
+/* Check every API key the request carries: one that fails fails the
+ * request (a revoked key next to a valid one is still refused), and two
+ * that name different keys are refused as ambiguous, since either could
+ * be the one meant. On success r->key and r->have_key are set. Returns
+ * MHD_YES with nothing queued when the request may go on. */
+static enum MHD_Result check_creds(struct gw_server *g, struct gw_req *r,
+                                   const struct hdr_scan *h)
+{
+    if (h->ncred > GW_MAX_CREDS) {
+        return gw__error(r, 400, "ambiguous_credentials",
+                         "%u API key headers: send one", h->ncred);
+    }
+    struct gw_key first;
+    memset(&first, 0, sizeof first);
+    for (unsigned i = 0; i < h->ncred; i++) {
+        const char *token = cred_token(h->cred[i], h->cred_from[i]);
+        if (token == NULL) {
+            return gw__error(r, 401, "unauthorized",
+                             "Authorization header is not 'Bearer KEY'");
+        }
+        const char *why = "";
+        struct gw_key k;
+        if (gw__keys_check(&g->keys, token, &k, NULL, NULL, &why) != 0) {
+            return gw__error(r, 401, "unauthorized",
+                             "API key refused (%s header): %s", h->cred_from[i],
+                             why);
+        }
+        if (i == 0) {
+            first = k;
+        } else if (strcmp(first.id, k.id) != 0) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "the %s and %s headers carry two different "
+                             "API keys (%s, %s): send one",
+                             h->cred_from[0], h->cred_from[i], first.id, k.id);
+        }
+    }
+    if (h->ncred > 0) {
+        r->key = first;
+        r->have_key = true;
+    }
+    return MHD_YES;
 }
 
 /* Does the request's Content-Type (without parameters) appear in the
@@ -293,9 +487,28 @@ static bool type_ok(struct MHD_Connection *c, const char *types)
     return false;
 }
 
+/* Is this request beyond the request pool? Streams have their own pool
+ * and the reserved connections are for health, readiness and metrics:
+ * those always go on, so a node full of connections still says how it
+ * is. */
+static bool over_pool(struct gw_server *g, const struct gw_route *rt)
+{
+    if (rt->fn == gw__h_events || strcmp(rt->info.path, "/healthz") == 0 ||
+        strcmp(rt->info.path, "/readyz") == 0 ||
+        strcmp(rt->info.path, "/metrics") == 0) {
+        return false;
+    }
+    /* m.streams, not the pool's count under sse_lock: no request waits
+     * for the lock while the ticker wakes every stream. */
+    unsigned open = atomic_load(&g->conns);
+    unsigned streams = (unsigned)atomic_load(&g->m.streams);
+    return open > streams && open - streams > g->opt.max_connections;
+}
+
 /* Checks made once the headers are in: route, key, size, type. Returns
  * MHD_YES with nothing queued when the request may go on. */
-static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
+static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
+                             const struct hdr_scan *h)
 {
     unsigned miss = route(r);
     if (miss == 404) {
@@ -311,36 +524,54 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
                          "malformed percent-escape in the path");
     }
     const struct gw_route *rt = &gw__route_table[r->route];
-    const char *token = gw__token(r->conn);
-    bool need = (rt->flags & R_KEY) != 0;
-    if (token != NULL && !(rt->flags & R_PUBLIC)) {
-        const char *why = "";
-        int rv = gw__keys_check(&g->keys, token, &r->key, NULL, NULL, &why);
-        if (rv != 0) {
-            return gw__error(r, 401, "unauthorized", "API key refused: %s",
-                             why);
+    if (over_pool(g, rt)) {
+        r->close = true; /* and give the slot back */
+        return gw__error(r, 503, "busy",
+                         "every request slot is taken (%u connections "
+                         "open, --max-connections %u); try again shortly",
+                         atomic_load(&g->conns), g->opt.max_connections);
+    }
+    /* Public routes (health, metrics, pages, the peers' signed routes)
+     * look at no credential, so a probe with a stale key still sees the
+     * node's health. */
+    if (!(rt->flags & R_PUBLIC)) {
+        if (h->npeer > 0 && h->ncred > 0) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "both an API key and %s: send one",
+                             GW_PEER_HEADER);
         }
-        r->have_key = true;
-        if ((rt->flags & R_WRITE) && r->key.read_only) {
-            return gw__error(r, 403, "forbidden",
-                             "key %s is read-only; %s %s writes", r->key.id,
-                             r->method, rt->info.path);
+        if (h->npeer > 1) {
+            return gw__error(r, 400, "ambiguous_credentials",
+                             "more than one %s header", GW_PEER_HEADER);
         }
-    } else if (need) {
-        return gw__error(r, 401, "unauthorized",
-                         "%s needs an API key (Authorization: Bearer KEY)",
-                         rt->info.path);
-    } else if ((rt->flags & R_PEER) && g->opt.require_key) {
-        /* Another node's read of the blocks, signed with the orderer
-         * key (docs/cluster.md). */
-        const char *peer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                       GW_PEER_HEADER);
-        if (peer != NULL) {
-            enum MHD_Result a = gw__peer_admit(g, r, peer);
+        if (h->npeer == 1 && !(rt->flags & R_PEER)) {
+            return gw__error(r, 401, "unauthorized",
+                             "%s is taken only on GET /v1/blocks and "
+                             "/v1/blocks/{n}",
+                             GW_PEER_HEADER);
+        }
+        enum MHD_Result a = check_creds(g, r, h);
+        if (a != MHD_YES || r->status != 0) {
+            return a;
+        }
+        if (h->npeer == 1) {
+            /* Another node's read of the blocks, signed with the orderer
+             * key (docs/cluster.md): checked whenever sent. */
+            a = gw__peer_admit(g, r, h->peer);
             if (a != MHD_YES || r->status != 0) {
                 return a;
             }
         }
+    }
+    if (r->have_key && (rt->flags & R_WRITE) && r->key.read_only) {
+        return gw__error(r, 403, "forbidden",
+                         "key %s is read-only; %s %s writes", r->key.id,
+                         r->method, rt->info.path);
+    }
+    if (!r->have_key && (rt->flags & R_KEY)) {
+        return gw__error(r, 401, "unauthorized",
+                         "%s needs an API key (Authorization: Bearer KEY)",
+                         rt->info.path);
     }
     if (!r->have_key && g->opt.require_key && !(rt->flags & R_PUBLIC) &&
         strcmp(rt->info.path, "/v1/tx") != 0 &&
@@ -371,6 +602,14 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r)
     return MHD_YES;
 }
 
+/* The connection's record (on_connection), or NULL. */
+static struct gw_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -392,7 +631,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         r->t0 = base_mono_ns();
         base_buf_init(&r->body, 0);
         r->route = gw__nroutes;
-        enum MHD_Result a = admit(g, r);
+        struct gw_conn *k = conn_of(c);
+        if (k != NULL) {
+            atomic_store(&k->in_request, true);
+        }
+        struct hdr_scan h;
+        memset(&h, 0, sizeof h);
+        MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+        const char *bad = framing_error(&h);
+        if (bad != NULL) {
+            r->close = true;
+            return gw__error(r, 400, "bad_framing", "%s", bad);
+        }
+        enum MHD_Result a = admit(g, r, &h);
         if (a != MHD_YES || r->status != 0) {
             return a;
         }
@@ -487,9 +738,14 @@ static void access_log(struct gw_server *g, struct gw_req *r)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     struct gw_server *g = cls;
     struct gw_req *r = *con_cls;
+    struct gw_conn *k = conn_of(c);
+    if (k != NULL) {
+        /* The next request's head is timed from now. */
+        atomic_store(&k->since, base_mono_ns());
+        atomic_store(&k->in_request, false);
+    }
     if (r == NULL) {
         return;
     }
@@ -509,6 +765,83 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     base_free(r->res);
     base_free(r->subs);
     base_free(r);
+}
+
+/* Count the connections open, for the request pool (over_pool), and keep
+ * them on the list the slow-loris reaper walks. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct gw_server *g = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&g->conns, 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct gw_conn *k = ci != NULL ? base_calloc(1, sizeof *k) : NULL;
+        *socket_ctx = k;
+        if (k == NULL) {
+            return; /* not reaped: the idle timeout still applies */
+        }
+        k->fd = ci->connect_fd;
+        atomic_init(&k->since, base_mono_ns());
+        atomic_init(&k->in_request, false);
+        pthread_mutex_lock(&g->conn_lock);
+        k->next = g->conn_list;
+        if (k->next != NULL) {
+            k->next->prev = k;
+        }
+        g->conn_list = k;
+        pthread_mutex_unlock(&g->conn_lock);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&g->conns, 1);
+        struct gw_conn *k = *socket_ctx;
+        *socket_ctx = NULL;
+        if (k == NULL) {
+            return;
+        }
+        pthread_mutex_lock(&g->conn_lock);
+        if (k->prev != NULL) {
+            k->prev->next = k->next;
+        } else {
+            g->conn_list = k->next;
+        }
+        if (k->next != NULL) {
+            k->next->prev = k->prev;
+        }
+        pthread_mutex_unlock(&g->conn_lock);
+        base_free(k);
+    }
+}
+
+/* A head trickling in a byte at a time is never idle long enough for the
+ * idle timeout, and libmicrohttpd has no deadline for it: a client could
+ * hold a slot for days (slow-loris). A connection gets the idle timeout
+ * to start a request and the request timeout to finish its head; past
+ * both, its socket is shut down (libmicrohttpd then reads the end and
+ * closes it; the descriptor stays libmicrohttpd's). */
+void gw__reap_slow(struct gw_server *g)
+{
+    unsigned secs = g->opt.idle_timeout_s + g->opt.request_timeout_s;
+    uint64_t limit = (uint64_t)secs * 1000000000u;
+    uint64_t now = base_mono_ns();
+    unsigned reaped = 0;
+    pthread_mutex_lock(&g->conn_lock);
+    for (struct gw_conn *k = g->conn_list; k != NULL; k = k->next) {
+        if (!atomic_load(&k->in_request) &&
+            now - atomic_load(&k->since) > limit) {
+            shutdown(k->fd, SHUT_RDWR);
+            atomic_store(&k->since, now); /* once is enough */
+            reaped++;
+        }
+    }
+    pthread_mutex_unlock(&g->conn_lock);
+    if (reaped > 0) {
+        BASE_WARN(MOD,
+                  "closed %u connections that sent no whole request head "
+                  "within %u s",
+                  reaped, secs);
+    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -604,6 +937,7 @@ static void destroy(struct gw_server *g)
     gw__keys_release(&g->keys);
     pthread_mutex_destroy(&g->keys.lock);
     pthread_mutex_destroy(&g->sse_lock);
+    pthread_mutex_destroy(&g->conn_lock);
     pthread_cond_destroy(&g->tick_cv);
     pthread_mutex_destroy(&g->done_lock);
     pthread_cond_destroy(&g->done_cv);
@@ -613,7 +947,58 @@ static void destroy(struct gw_server *g)
     base_free(g->tls_cert);
     base_free(g->tls_key);
     cr_wipe(&g->scratch, sizeof g->scratch);
+    base_free(g->clients);
     base_free(g);
+}
+
+/* File descriptors kept beyond the connections: the store, the off-chain
+ * database, logs, a cluster's Raft sockets and its peers' HTTP. */
+#define GW_FD_SPARE 128
+
+/* Each connection is a file descriptor: check the process may open as
+ * many as the pools let in, raising its soft limit to fit when the hard
+ * limit allows. Limits asked for that do not fit are refused; the
+ * defaults shrink to fit, and the log says so. */
+static int fd_budget(struct gw_options *o, bool defaults, char *errmsg)
+{
+    rlim_t need = (rlim_t)o->max_connections + o->max_streams +
+                  GW_RESERVED_CONNS + GW_FD_SPARE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 0;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                          ? need
+                          : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) {
+        return 0;
+    }
+    if (!defaults) {
+        return base_errf(errmsg, BASE_EINVAL,
+                         "--max-connections %u and --max-streams %u need %llu "
+                         "file descriptors, and this process may open %llu "
+                         "(ulimit -n): lower them or raise the limit",
+                         o->max_connections, o->max_streams,
+                         (unsigned long long)need,
+                         (unsigned long long)rl.rlim_cur);
+    }
+    rlim_t room = rl.rlim_cur > GW_FD_SPARE + GW_RESERVED_CONNS + 16
+                      ? rl.rlim_cur - GW_FD_SPARE - GW_RESERVED_CONNS
+                      : 16;
+    o->max_streams = (unsigned)(room / 5);
+    o->max_connections = (unsigned)(room - room / 5);
+    BASE_WARN(MOD,
+              "only %llu file descriptors (ulimit -n): serving at most %u "
+              "connections and %u event streams",
+              (unsigned long long)rl.rlim_cur, o->max_connections,
+              o->max_streams);
+    return 0;
 }
 
 int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
@@ -634,6 +1019,12 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     if (g->opt.max_connections == 0) {
         g->opt.max_connections = 1000;
     }
+    if (g->opt.max_streams == 0) {
+        g->opt.max_streams = 256;
+    }
+    if (g->opt.max_streams_per_client == 0) {
+        g->opt.max_streams_per_client = 16;
+    }
     if (g->opt.idle_timeout_s == 0) {
         g->opt.idle_timeout_s = 30;
     }
@@ -650,8 +1041,18 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     if (g->opt.listen == NULL) {
         g->opt.listen = "127.0.0.1:7050";
     }
-    int rv = 0;
-    if ((opt->tls_cert != NULL) != (opt->tls_key != NULL)) {
+    int rv = fd_budget(
+        &g->opt, opt->max_connections == 0 && opt->max_streams == 0, errmsg);
+    if (rv == 0 && g->opt.max_streams_per_client > g->opt.max_streams) {
+        g->opt.max_streams_per_client = g->opt.max_streams;
+    }
+    g->clients =
+        base_calloc(2 * (size_t)g->opt.max_streams, sizeof *g->clients);
+    if (rv != 0) {
+        /* errmsg says why */
+    } else if (g->clients == NULL) {
+        rv = base_errf(errmsg, BASE_ENOMEM, "out of memory");
+    } else if ((opt->tls_cert != NULL) != (opt->tls_key != NULL)) {
         rv = base_errf(errmsg, BASE_EINVAL,
                        "TLS needs both a certificate and a key");
     } else if (opt->tls_cert != NULL) {
@@ -664,6 +1065,7 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     uint64_t start;
     cr_random(&start, sizeof start);
     atomic_init(&g->nonce, start >> 1);
+    atomic_init(&g->conns, 0);
     uint8_t seed[32] = {0};
     cr_keygen_seed(&g->scratch, seed);
     pthread_mutex_init(&g->keys.lock, NULL);
@@ -671,6 +1073,7 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     g->keys.identity = opt->identity;
     g->keys.identity_arg = opt->identity_arg;
     pthread_mutex_init(&g->sse_lock, NULL);
+    pthread_mutex_init(&g->conn_lock, NULL);
     pthread_cond_init(&g->tick_cv, NULL);
     pthread_mutex_init(&g->done_lock, NULL);
     pthread_cond_init(&g->done_cv, NULL);
@@ -759,7 +1162,11 @@ int gw_start(struct gw_server *g, struct ord_orderer *ord, char *errmsg)
     g->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, g, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, g->opt.threads,
-        MHD_OPTION_CONNECTION_LIMIT, g->opt.max_connections,
+        /* The request pool, the streams' pool, and the slots kept for
+         * health (over_pool decides who may use which). */
+        MHD_OPTION_CONNECTION_LIMIT,
+        g->opt.max_connections + g->opt.max_streams + GW_RESERVED_CONNS,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
         MHD_OPTION_CONNECTION_TIMEOUT, g->opt.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,

@@ -52,22 +52,26 @@ static bool closed_by_peer(int fd)
 static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
 
 /* Over the limit the node takes no more connections: they wait in the
- * kernel's backlog, unanswered, until a slot frees. */
+ * kernel's backlog, unanswered, until a slot frees. The limit is the
+ * request pool (--max-connections), the streams' pool (--max-streams) and
+ * the 8 connections kept for health: 4 + 1 + 8 here. */
 static void test_connection_limit(void **state)
 {
     (void)state;
     struct gt_node n;
     gt_ledger(&n, "gw-conn");
-    gt_start(&n, "--max-connections 4 --threads 1 --no-access-log");
-    int fds[8], answered = 0;
-    bool served[8] = {false};
-    for (int i = 0; i < 8; i++) {
+    gt_start(&n, "--max-connections 4 --max-streams 1 --threads 1 "
+                 "--no-access-log");
+    enum { LIMIT = 4 + 1 + 8, OPEN = LIMIT + 3 };
+    int fds[OPEN], answered = 0;
+    bool served[OPEN] = {false};
+    for (int i = 0; i < OPEN; i++) {
         fds[i] = dial(&n, 1);
         /* One at a time, so the node accepts them in this order. */
         usleep(20000);
     }
     char buf[512];
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < OPEN; i++) {
         assert_true(send(fds[i], req, strlen(req), MSG_NOSIGNAL) > 0);
         ssize_t got = recv(fds[i], buf, sizeof buf - 1, 0);
         if (got > 0) {
@@ -77,14 +81,14 @@ static void test_connection_limit(void **state)
             answered++;
         }
     }
-    assert_int_equal(answered, 4);
+    assert_int_equal(answered, LIMIT);
     /* Close the served ones: the waiting ones are answered now. */
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < OPEN; i++) {
         if (served[i]) {
             close(fds[i]);
         }
     }
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < OPEN; i++) {
         if (!served[i]) {
             struct timeval tv = {10, 0};
             setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
