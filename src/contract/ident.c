@@ -11,45 +11,7 @@
 
 bool sc_utf8_ok(const void *data, size_t len)
 {
-    /* The strict form jansson (and RFC 3629) accept: no overlong forms, no
-     * surrogates, nothing above U+10FFFF. Checking it here, on the way in,
-     * is what keeps a record's encoding from failing later. */
-    const uint8_t *p = data, *end = p + len;
-    while (p < end) {
-        uint8_t c = *p;
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) <= n) {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i] & 0x3fu);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        p += n + 1;
-    }
-    return true;
+    return base_utf8_ok(data, len);
 }
 
 void sc_printable(char *out, size_t size, const void *data, size_t len)
