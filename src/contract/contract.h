@@ -154,14 +154,19 @@ extern const struct sc_contract sc_asset_contract;
  * registry: DERs and their qualification (FERC Order 2222).
  *   register(ID, OWNER, BUS, PHASES, TECH, KW, KVA)   dera; the caller's
  *       organisation becomes the DER's aggregator; an ID registered by
- *       anyone is refused (a DER belongs to at most one DERA)
+ *       anyone is refused (a DER belongs to at most one DERA), and so is
+ *       the same physical identity (OWNER, BUS, PHASES) under another ID.
+ *       ID, OWNER and BUS are canonical identifiers (SC_ID_MAX); PHASES is
+ *       a, b, c or a combination in that order; TECH is UTF-8 text
  *   qualify(ID, QUALIFIED_KW)    dso; 0 < QUALIFIED_KW <= KW
  *   refuse(ID, REASON)           dso; status "refused"
  *   deregister(ID)               dera, the registering organisation only
  *   read(ID)                     the record JSON
  * Records are JSON {id, dera, owner, bus, phases, tech, kw, kva, status
- * (registered|qualified|refused), qualified_kw, reason}. Events
- * DerRegistered, DerQualified, DerRefused, DerDeregistered.
+ * (registered|qualified|refused), qualified_kw, reason}, keyed by ID; the
+ * key "~phys/OWNER/BUS/PHASES" holds the ID of the DER registered with
+ * that identity. Events DerRegistered, DerQualified, DerRefused,
+ * DerDeregistered.
  */
 extern const struct sc_contract sc_registry_contract;
 
@@ -189,7 +194,13 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
 /**
  * bids: the bid store of paper 001. The raw bid lives off chain; the chain
  * keeps {uid, dera, market, interval, n, ders, checksum, status, version,
- * reason, dispatch_checksum}, keyed "bid/UID".
+ * reason, dispatch_checksum}, keyed "bid/UID". UIDs, market names and DER
+ * ids are canonical identifiers (market names at most 32 bytes).
+ *   register_market(NAME, KIND, INTERVAL_MIN)   iso: opens a market,
+ *       "market/NAME" = {v: 1, name, kind (real-time|day-ahead),
+ *       interval_min, operator}; once per name. Every other function that
+ *       names a market needs it registered (ENOTFOUND otherwise)
+ *   market_read(NAME)    the market's record, any role
  *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,...)   dera; every DER
  *       registered by the caller's organisation and qualified; no DER in
  *       another live bid for the same market and interval (no double
@@ -201,15 +212,17 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  *   withdraw(UID)        the owning DERA, before the DSO's review; frees
  *       its DERs for another bid
  *   clear(MARKET, INTERVAL, PRICE, CLEARED_KW, DERA=KW,...)   iso: the
- *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW
+ *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW, at
+ *       most one per organisation, each to an organisation with a live bid
+ *       in that market interval
  *   dispatch(UID, CHECKSUM)   the owning DERA, after clearing: the
  *       checksum of the per-DER allocation record; status "dispatched"
  *   review(MARKET, INTERVAL, VMAX_BEFORE, VMAX_AFTER, VMIN_BEFORE,
  *       VMIN_AFTER, CURTAILED_KW, WORST_NODE, METHOD)   dso: its power
  *       flow's extremes (pu) with the bids as made and as made feasible,
  *       "review/MARKET/INTERVAL"; once per interval
- * Events: BidCreated, BidModified, BidAccepted, BidWithdrawn,
- * MarketCleared, BidDispatched, IntervalReviewed.
+ * Events: MarketRegistered, BidCreated, BidModified, BidAccepted,
+ * BidWithdrawn, MarketCleared, BidDispatched, IntervalReviewed.
  */
 extern const struct sc_contract sc_bids_contract;
 
