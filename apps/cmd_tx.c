@@ -49,6 +49,13 @@ static int remote_tx(const struct app_remote *r, const char *as, int argc,
         args[i - 3] =
             (struct lg_slice){(const uint8_t *)argv[i], strlen(argv[i])};
     }
+    char why[256];
+    if (sc_call_check(argv[1], argv[2], (uint32_t)(argc - 3), args, why,
+                      sizeof why) != 0) {
+        mk_client_close(c);
+        return cmd_fail(2, "%s.%s: %s (nothing was sent)", argv[1], argv[2],
+                        why);
+    }
     struct mk_result res;
     int code = mk_submit(c, argv[1], argv[2], (uint32_t)(argc - 3), args, &res);
     char id[65];
@@ -114,6 +121,14 @@ int cmd_tx(int argc, char **argv)
     for (int i = 4; i < argc; i++) {
         args[i - 4].p = (const uint8_t *)argv[i];
         args[i - 4].len = strlen(argv[i]);
+    }
+    /* The contracts' own identifier rules, before anything is signed: a
+     * clear early error instead of an invalid transaction on the chain. */
+    char why[256];
+    if (rv == 0 && sc_call_check(argv[2], argv[3], (uint32_t)(argc - 4), args,
+                                 why, sizeof why) != 0) {
+        rv = cmd_fail(2, "%s.%s: %s (nothing was signed)", argv[2], argv[3],
+                      why);
     }
     struct lg_call call = {lg_channel_name(n.ch), argv[2], argv[3],
                            (uint32_t)(argc - 4), args};

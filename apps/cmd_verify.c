@@ -58,8 +58,23 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "gridledger: could not remove %s\n", scratch);
     }
     if (rv != 0) {
-        return cmd_fail(1, "verify FAILED: %s",
-                        rep.error[0] ? rep.error : base_strerror(rv));
+        /* Re-execution runs this binary's contracts. A chain that was valid
+         * under older contract rules (issue 15: canonical identifiers,
+         * registered markets, one DER per physical identity, awards only to
+         * bidders) re-executes differently: say so, as the likely cause
+         * when nothing else is wrong with the blocks. */
+        bool reexec = strstr(rep.error, "re-execution gives a different");
+        return cmd_fail(
+            1, "verify FAILED: %s%s",
+            rep.error[0] ? rep.error : base_strerror(rv),
+            reexec ? "\n(the blocks and signatures check; their contracts "
+                     "now decide differently. A ledger written before this "
+                     "gridledger's contract rules (docs/ledger-format.md "
+                     "section 11: canonical identifiers, registered markets, "
+                     "one DER per physical identity) re-executes "
+                     "differently: verify it with the gridledger that wrote "
+                     "it)"
+                   : "");
     }
     printf("verify OK: %llu channel(s), %llu blocks, %llu transactions "
            "(%llu valid), %llu state keys, re-executed in %.2f s\n",

@@ -18,7 +18,7 @@ step "gridledger verify $out/ledger: every block checked, the chain re-executed"
 # A bid the DSO curtailed at midday, as the chain holds it, and its history:
 # created by the aggregator, modified by the DSO (with the reason), then
 # dispatched.
-uid=$(awk -F, 'NR > 1 && $4 > 0 { print "DERA1-rt-" $1; exit }' "$out/curtailment.csv")
+uid=$(awk -F, 'NR > 1 && $4 > 0 { print "dera1-rt-" $1; exit }' "$out/curtailment.csv")
 if [ -n "$uid" ]; then
     step "the bid $uid on chain (the raw record is off chain, under its checksum)"
     "$bin" query "$out/ledger" get bids "bid/$uid"

@@ -112,6 +112,19 @@ void base_hex_encode(char *out, const void *in, size_t n);
  *  Errors: BASE_EPARSE when @hex is not exactly that. */
 int base_hex_decode(void *out, size_t n, const char *hex) BASE_WUR;
 
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+/** Length of the valid UTF-8 sequence (RFC 3629: no overlong forms,
+ *  surrogates or code points above U+10FFFF) at the start of the @len
+ *  bytes at @data, or 0 when there is none. */
+size_t base_utf8_seq(const void *data, size_t len);
+/** True when all @len bytes at @data are valid UTF-8. */
+bool base_utf8_ok(const void *data, size_t len);
+/** Replace, in place, each byte of the NUL-terminated @s that is not part
+ *  of a valid UTF-8 sequence with '?' (a message cut short in the middle
+ *  of a character, or bytes a caller sent). */
+void base_utf8_clean(char *s);
+
 /* ---- logging ----------------------------------------------------------- */
 
 enum base_log_level {

@@ -5,7 +5,7 @@
 
 #include "contract/contract.h"
 
-#define ID_MAX    128
+#define ID_MAX    SC_ID_MAX
 #define OWNER_MAX (2 * LG_NAME_MAX + 2)
 #define VALUE_MAX 4096
 
@@ -16,12 +16,14 @@ struct asset {
 };
 
 /* Assets are stored as compact JSON so that queries and events can hand
- * them out unchanged. jansson escapes the strings. */
+ * them out unchanged. jansson escapes the strings; sc_pack makes a string
+ * it refuses the caller's error, not the block's. */
 static int store(struct lg_ctx *ctx, const struct asset *a, const char *event)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "id", a->id, "owner", a->owner,
-                          "value", a->value);
-    return sc_put_json(ctx, a->id, o, event);
+    json_t *o;
+    int rv = sc_pack(ctx, &o, "{s:s, s:s, s:s}", "id", a->id, "owner", a->owner,
+                     "value", a->value);
+    return rv ? rv : sc_put_json(ctx, a->id, o, event);
 }
 
 static int load(struct lg_ctx *ctx, const char *id, struct asset *a)
@@ -56,11 +58,7 @@ static int args(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv,
     if (argc != want) {
         return lg_ctx_fail(ctx, BASE_EARGS, "usage: %s", usage);
     }
-    if (argv[0].len == 0 || sc_arg_str(&argv[0], id, ID_MAX + 1) != 0) {
-        return lg_ctx_fail(ctx, BASE_EARGS, "asset id must be 1..%d bytes",
-                           ID_MAX);
-    }
-    return 0;
+    return sc_arg_id(ctx, &argv[0], id, "asset id");
 }
 
 static int owned(struct lg_ctx *ctx, const struct asset *a)
@@ -77,11 +75,7 @@ static int owned(struct lg_ctx *ctx, const struct asset *a)
 static int value_arg(struct lg_ctx *ctx, const struct lg_slice *v,
                      struct asset *a)
 {
-    if (sc_arg_str(v, a->value, sizeof a->value) != 0) {
-        return lg_ctx_fail(ctx, BASE_EARGS, "value must be at most %d bytes",
-                           VALUE_MAX);
-    }
-    return 0;
+    return sc_arg_text(ctx, v, a->value, sizeof a->value, "value");
 }
 
 static int create(struct lg_ctx *ctx, uint32_t argc,
@@ -137,6 +131,27 @@ static int update(struct lg_ctx *ctx, uint32_t argc,
     return rv == 0 ? store(ctx, &a, "AssetUpdated") : rv;
 }
 
+/* ORG/NAME as certificates spell them: two non-empty parts of printable
+ * ASCII without spaces or another '/'. */
+static bool member_name(const struct lg_slice *a, char *out, size_t size)
+{
+    if (sc_arg_str(a, out, size) != 0) {
+        return false;
+    }
+    const char *slash = strchr(out, '/');
+    if (slash == NULL || slash == out || slash[1] == '\0' ||
+        strchr(slash + 1, '/') != NULL || (size_t)(slash - out) > LG_NAME_MAX ||
+        strlen(slash + 1) > LG_NAME_MAX) {
+        return false;
+    }
+    for (const char *p = out; *p; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int transfer(struct lg_ctx *ctx, uint32_t argc,
                     const struct lg_slice *argv)
 {
@@ -149,10 +164,10 @@ static int transfer(struct lg_ctx *ctx, uint32_t argc,
     if (rv == 0) {
         rv = owned(ctx, &a);
     }
-    if (rv == 0 &&
-        (sc_arg_str(&argv[1], to, sizeof to) != 0 || strchr(to, '/') == NULL ||
-         to[0] == '/' || strchr(to, '/')[1] == '\0')) {
-        rv = lg_ctx_fail(ctx, BASE_EARGS, "new owner must be ORG/NAME");
+    if (rv == 0 && !member_name(&argv[1], to, sizeof to)) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS,
+                         "new owner must be ORG/NAME (printable ASCII, no "
+                         "spaces, as in a certificate)");
     }
     if (rv == 0) {
         snprintf(a.owner, sizeof a.owner, "%s", to);

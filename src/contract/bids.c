@@ -8,7 +8,7 @@
 
 #include "contract/contract.h"
 
-#define UID_MAX    64
+#define UID_MAX    SC_ID_MAX
 #define MARKET_MAX 32
 #define BID_DERS   1000 /* DER entries in one bid */
 #define KEY_MAX    (16 + MARKET_MAX + 24 + SC_DER_ID_MAX)
@@ -36,14 +36,15 @@ static int store(struct lg_ctx *ctx, const struct bid *b, const char *event)
 {
     char key[16 + UID_MAX];
     snprintf(key, sizeof key, "bid/%s", b->uid);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s, s:I, s:s, s:s}", "uid",
-        b->uid, "dera", b->dera, "market", b->market, "interval",
+    json_t *o;
+    int rv = sc_pack(
+        ctx, &o, "{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s, s:I, s:s, s:s}",
+        "uid", b->uid, "dera", b->dera, "market", b->market, "interval",
         (json_int_t)b->interval, "n", (json_int_t)json_array_size(b->ders),
         "ders", b->ders, "checksum", b->checksum, "status", b->status,
         "version", (json_int_t)b->version, "reason", b->reason,
         "dispatch_checksum", b->dispatch_checksum);
-    return sc_put_json(ctx, key, o, event);
+    return rv ? rv : sc_put_json(ctx, key, o, event);
 }
 
 static void copy_str(char *dst, size_t size, json_t *o, const char *key)
@@ -110,16 +111,118 @@ static int checksum_arg(struct lg_ctx *ctx, const struct lg_slice *a,
     return 0;
 }
 
-static int name_arg(struct lg_ctx *ctx, const struct lg_slice *a, char *out,
-                    size_t size, const char *what)
+static int uid_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                   char out[UID_MAX + 1])
 {
-    if (a->len == 0 || sc_arg_str(a, out, size) != 0 ||
-        strchr(out, '/') != NULL) {
-        return lg_ctx_fail(ctx, BASE_EARGS,
-                           "%s must be 1..%zu bytes without '/'", what,
-                           size - 1);
+    return sc_arg_id(ctx, a, out, "bid uid");
+}
+
+/* ---- markets ---------------------------------------------------------------
+ * A closed set: the ISO registers each market under its canonical name,
+ * "market/NAME", and every bid, clearing and review names a registered
+ * one. The record is versioned ({"v":1,...}) and carries the market's kind
+ * and parameters, so that a later two-settlement market (day-ahead and
+ * real-time, issue 16 onwards) adds kinds and fields under a new version
+ * without reinterpreting old records. */
+
+#define MARKET_V1 1
+
+static const char *const market_kinds[] = {"real-time", "day-ahead"};
+
+/* A market name argument: canonical, at most MARKET_MAX bytes, and
+ * registered. */
+static int market_arg(struct lg_ctx *ctx, const struct lg_slice *a,
+                      char out[MARKET_MAX + 1])
+{
+    char name[SC_ID_MAX + 1];
+    int rv = sc_arg_id(ctx, a, name, "market");
+    if (rv == 0 && a->len > MARKET_MAX) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "market must be 1..%d bytes",
+                         MARKET_MAX);
     }
-    return 0;
+    if (rv != 0) {
+        return rv;
+    }
+    char key[16 + MARKET_MAX];
+    snprintf(key, sizeof key, "market/%s", name);
+    struct lg_slice v;
+    rv = lg_ctx_get(ctx, key, strlen(key), &v);
+    if (rv == BASE_ENOTFOUND) {
+        return lg_ctx_fail(ctx, BASE_ENOTFOUND,
+                           "market '%s' is not registered (the ISO registers "
+                           "markets: bids.register_market)",
+                           name);
+    }
+    if (rv == 0) {
+        memcpy(out, name, strlen(name) + 1);
+    }
+    return rv;
+}
+
+static int register_market(struct lg_ctx *ctx, uint32_t argc,
+                           const struct lg_slice *argv)
+{
+    if (argc != 3) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "usage: register_market NAME KIND INTERVAL_MIN "
+                           "(KIND real-time or day-ahead)");
+    }
+    char name[SC_ID_MAX + 1];
+    int rv = sc_arg_id(ctx, &argv[0], name, "market");
+    if (rv == 0 && argv[0].len > MARKET_MAX) {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "market must be 1..%d bytes",
+                         MARKET_MAX);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    const char *kind = NULL;
+    for (size_t i = 0; i < BASE_ARRAY_LEN(market_kinds); i++) {
+        if (argv[1].len == strlen(market_kinds[i]) &&
+            memcmp(argv[1].p, market_kinds[i], argv[1].len) == 0) {
+            kind = market_kinds[i];
+        }
+    }
+    if (kind == NULL) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "market kind must be real-time or day-ahead");
+    }
+    int64_t minutes;
+    if (sc_arg_i64(&argv[2], &minutes) != 0 || minutes < 1 || minutes > 1440) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "interval must be 1..1440 minutes (an integer)");
+    }
+    char key[16 + MARKET_MAX];
+    snprintf(key, sizeof key, "market/%s", name);
+    struct lg_slice v;
+    if (lg_ctx_get(ctx, key, strlen(key), &v) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "market '%s' is already registered: %.*s", name,
+                           (int)v.len, (const char *)v.p);
+    }
+    json_t *o;
+    rv = sc_pack(ctx, &o, "{s:i, s:s, s:s, s:I, s:s}", "v", MARKET_V1, "name",
+                 name, "kind", kind, "interval_min", (json_int_t)minutes,
+                 "operator", lg_ctx_caller(ctx)->org);
+    return rv ? rv : sc_put_json(ctx, key, o, "MarketRegistered");
+}
+
+static int market_read(struct lg_ctx *ctx, uint32_t argc,
+                       const struct lg_slice *argv)
+{
+    if (argc != 1) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: market_read NAME");
+    }
+    char name[MARKET_MAX + 1];
+    int rv = market_arg(ctx, &argv[0], name);
+    if (rv != 0) {
+        return rv;
+    }
+    char key[16 + MARKET_MAX];
+    snprintf(key, sizeof key, "market/%s", name);
+    struct lg_slice v;
+    rv = lg_ctx_get(ctx, key, strlen(key), &v);
+    return rv ? rv : lg_ctx_return(ctx, v.p, v.len);
 }
 
 static int interval_arg(struct lg_ctx *ctx, const struct lg_slice *a,
@@ -201,9 +304,9 @@ static int create(struct lg_ctx *ctx, uint32_t argc,
     }
     struct bid b;
     memset(&b, 0, sizeof b);
-    int rv = name_arg(ctx, &argv[0], b.uid, sizeof b.uid, "bid uid");
+    int rv = uid_arg(ctx, &argv[0], b.uid);
     if (rv == 0) {
-        rv = name_arg(ctx, &argv[1], b.market, sizeof b.market, "market");
+        rv = market_arg(ctx, &argv[1], b.market);
     }
     if (rv == 0) {
         rv = interval_arg(ctx, &argv[2], &b.interval);
@@ -230,14 +333,16 @@ static int create(struct lg_ctx *ctx, uint32_t argc,
     /* Split the DER list; each id is checked and claimed in turn, so a
      * repeat inside one bid is caught as double counting too. */
     const char *p = (const char *)argv[4].p, *end = p + argv[4].len;
+    if (p < end && end[-1] == ',') {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "the DER list ends with ','");
+    }
     while (rv == 0 && p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         size_t n = (size_t)((comma ? comma : end) - p);
-        char der[SC_DER_ID_MAX + 1];
-        if (n == 0 || n > SC_DER_ID_MAX || memchr(p, '\0', n) != NULL) {
+        char der[SC_ID_MAX + 1], why[192];
+        if (sc_id_check(p, n, why, sizeof why) != 0) {
             rv = lg_ctx_fail(ctx, BASE_EARGS,
-                             "DER ids must be 1..%d bytes, comma-separated",
-                             SC_DER_ID_MAX);
+                             "DER ids are comma-separated; DER id %s", why);
             break;
         }
         memcpy(der, p, n);
@@ -271,7 +376,7 @@ static int one_uid(struct lg_ctx *ctx, uint32_t argc,
         return lg_ctx_fail(ctx, BASE_EARGS, "usage: %s", usage);
     }
     char uid[UID_MAX + 1];
-    int rv = name_arg(ctx, &argv[0], uid, sizeof uid, "bid uid");
+    int rv = uid_arg(ctx, &argv[0], uid);
     return rv ? rv : load(ctx, uid, b);
 }
 
@@ -327,9 +432,11 @@ static int modify(struct lg_ctx *ctx, uint32_t argc,
     if (rv == 0) {
         rv = checksum_arg(ctx, &argv[1], b.checksum);
     }
-    if (rv == 0 && (argv[2].len == 0 ||
-                    sc_arg_str(&argv[2], b.reason, sizeof b.reason) != 0)) {
+    if (rv == 0 && argv[2].len == 0) {
         rv = lg_ctx_fail(ctx, BASE_EARGS, "a curtailment needs a reason");
+    }
+    if (rv == 0) {
+        rv = sc_arg_text(ctx, &argv[2], b.reason, sizeof b.reason, "reason");
     }
     if (rv == 0) {
         b.version++;
@@ -387,6 +494,80 @@ static int withdraw(struct lg_ctx *ctx, uint32_t argc,
     return rv;
 }
 
+/* The organisations with a live bid in one market interval: each DER of a
+ * live bid holds "live/MARKET/INTERVAL/DER" -> uid. */
+struct bidders {
+    struct lg_ctx *ctx;
+    json_t *uids;  /* set of uids seen; owned */
+    json_t *deras; /* set of their DERAs; owned */
+    int rv;
+};
+
+static int bidder_cb(void *arg, struct lg_slice key, struct lg_slice val)
+{
+    (void)key;
+    struct bidders *s = arg;
+    char uid[UID_MAX + 1];
+    if (val.len == 0 || val.len > UID_MAX) {
+        s->rv = lg_ctx_fail(s->ctx, BASE_ECORRUPT,
+                            "a live-bid entry is "
+                            "corrupt");
+        return 1;
+    }
+    memcpy(uid, val.p, val.len);
+    uid[val.len] = '\0';
+    if (json_object_get(s->uids, uid) != NULL) {
+        return 0;
+    }
+    struct bid b;
+    memset(&b, 0, sizeof b);
+    s->rv = load(s->ctx, uid, &b);
+    if (s->rv == 0 && (json_object_set_new(s->uids, uid, json_true()) != 0 ||
+                       json_object_set_new(s->deras, b.dera, json_true()))) {
+        s->rv = BASE_ENOMEM;
+    }
+    bid_release(&b);
+    return s->rv != 0;
+}
+
+static int live_bidders(struct lg_ctx *ctx, const char *market,
+                        int64_t interval, json_t **out)
+{
+    char start[KEY_MAX], end[KEY_MAX];
+    int n = snprintf(start, sizeof start, "live/%s/%lld/", market,
+                     (long long)interval);
+    memcpy(end, start, (size_t)n + 1);
+    end[n - 1] = '/' + 1; /* just past every key with the prefix */
+    struct bidders s = {ctx, json_object(), json_object(), 0};
+    int rv = s.uids && s.deras ? 0 : BASE_ENOMEM;
+    if (rv == 0) {
+        rv = lg_ctx_range(ctx, start, (size_t)n, end, (size_t)n, bidder_cb, &s);
+        rv = s.rv ? s.rv : rv;
+    }
+    json_decref(s.uids);
+    if (rv != 0) {
+        json_decref(s.deras);
+        return rv;
+    }
+    *out = s.deras;
+    return 0;
+}
+
+/* An organisation name in an award: as certificates spell names (printable
+ * ASCII without spaces), so that it can be echoed and compared. */
+static bool org_ok(const char *p, size_t n)
+{
+    if (n == 0 || n > LG_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] <= ' ' || p[i] >= 0x7f || p[i] == ',' || p[i] == '=') {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
 {
     if (argc != 5) {
@@ -397,7 +578,7 @@ static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
     char market[MARKET_MAX + 1];
     int64_t interval;
     double price, cleared;
-    int rv = name_arg(ctx, &argv[0], market, sizeof market, "market");
+    int rv = market_arg(ctx, &argv[0], market);
     if (rv == 0) {
         rv = interval_arg(ctx, &argv[1], &interval);
     }
@@ -417,9 +598,20 @@ static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
                            "market %s interval %lld is already cleared", market,
                            (long long)interval);
     }
+    /* Only an aggregator with a live bid in this interval can be awarded
+     * anything: that rules out organisations that do not exist, members
+     * that are not DERAs, and DERAs that did not bid. */
+    json_t *bidders = NULL;
+    rv = live_bidders(ctx, market, interval, &bidders);
+    if (rv != 0) {
+        return rv;
+    }
     json_t *awards = json_object();
     const char *p = (const char *)argv[4].p, *end = p + argv[4].len;
     double sum = 0;
+    if (p < end && end[-1] == ',') {
+        rv = lg_ctx_fail(ctx, BASE_EARGS, "the awards end with ','");
+    }
     while (rv == 0 && awards != NULL && p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         size_t n = (size_t)((comma ? comma : end) - p);
@@ -428,19 +620,35 @@ static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
         double kw;
         struct lg_slice num = {(const uint8_t *)eq + 1,
                                eq ? (size_t)(p + n - eq - 1) : 0};
-        if (eq == NULL || eq == p || (size_t)(eq - p) > LG_NAME_MAX ||
+        if (eq == NULL || !org_ok(p, (size_t)(eq - p)) ||
             sc_arg_kw(&num, &kw) != 0) {
-            rv = lg_ctx_fail(ctx, BASE_EARGS, "awards must be DERA=KW,...");
+            rv = lg_ctx_fail(ctx, BASE_EARGS,
+                             "awards must be DERA=KW,... (DERA an "
+                             "organisation name, KW a non-negative number)");
             break;
         }
         memcpy(org, p, (size_t)(eq - p));
         org[eq - p] = '\0';
+        /* One award per aggregator: a repeat would be summed for the check
+         * below but stored once, so the record would not add up. */
+        if (json_object_get(awards, org) != NULL) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS, "%s is awarded twice", org);
+            break;
+        }
+        if (json_object_get(bidders, org) == NULL) {
+            rv = lg_ctx_fail(ctx, BASE_EARGS,
+                             "%s has no live bid in market %s interval %lld: "
+                             "only aggregators that bid are awarded",
+                             org, market, (long long)interval);
+            break;
+        }
         sum += kw;
         if (json_object_set_new(awards, org, json_real(kw)) != 0) {
             rv = BASE_ENOMEM;
         }
         p += n + 1;
     }
+    json_decref(bidders);
     /* Awards add up to the cleared quantity (to a watt: they are rounded
      * decimal text). */
     if (rv == 0 && (sum > cleared + 1e-3 || sum < cleared - 1e-3)) {
@@ -452,10 +660,11 @@ static int clear(struct lg_ctx *ctx, uint32_t argc, const struct lg_slice *argv)
         json_decref(awards);
         return rv ? rv : BASE_ENOMEM;
     }
-    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o}", "market", market,
-                          "interval", (json_int_t)interval, "price", price,
-                          "cleared_kw", cleared, "awards", awards);
-    return sc_put_json(ctx, key, o, "MarketCleared");
+    json_t *o;
+    rv = sc_pack(ctx, &o, "{s:s, s:I, s:f, s:f, s:o}", "market", market,
+                 "interval", (json_int_t)interval, "price", price, "cleared_kw",
+                 cleared, "awards", awards);
+    return rv ? rv : sc_put_json(ctx, key, o, "MarketCleared");
 }
 
 static int dispatch(struct lg_ctx *ctx, uint32_t argc,
@@ -508,7 +717,7 @@ static int review(struct lg_ctx *ctx, uint32_t argc,
     char market[MARKET_MAX + 1], node[SC_TEXT_MAX + 1], method[32];
     int64_t interval;
     double v[5]; /* four voltages (pu) and the curtailed kW */
-    int rv = name_arg(ctx, &argv[0], market, sizeof market, "market");
+    int rv = market_arg(ctx, &argv[0], market);
     if (rv == 0) {
         rv = interval_arg(ctx, &argv[1], &interval);
     }
@@ -519,12 +728,11 @@ static int review(struct lg_ctx *ctx, uint32_t argc,
                              "non-negative numbers");
         }
     }
-    if (rv == 0 && (sc_arg_str(&argv[7], node, sizeof node) != 0 ||
-                    sc_arg_str(&argv[8], method, sizeof method) != 0)) {
-        rv = lg_ctx_fail(ctx, BASE_EARGS,
-                         "worst node and method are text up to %d and 31 "
-                         "bytes",
-                         SC_TEXT_MAX);
+    if (rv == 0) {
+        rv = sc_arg_text(ctx, &argv[7], node, sizeof node, "worst node");
+    }
+    if (rv == 0) {
+        rv = sc_arg_text(ctx, &argv[8], method, sizeof method, "method");
     }
     if (rv != 0) {
         return rv;
@@ -537,19 +745,26 @@ static int review(struct lg_ctx *ctx, uint32_t argc,
                            "market %s interval %lld is already reviewed",
                            market, (long long)interval);
     }
-    json_t *o = json_pack(
-        "{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:s, s:s}", "market", market,
-        "interval", (json_int_t)interval, "vmax_before_pu", v[0],
-        "vmax_after_pu", v[1], "vmin_before_pu", v[2], "vmin_after_pu", v[3],
-        "curtailed_kw", v[4], "worst_node", node, "method", method);
-    return sc_put_json(ctx, key, o, "IntervalReviewed");
+    json_t *o;
+    rv = sc_pack(ctx, &o, "{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:s, s:s}",
+                 "market", market, "interval", (json_int_t)interval,
+                 "vmax_before_pu", v[0], "vmax_after_pu", v[1],
+                 "vmin_before_pu", v[2], "vmin_after_pu", v[3], "curtailed_kw",
+                 v[4], "worst_node", node, "method", method);
+    return rv ? rv : sc_put_json(ctx, key, o, "IntervalReviewed");
 }
 
 static const struct sc_function functions[] = {
-    {"create", create, "dera"},     {"retrieve", retrieve, NULL},
-    {"modify", modify, "dso"},      {"accept", accept, "dso"},
-    {"withdraw", withdraw, "dera"}, {"clear", clear, "iso"},
-    {"dispatch", dispatch, "dera"}, {"review", review, "dso"},
+    {"create", create, "dera"},
+    {"retrieve", retrieve, NULL},
+    {"modify", modify, "dso"},
+    {"accept", accept, "dso"},
+    {"withdraw", withdraw, "dera"},
+    {"clear", clear, "iso"},
+    {"dispatch", dispatch, "dera"},
+    {"review", review, "dso"},
+    {"register_market", register_market, "iso"},
+    {"market_read", market_read, NULL},
 };
 
 const struct sc_contract sc_bids_contract = {

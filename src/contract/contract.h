@@ -68,15 +68,60 @@ struct lg_executor sc_executor(struct sc_registry *r);
  */
 
 /** Copy argument @a into @out (@size bytes, NUL-terminated).
- *  Errors: BASE_EARGS when it is longer or holds a NUL byte. */
+ *  Errors: BASE_EARGS when it is longer, holds a NUL byte or is not valid
+ *  UTF-8 (so that no string a contract copies can make its record's
+ *  encoding fail later). */
 int sc_arg_str(const struct lg_slice *a, char *out, size_t size) BASE_WUR;
+
+/* ---- identifiers and text (ident.c) ---------------------------------------
+ * Identifiers that contracts compare (DER ids, market names, bid uids,
+ * asset ids, buses and owners of DERs) are canonical: 1..SC_ID_MAX bytes of
+ * lowercase ASCII letters, digits and '-', '_', '.', ':', beginning and
+ * ending with a letter or a digit. One case only, so that "PV1", "pv1",
+ * "PV1 " and a Cyrillic "РV1" cannot name two things: uniqueness is plain
+ * byte equality, state keys are the identifiers themselves (no second,
+ * folded index to keep in step), and the CLI and the gateway can refuse a
+ * non-canonical id before it is signed. docs/ledger-format.md has the set.
+ */
+#define SC_ID_MAX 64
+
+/** True when @len bytes at @data are valid UTF-8 (RFC 3629: no overlong
+ *  forms, surrogates or code points above U+10FFFF). */
+bool sc_utf8_ok(const void *data, size_t len);
+/** Check that @len bytes at @data are a canonical identifier. On failure
+ *  writes why into @why (@size bytes; the bytes shown escaped, so @why is
+ *  always ASCII) and returns BASE_EARGS. Thread-safe, no state. */
+int sc_id_check(const void *data, size_t len, char *why, size_t size) BASE_WUR;
+/** @len bytes at @data as printable ASCII into @out (@size bytes): other
+ *  bytes as \xNN. For messages that echo caller bytes. */
+void sc_printable(char *out, size_t size, const void *data, size_t len);
+/** Argument @a as a canonical identifier into @out; @what names it in the
+ *  reason ("DER id"). Errors: BASE_EARGS (reason set). */
+int sc_arg_id(struct lg_ctx *ctx, const struct lg_slice *a,
+              char out[SC_ID_MAX + 1], const char *what) BASE_WUR;
+/** Argument @a as free text (valid UTF-8, no NUL, under @size bytes) into
+ *  @out. Errors: BASE_EARGS (reason set). */
+int sc_arg_text(struct lg_ctx *ctx, const struct lg_slice *a, char *out,
+                size_t size, const char *what) BASE_WUR;
+struct json_t;
+/** json_pack() for a contract record: *@out is the new reference. An
+ *  encoding jansson refuses is the caller's (BASE_EARGS, reason set);
+ *  only a failed allocation is BASE_ENOMEM, which fails the block. */
+int sc_pack(struct lg_ctx *ctx, struct json_t **out, const char *fmt,
+            ...) BASE_WUR;
+/** Check the identifier arguments of a call to a built-in contract before
+ *  it is signed or ordered (the CLI, the gateway): the same rules the
+ *  contract applies, so an early refusal and the contract's agree. Unknown
+ *  contracts and functions pass (the contract decides). On failure writes
+ *  the reason into @why (@size bytes) and returns BASE_EARGS. */
+int sc_call_check(const char *contract, const char *function, uint32_t nargs,
+                  const struct lg_slice *args, char *why, size_t size) BASE_WUR;
 /** Parse argument @a as a decimal integer. Errors: BASE_EARGS. */
 int sc_arg_i64(const struct lg_slice *a, int64_t *out) BASE_WUR;
 /** "ORG/NAME" of the caller into @out (2*LG_NAME_MAX+2 bytes). */
 void sc_caller_id(const struct lg_ctx *ctx, char *out);
 /** True when the caller's role is one of the space-separated @roles. */
 bool sc_caller_has_role(const struct lg_ctx *ctx, const char *roles);
-struct json_t;
 /** Store @o as compact JSON (keys in insertion order, reals to 12 digits)
  *  under @key, emit it as @event (NULL: no event) and return it to the
  *  client: what a contract does with a record it keeps as JSON. Takes the
@@ -109,14 +154,19 @@ extern const struct sc_contract sc_asset_contract;
  * registry: DERs and their qualification (FERC Order 2222).
  *   register(ID, OWNER, BUS, PHASES, TECH, KW, KVA)   dera; the caller's
  *       organisation becomes the DER's aggregator; an ID registered by
- *       anyone is refused (a DER belongs to at most one DERA)
+ *       anyone is refused (a DER belongs to at most one DERA), and so is
+ *       the same physical identity (OWNER, BUS, PHASES) under another ID.
+ *       ID, OWNER and BUS are canonical identifiers (SC_ID_MAX); PHASES is
+ *       a, b, c or a combination in that order; TECH is UTF-8 text
  *   qualify(ID, QUALIFIED_KW)    dso; 0 < QUALIFIED_KW <= KW
  *   refuse(ID, REASON)           dso; status "refused"
  *   deregister(ID)               dera, the registering organisation only
  *   read(ID)                     the record JSON
  * Records are JSON {id, dera, owner, bus, phases, tech, kw, kva, status
- * (registered|qualified|refused), qualified_kw, reason}. Events
- * DerRegistered, DerQualified, DerRefused, DerDeregistered.
+ * (registered|qualified|refused), qualified_kw, reason}, keyed by ID; the
+ * key "~phys/OWNER/BUS/PHASES" holds the ID of the DER registered with
+ * that identity. Events DerRegistered, DerQualified, DerRefused,
+ * DerDeregistered.
  */
 extern const struct sc_contract sc_registry_contract;
 
@@ -144,7 +194,13 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
 /**
  * bids: the bid store of paper 001. The raw bid lives off chain; the chain
  * keeps {uid, dera, market, interval, n, ders, checksum, status, version,
- * reason, dispatch_checksum}, keyed "bid/UID".
+ * reason, dispatch_checksum}, keyed "bid/UID". UIDs, market names and DER
+ * ids are canonical identifiers (market names at most 32 bytes).
+ *   register_market(NAME, KIND, INTERVAL_MIN)   iso: opens a market,
+ *       "market/NAME" = {v: 1, name, kind (real-time|day-ahead),
+ *       interval_min, operator}; once per name. Every other function that
+ *       names a market needs it registered (ENOTFOUND otherwise)
+ *   market_read(NAME)    the market's record, any role
  *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,...)   dera; every DER
  *       registered by the caller's organisation and qualified; no DER in
  *       another live bid for the same market and interval (no double
@@ -156,15 +212,17 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  *   withdraw(UID)        the owning DERA, before the DSO's review; frees
  *       its DERs for another bid
  *   clear(MARKET, INTERVAL, PRICE, CLEARED_KW, DERA=KW,...)   iso: the
- *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW
+ *       clearing, "clear/MARKET/INTERVAL"; awards add up to CLEARED_KW, at
+ *       most one per organisation, each to an organisation with a live bid
+ *       in that market interval
  *   dispatch(UID, CHECKSUM)   the owning DERA, after clearing: the
  *       checksum of the per-DER allocation record; status "dispatched"
  *   review(MARKET, INTERVAL, VMAX_BEFORE, VMAX_AFTER, VMIN_BEFORE,
  *       VMIN_AFTER, CURTAILED_KW, WORST_NODE, METHOD)   dso: its power
  *       flow's extremes (pu) with the bids as made and as made feasible,
  *       "review/MARKET/INTERVAL"; once per interval
- * Events: BidCreated, BidModified, BidAccepted, BidWithdrawn,
- * MarketCleared, BidDispatched, IntervalReviewed.
+ * Events: MarketRegistered, BidCreated, BidModified, BidAccepted,
+ * BidWithdrawn, MarketCleared, BidDispatched, IntervalReviewed.
  */
 extern const struct sc_contract sc_bids_contract;
 

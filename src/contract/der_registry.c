@@ -10,12 +10,41 @@
 
 static int store(struct lg_ctx *ctx, const struct sc_der *d, const char *event)
 {
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:s}", "id", d->id,
-        "dera", d->dera, "owner", d->owner, "bus", d->bus, "phases", d->phases,
-        "tech", d->tech, "kw", d->kw, "kva", d->kva, "status", d->status,
-        "qualified_kw", d->qualified_kw, "reason", d->reason);
-    return sc_put_json(ctx, d->id, o, event);
+    json_t *o;
+    int rv = sc_pack(ctx, &o,
+                     "{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:s}",
+                     "id", d->id, "dera", d->dera, "owner", d->owner, "bus",
+                     d->bus, "phases", d->phases, "tech", d->tech, "kw", d->kw,
+                     "kva", d->kva, "status", d->status, "qualified_kw",
+                     d->qualified_kw, "reason", d->reason);
+    return rv ? rv : sc_put_json(ctx, d->id, o, event);
+}
+
+/* The key of a DER's physical identity: who owns it, where it connects and
+ * on which phases. One DER per identity, whatever its id, so that a second
+ * aggregator cannot register the same equipment under another name. The
+ * prefix holds '~', which no identifier does, so the key never meets a
+ * DER id in the registry's namespace. */
+#define PHYS_KEY_MAX (8 + 3 * SC_ID_MAX)
+static void phys_key(char out[PHYS_KEY_MAX], const struct sc_der *d)
+{
+    snprintf(out, PHYS_KEY_MAX, "~phys/%s/%s/%s", d->owner, d->bus, d->phases);
+}
+
+/* Phases: a non-empty subset of a, b, c, in that order ("abc", "bc",
+ * "a"): one spelling per set, so that "cba" is not another identity. */
+static int phases_arg(struct lg_ctx *ctx, const struct lg_slice *a, char *out)
+{
+    static const char *const sets[] = {"a", "b", "c", "ab", "ac", "bc", "abc"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(sets); i++) {
+        if (a->len == strlen(sets[i]) && memcmp(a->p, sets[i], a->len) == 0) {
+            memcpy(out, sets[i], a->len + 1);
+            return 0;
+        }
+    }
+    return lg_ctx_fail(ctx, BASE_EARGS,
+                       "phases must be a, b, c or a combination in that "
+                       "order (ab, ac, bc, abc)");
 }
 
 static void copy_str(char *dst, size_t size, json_t *o, const char *key)
@@ -63,11 +92,11 @@ static int load(struct lg_ctx *ctx, const char *id, struct sc_der *d)
 static int text_arg(struct lg_ctx *ctx, const struct lg_slice *a, char *out,
                     size_t size, const char *what)
 {
-    if (a->len == 0 || sc_arg_str(a, out, size) != 0) {
+    if (a->len == 0) {
         return lg_ctx_fail(ctx, BASE_EARGS, "%s must be 1..%zu bytes", what,
                            size - 1);
     }
-    return 0;
+    return sc_arg_text(ctx, a, out, size, what);
 }
 
 int sc_arg_kw(const struct lg_slice *a, double *out)
@@ -90,24 +119,23 @@ static int register_fn(struct lg_ctx *ctx, uint32_t argc,
     }
     struct sc_der d;
     memset(&d, 0, sizeof d);
-    int rv = text_arg(ctx, &argv[0], d.id, sizeof d.id, "DER id");
+    /* The id, the owner (the DSO's account of the customer) and the bus
+     * are identifiers: compared for uniqueness, so canonical. */
+    int rv = sc_arg_id(ctx, &argv[0], d.id, "DER id");
     if (rv == 0) {
-        rv = text_arg(ctx, &argv[1], d.owner, sizeof d.owner, "owner");
+        rv = sc_arg_id(ctx, &argv[1], d.owner, "owner");
     }
     if (rv == 0) {
-        rv = text_arg(ctx, &argv[2], d.bus, sizeof d.bus, "bus");
+        rv = sc_arg_id(ctx, &argv[2], d.bus, "bus");
     }
     if (rv == 0) {
-        rv = text_arg(ctx, &argv[3], d.phases, sizeof d.phases, "phases");
+        rv = phases_arg(ctx, &argv[3], d.phases);
     }
     if (rv == 0) {
         rv = text_arg(ctx, &argv[4], d.tech, sizeof d.tech, "technology");
     }
     if (rv != 0) {
         return rv;
-    }
-    if (strchr(d.id, ',') != NULL) {
-        return lg_ctx_fail(ctx, BASE_EARGS, "DER id may not contain ','");
     }
     if (sc_arg_kw(&argv[5], &d.kw) != 0 || d.kw <= 0) {
         return lg_ctx_fail(ctx, BASE_EARGS, "KW must be a positive number");
@@ -126,9 +154,19 @@ static int register_fn(struct lg_ctx *ctx, uint32_t argc,
                            "DER '%s' is already registered by %s", d.id,
                            old.dera);
     }
+    char pk[PHYS_KEY_MAX];
+    phys_key(pk, &d);
+    if (lg_ctx_get(ctx, pk, strlen(pk), &v) == 0) {
+        return lg_ctx_fail(ctx, BASE_EEXIST,
+                           "the DER of owner %s at bus %s phases %s is "
+                           "already registered as '%.*s'",
+                           d.owner, d.bus, d.phases, (int)v.len,
+                           (const char *)v.p);
+    }
     snprintf(d.dera, sizeof d.dera, "%s", lg_ctx_caller(ctx)->org);
     snprintf(d.status, sizeof d.status, "registered");
-    return store(ctx, &d, "DerRegistered");
+    rv = lg_ctx_put(ctx, pk, strlen(pk), d.id, strlen(d.id));
+    return rv ? rv : store(ctx, &d, "DerRegistered");
 }
 
 static int one_id(struct lg_ctx *ctx, uint32_t argc,
@@ -138,8 +176,8 @@ static int one_id(struct lg_ctx *ctx, uint32_t argc,
     if (argc != want) {
         return lg_ctx_fail(ctx, BASE_EARGS, "usage: %s", usage);
     }
-    char id[SC_DER_ID_MAX + 1];
-    int rv = text_arg(ctx, &argv[0], id, sizeof id, "DER id");
+    char id[SC_ID_MAX + 1];
+    int rv = sc_arg_id(ctx, &argv[0], id, "DER id");
     return rv ? rv : load(ctx, id, d);
 }
 
@@ -193,7 +231,12 @@ static int deregister(struct lg_ctx *ctx, uint32_t argc,
                            "DER '%s' is registered by %s, not %s", d.id, d.dera,
                            org);
     }
-    rv = lg_ctx_del(ctx, d.id, strlen(d.id));
+    /* The identity goes with the DER: the equipment may be registered
+     * again, by another aggregator. */
+    char pk[PHYS_KEY_MAX];
+    phys_key(pk, &d);
+    rv = lg_ctx_del(ctx, pk, strlen(pk));
+    rv = rv ? rv : lg_ctx_del(ctx, d.id, strlen(d.id));
     return rv ? rv : lg_ctx_emit(ctx, "DerDeregistered", d.id, strlen(d.id));
 }
 

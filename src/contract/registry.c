@@ -133,7 +133,8 @@ struct lg_executor sc_executor(struct sc_registry *r)
 
 int sc_arg_str(const struct lg_slice *a, char *out, size_t size)
 {
-    if (a->len >= size || memchr(a->p, 0, a->len) != NULL) {
+    if (a->len >= size || memchr(a->p, 0, a->len) != NULL ||
+        !sc_utf8_ok(a->p, a->len)) {
         return BASE_EARGS;
     }
     memcpy(out, a->p, a->len);

@@ -864,6 +864,9 @@ int lg_ctx_fail(struct lg_ctx *ctx, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx->reason, sizeof ctx->reason, fmt, ap);
     va_end(ap);
+    /* A reason is stored in the block and answered as JSON text: keep it
+     * valid UTF-8 whatever bytes a contract echoed or the length cut. */
+    base_utf8_clean(ctx->reason);
     return code;
 }
 

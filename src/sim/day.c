@@ -2,6 +2,7 @@
 /* The DER coordination market day (papers 001/002): DER, DERA, DSO and ISO
  * agents and the feeder as federates of the co-simulation, the agents on
  * the ledger through their clients. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -401,8 +402,12 @@ static int dera_step(void *self, struct sim *s, int64_t t)
         mk_bid_release(&b);
         return rv;
     }
+    /* Bid uids are canonical identifiers: lowercase ("dera1-rt-3"). */
     snprintf(b.uid, sizeof b.uid, "%s-%s-%lld", sc->deras[f->i], sc->market,
              (long long)k);
+    for (char *c = b.uid; *c; c++) {
+        *c = (char)tolower((unsigned char)*c);
+    }
     snprintf(b.dera, sizeof b.dera, "%s", sc->deras[f->i]);
     snprintf(b.market, sizeof b.market, "%s", sc->market);
     b.interval = k;
@@ -975,6 +980,29 @@ static void slices(struct lg_slice *out, const char *const *argv, uint32_t n)
         out[i].p = (const uint8_t *)argv[i];
         out[i].len = strlen(argv[i]);
     }
+}
+
+/* The ISO registers the day's market (markets are a closed set, issue
+ * 15), unless the ledger has it already: a node's ledger made for the
+ * scenario may. */
+static int register_market(struct day *d)
+{
+    const struct sim_scenario *sc = d->sc;
+    char minutes[16];
+    snprintf(minutes, sizeof minutes, "%d", sc->interval_min);
+    const char *argv[] = {sc->market, "real-time", minutes};
+    struct lg_slice args[3];
+    slices(args, argv, 3);
+    struct mk_result res;
+    int rv = mk_submit(d->iso.cli, "bids", "register_market", 3, args, &res);
+    if (rv == BASE_EEXIST) {
+        rv = 0;
+    }
+    if (rv != 0) {
+        fail(d, rv, "the ISO cannot register market %s: %s", sc->market,
+             res.reason[0] ? res.reason : base_strerror(rv));
+    }
+    return rv;
 }
 
 /* Registration and qualification, before the first market interval: all
@@ -1588,6 +1616,9 @@ int sim_day_run(const struct sim_scenario *sc, const struct sim_day_env *env,
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     int rv = setup(d);
+    if (rv == 0) {
+        rv = register_market(d);
+    }
     if (rv == 0) {
         rv = register_ders(d);
     }

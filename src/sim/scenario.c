@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sim_int.h"
 
@@ -200,6 +201,19 @@ static bool known_dera(const struct sim_scenario *sc, const char *org)
     return false;
 }
 
+/* The contracts' identifier rule (docs/ledger-format.md section 11),
+ * checked when the scenario is read: a clear error naming the field
+ * instead of a refused registration halfway through the run. */
+static int canonical(const char *s, const char *where, const char *field,
+                     char *errmsg)
+{
+    char why[192];
+    if (sc_id_check(s, strlen(s), why, sizeof why) != 0) {
+        return sim__bad(errmsg, "%s.%s %s", where, field, why);
+    }
+    return 0;
+}
+
 static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
 {
     json_t *a = json_object_get(root, "deras");
@@ -213,8 +227,14 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
     json_array_foreach(a, i, v)
     {
         const char *s = json_string_value(v);
+        /* Organisation names that differ only in case would be two
+         * look-alike organisations in the channel: a repeat. */
+        bool repeat = false;
+        for (size_t j = 0; s != NULL && j < sc->nderas; j++) {
+            repeat = repeat || strcasecmp(sc->deras[j], s) == 0;
+        }
         if (s == NULL || s[0] == '\0' || strlen(s) > LG_NAME_MAX ||
-            strchr(s, '/') != NULL || known_dera(sc, s)) {
+            strchr(s, '/') != NULL || repeat) {
             return sim__bad(errmsg,
                             "%s holds a bad or repeated organisation name",
                             "deras");
@@ -283,8 +303,11 @@ static int load_ders(struct sim_scenario *sc, json_t *root, char *errmsg)
                      d->dera);
             return BASE_EINVAL;
         }
-        if (strchr(d->der.id, ',') != NULL) {
-            return sim__bad(errmsg, "%s.id may not contain ','", where);
+        rv = canonical(d->der.id, where, "id", errmsg);
+        rv = rv ? rv : canonical(d->der.bus, where, "bus", errmsg);
+        rv = rv ? rv : canonical(d->der.owner, where, "owner", errmsg);
+        if (rv != 0) {
+            return rv;
         }
         for (size_t j = 0; j + 1 < sc->nders; j++) {
             if (strcmp(sc->ders[j].der.id, d->der.id) == 0) {
@@ -380,6 +403,7 @@ static int load_rest(struct sim_scenario *sc, json_t *root, char *errmsg)
     rv = rv ? rv
             : str(mk, "name", sc->market, sizeof sc->market, false, "market",
                   errmsg);
+    rv = rv ? rv : canonical(sc->market, "market", "name", errmsg);
     rv = rv ? rv : sim__num(mk, "interval_min", 1, 60, &imin, "market", errmsg);
     rv = rv ? rv : sim__num(mk, "intervals", 1, 1440, &n, "market", errmsg);
     if (rv != 0) {

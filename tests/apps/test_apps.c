@@ -43,6 +43,75 @@ static void test_help_and_usage(void **state)
     assert_int_equal(run("%s", ""), 2);
 }
 
+/* Issue 15, findings 5, 6 and 7, as they were seen, through the command
+ * line: look-alike DER ids and markets, awards that do not add up. */
+static void test_contract_rules(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "cli-rules");
+    strcat(dir, "/L");
+    assert_int_equal(run("init %s", dir), 0);
+    /* Markets are registered by the ISO. */
+    assert_int_equal(
+        run("tx %s --as DERA1/operator bids create b1 rt 3 %064d pv1", dir, 0),
+        1);
+    assert_non_null(strstr(out, "market 'rt' is not registered"));
+    assert_int_equal(run("tx %s --as ISO/operator bids register_market rt "
+                         "real-time 15",
+                         dir),
+                     0);
+    assert_int_equal(run("tx %s --as DERA1/operator registry register pv1 "
+                         "cust1 671 abc pv 100 110",
+                         dir),
+                     0);
+    assert_int_equal(
+        run("tx %s --as DSO/operator registry qualify pv1 90", dir), 0);
+    /* Look-alikes are refused before anything is signed (exit 2). */
+    const char *alike[] = {"PV1", "'pv1 '", "\"$(printf '\\320\\240V1')\""};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(alike); i++) {
+        assert_int_equal(run("tx %s --as DERA2/operator registry register %s "
+                             "cust2 671 abc pv 100 110",
+                             dir, alike[i]),
+                         2);
+        assert_non_null(strstr(out, "DER id"));
+        assert_non_null(strstr(out, "nothing was signed"));
+    }
+    assert_int_equal(run("tx %s --as DERA1/operator bids create b1 RT 3 "
+                         "%064d pv1",
+                         dir, 0),
+                     2);
+    assert_non_null(strstr(out, "(use 'rt')"));
+    /* The same equipment under a fresh id, by another aggregator. */
+    assert_int_equal(run("tx %s --as DERA2/operator registry register pv1b "
+                         "cust1 671 abc pv 100 110",
+                         dir),
+                     1);
+    assert_non_null(strstr(out, "already registered as 'pv1'"));
+    assert_int_equal(
+        run("tx %s --as DERA1/operator bids create b1 rt 3 %064d pv1", dir, 0),
+        0);
+    /* Awards: once each, to aggregators that bid. */
+    assert_int_equal(run("tx %s --as ISO/operator bids clear rt 3 50 10 "
+                         "DERA1=5,DERA1=5",
+                         dir),
+                     1);
+    assert_non_null(strstr(out, "DERA1 is awarded twice"));
+    assert_int_equal(
+        run("tx %s --as ISO/operator bids clear rt 3 50 10 NOBODY=10", dir), 1);
+    assert_non_null(strstr(out, "NOBODY has no live bid"));
+    assert_int_equal(
+        run("tx %s --as ISO/operator bids clear rt 3 50 10 DERA1=10", dir), 0);
+    /* Text that is not UTF-8 is an invalid argument, never a failed block. */
+    assert_int_equal(
+        run("tx %s --as DERA1/operator asset create a1 \"$(printf '\\377')\"",
+            dir),
+        2);
+    assert_non_null(strstr(out, "not UTF-8"));
+    assert_int_equal(run("verify %s", dir), 0);
+    tl_rmrf(dir);
+}
+
 static void test_workflow(void **state)
 {
     (void)state;
@@ -285,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_workflow),
+        cmocka_unit_test(test_contract_rules),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_kill9),
     };

@@ -4,6 +4,7 @@
  * double-counting guard. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "consortium.h"
@@ -98,10 +99,22 @@ static void reason_has(struct fx *f, const char *part)
     }
 }
 
+/* The ISO registers the markets the tests bid in. */
+static void markets(struct fx *f)
+{
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "rt", "real-time", "15"),
+        0);
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "da", "day-ahead", "60"),
+        0);
+}
+
 /* DERA1 registers pv1..pv3 and the DSO qualifies pv1 and pv2. */
 static void fleet(struct fx *f)
 {
     const struct tc_member *a = &f->c.dera;
+    markets(f);
     assert_int_equal(CALL(f, a, "registry", "register", "pv1", "cust1", "671",
                           "abc", "pv", "100", "110"),
                      0);
@@ -309,6 +322,7 @@ static void test_review(void **state)
 {
     struct fx *f = *state;
     const struct tc_member *dso = &f->c.dso;
+    markets(f);
     assert_int_equal(CALL(f, dso, "bids", "review", "rt", "40", "1.06273",
                           "1.04993", "0.98120", "0.97011", "312.500", "675.1",
                           "proportional"),
@@ -339,6 +353,283 @@ static void test_review(void **state)
     reason_has(f, "usage: review");
 }
 
+/* The state of @contract as one string "key=value\n..." (caller frees),
+ * to show that a refused call changed nothing. */
+struct dump {
+    struct base_buf b;
+};
+
+static int dump_cb(void *arg, struct lg_slice key, struct lg_slice val)
+{
+    struct dump *d = arg;
+    assert_int_equal(base_buf_add(&d->b, key.p, key.len), 0);
+    assert_int_equal(base_buf_add(&d->b, "=", 1), 0);
+    assert_int_equal(base_buf_add(&d->b, val.p, val.len), 0);
+    assert_int_equal(base_buf_add(&d->b, "\n", 1), 0);
+    return 0;
+}
+
+static char *state_of(struct fx *f, const char *contract)
+{
+    struct dump d;
+    base_buf_init(&d.b, 0);
+    assert_int_equal(lg_range(f->ch, contract, "", 0, NULL, 0, 0, dump_cb, &d),
+                     0);
+    assert_int_equal(base_buf_add(&d.b, "", 1), 0);
+    char *s = strdup((const char *)d.b.data);
+    base_buf_release(&d.b);
+    return s;
+}
+
+/* Finding 5: markets are a closed, registered set with canonical names;
+ * "RT" and "rt " are not other markets, nor is an unregistered "xx". */
+static void test_markets(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *a = &f->c.dera;
+    char s[256];
+    field(f, "bids", "market/rt", "kind", s, sizeof s);
+    assert_string_equal(s, "real-time");
+    field(f, "bids", "market/rt", "v", s, sizeof s);
+    assert_string_equal(s, "1");
+    field(f, "bids", "market/da", "interval_min", s, sizeof s);
+    assert_string_equal(s, "60");
+    /* The ISO's alone, once, canonical, of a known kind. */
+    assert_int_equal(
+        CALL(f, a, "bids", "register_market", "xx", "real-time", "15"),
+        BASE_EPERM);
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "rt", "real-time", "5"),
+        BASE_EEXIST);
+    reason_has(f, "already registered");
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "RT2", "real-time", "5"),
+        BASE_EARGS);
+    reason_has(f, "lowercase (use 'rt2')");
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "rt2", "spot", "5"),
+        BASE_EARGS);
+    reason_has(f, "real-time or day-ahead");
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "register_market", "rt2", "real-time", "0"),
+        BASE_EARGS);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1"), 0);
+    char *before = state_of(f, "bids");
+    /* The same DER, the same interval, in look-alike markets: refused. */
+    const char *alike[] = {"RT", "rt ", " rt", "Rt", "r\xd1\x82"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(alike); i++) {
+        assert_int_equal(
+            CALL(f, a, "bids", "create", "b2", alike[i], "10", SUM_A, "pv1"),
+            BASE_EARGS);
+        reason_has(f, "market");
+    }
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b2", "xx", "10", SUM_A, "pv1"),
+        BASE_ENOTFOUND);
+    reason_has(f, "market 'xx' is not registered");
+    assert_int_equal(
+        CALL(f, &f->c.iso, "bids", "clear", "xx", "10", "1", "0", ""),
+        BASE_ENOTFOUND);
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "review", "RT", "10", "1", "1",
+                          "1", "1", "0", "x", "proportional"),
+                     BASE_EARGS);
+    char *after = state_of(f, "bids");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* Any member reads a market's record. */
+    struct lg_slice arg = {(const uint8_t *)"rt", 2};
+    struct base_buf out;
+    base_buf_init(&out, 0);
+    char reason[LG_REASON_MAX + 1];
+    assert_int_equal(lg_evaluate(f->ch, &f->c.deraB.cert, "bids", "market_read",
+                                 1, &arg, &out, reason),
+                     0);
+    assert_non_null(memmem(out.data, out.len, "\"kind\":\"real-time\"", 18));
+    base_buf_release(&out);
+}
+
+/* Finding 6: one DER, one aggregator, whatever look-alike id or spelling
+ * of its physical identity a second registration tries. */
+static void test_der_identity(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *b = &f->c.deraB;
+    char *before = state_of(f, "registry");
+    /* Look-alike ids: case, spaces, a Cyrillic capital Er. */
+    const char *alike[] = {"PV1",        "Pv1",        "pv1 ",    " pv1",
+                           "\xd0\xa0V1", "\xd1\x80v1", "pv1,pv2", "pv1\t",
+                           "-pv1",       "pv1."};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(alike); i++) {
+        assert_int_equal(CALL(f, b, "registry", "register", alike[i], "cust9",
+                              "671", "abc", "pv", "100", "110"),
+                         BASE_EARGS);
+        reason_has(f, "DER id");
+    }
+    assert_int_equal(CALL(f, b, "registry", "register", "PV1", "cust9", "671",
+                          "abc", "pv", "100", "110"),
+                     BASE_EARGS);
+    reason_has(f, "identifiers are lowercase (use 'pv1')");
+    /* The canonical id is taken... */
+    assert_int_equal(CALL(f, b, "registry", "register", "pv1", "cust9", "671",
+                          "abc", "pv", "100", "110"),
+                     BASE_EEXIST);
+    /* ... and so is the equipment, under a fresh id. */
+    assert_int_equal(CALL(f, b, "registry", "register", "pv1-b", "cust1", "671",
+                          "abc", "pv", "100", "110"),
+                     BASE_EEXIST);
+    reason_has(f, "already registered as 'pv1'");
+    /* Owner, bus and phases are canonical too: no second spelling. */
+    const char *owners[] = {"Cust1", "cust1 ", "c\xd1\x83st1"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(owners); i++) {
+        assert_int_equal(CALL(f, b, "registry", "register", "pv1-b", owners[i],
+                              "671", "abc", "pv", "100", "110"),
+                         BASE_EARGS);
+        reason_has(f, "owner");
+    }
+    assert_int_equal(CALL(f, b, "registry", "register", "pv1-b", "cust1",
+                          "671 ", "abc", "pv", "100", "110"),
+                     BASE_EARGS);
+    reason_has(f, "bus");
+    const char *phases[] = {"cba", "ABC", "abca", "", "d", "a b"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(phases); i++) {
+        assert_int_equal(CALL(f, b, "registry", "register", "pv1-b", "cust1",
+                              "671", phases[i], "pv", "100", "110"),
+                         BASE_EARGS);
+        reason_has(f, "phases");
+    }
+    char *after = state_of(f, "registry");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* Another phase at the same bus is other equipment. */
+    assert_int_equal(CALL(f, b, "registry", "register", "pv1-b", "cust1", "671",
+                          "a", "pv", "10", "11"),
+                     0);
+    /* Deregistered, the equipment may be registered again. */
+    assert_int_equal(CALL(f, &f->c.dera, "registry", "deregister", "pv3"), 0);
+    assert_int_equal(CALL(f, b, "registry", "register", "pv3-b", "cust3", "680",
+                          "b", "pv", "20", "20"),
+                     0);
+    /* Bids name DERs canonically too. */
+    assert_int_equal(
+        CALL(f, &f->c.dera, "bids", "create", "b1", "rt", "10", SUM_A, "PV1"),
+        BASE_EARGS);
+    reason_has(f, "lowercase");
+    assert_int_equal(
+        CALL(f, &f->c.dera, "bids", "create", "B1", "rt", "10", SUM_A, "pv1"),
+        BASE_EARGS);
+    reason_has(f, "bid uid");
+    assert_int_equal(
+        CALL(f, &f->c.dera, "bids", "create", "b1", "rt", "10", SUM_A, "pv1,"),
+        BASE_EARGS);
+}
+
+/* Finding 7: the ISO's awards add up, one per aggregator, and only to
+ * aggregators that bid in that market interval. */
+static void test_clear_awards(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *iso = &f->c.iso;
+    assert_int_equal(CALL(f, &f->c.deraB, "registry", "register", "pv7",
+                          "cust7", "692", "abc", "pv", "30", "30"),
+                     0);
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "qualify", "pv7", "30"), 0);
+    assert_int_equal(CALL(f, &f->c.dera, "bids", "create", "b1", "rt", "3",
+                          SUM_A, "pv1,pv2"),
+                     0);
+    char *before = state_of(f, "bids");
+    assert_int_equal(
+        CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", "DERA1=5,DERA1=5"),
+        BASE_EARGS);
+    reason_has(f, "DERA1 is awarded twice");
+    assert_int_equal(
+        CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", "NOBODY=10"),
+        BASE_EARGS);
+    reason_has(f, "NOBODY has no live bid in market rt interval 3");
+    /* DERA2 exists but did not bid in this interval. */
+    assert_int_equal(
+        CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", "DERA1=5,DERA2=5"),
+        BASE_EARGS);
+    reason_has(f, "DERA2 has no live bid");
+    /* Names as the channel spells them: no look-alikes either. */
+    const char *bad[] = {"dera1=10", "DERA1 =10",       "=10",      "DERA1=",
+                         "DERA1=-1", "D\xc3\x89RA1=10", "DERA1=10,"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(bad); i++) {
+        assert_int_equal(
+            CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", bad[i]),
+            BASE_EARGS);
+    }
+    char *after = state_of(f, "bids");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* A withdrawn bid is not live. */
+    assert_int_equal(
+        CALL(f, &f->c.deraB, "bids", "create", "b7", "rt", "3", SUM_A, "pv7"),
+        0);
+    assert_int_equal(CALL(f, &f->c.deraB, "bids", "withdraw", "b7"), 0);
+    assert_int_equal(
+        CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", "DERA1=5,DERA2=5"),
+        BASE_EARGS);
+    reason_has(f, "DERA2 has no live bid");
+    assert_int_equal(
+        CALL(f, iso, "bids", "clear", "rt", "3", "50", "10", "DERA1=10"), 0);
+    char s[64];
+    field(f, "bids", "clear/rt/3", "cleared_kw", s, sizeof s);
+    assert_string_equal(s, "10");
+}
+
+/* Finding 2, in the contracts: text that is not UTF-8 is the caller's
+ * error (BASE_EARGS with a reason), never BASE_ENOMEM, whichever argument
+ * carries it. */
+static void test_not_utf8(void **state)
+{
+    struct fx *f = *state;
+    fleet(f);
+    const struct tc_member *a = &f->c.dera;
+    assert_int_equal(CALL(f, a, "asset", "create",
+                          "\xff"
+                          "A",
+                          "1"),
+                     BASE_EARGS);
+    assert_int_equal(CALL(f, a, "asset", "create", "a1",
+                          "\xff"
+                          "A"),
+                     BASE_EARGS);
+    reason_has(f, "UTF-8");
+    assert_int_equal(CALL(f, a, "registry", "register", "PX\xff", "c", "1", "a",
+                          "pv", "1", "1"),
+                     BASE_EARGS);
+    assert_int_equal(CALL(f, a, "registry", "register", "px", "c", "1", "a",
+                          "p\xc0\xafv", "1", "1"),
+                     BASE_EARGS);
+    reason_has(f, "technology must be UTF-8");
+    assert_int_equal(CALL(f, &f->c.dso, "registry", "refuse", "pv3",
+                          "bad \xed\xa0\x80 surrogate"),
+                     BASE_EARGS);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1,\xfe"),
+        BASE_EARGS);
+    assert_int_equal(
+        CALL(f, a, "bids", "create", "b1", "rt", "10", SUM_A, "pv1"), 0);
+    assert_int_equal(
+        CALL(f, &f->c.dso, "bids", "modify", "b1", SUM_B, "volts \xff"),
+        BASE_EARGS);
+    assert_int_equal(CALL(f, &f->c.iso, "bids", "clear", "rt", "10", "1", "1",
+                          "DERA1\xff=1"),
+                     BASE_EARGS);
+    assert_int_equal(CALL(f, &f->c.dso, "bids", "review", "rt", "10", "1", "1",
+                          "1", "1", "0", "\xf5x", "proportional"),
+                     BASE_EARGS);
+    /* Every reason stays valid UTF-8, whatever bytes came in. */
+    assert_true(sc_utf8_ok(f->o.reason, strlen(f->o.reason)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +639,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_withdraw_frees_ders, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_review, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_markets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_der_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear_awards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_utf8, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,33 @@ static int whoami(struct lg_ctx *ctx, uint32_t argc,
     return lg_ctx_return(ctx, out, strlen(out));
 }
 
+/* echofail(TEXT): fails with TEXT in its reason, as it came (a contract
+ * that forgot to check its argument). */
+static int echofail(struct lg_ctx *ctx, uint32_t argc,
+                    const struct lg_slice *argv)
+{
+    return lg_ctx_fail(ctx, BASE_EARGS, "bad %.*s", argc ? (int)argv[0].len : 0,
+                       argc ? (const char *)argv[0].p : "");
+}
+
+/* packraw(TEXT): packs TEXT into a record without checking it first. */
+static int packraw(struct lg_ctx *ctx, uint32_t argc,
+                   const struct lg_slice *argv)
+{
+    char text[256];
+    if (argc != 1 || argv[0].len >= sizeof text) {
+        return lg_ctx_fail(ctx, BASE_EARGS, "usage: packraw TEXT");
+    }
+    memcpy(text, argv[0].p, argv[0].len);
+    text[argv[0].len] = '\0';
+    struct json_t *o;
+    int rv = sc_pack(ctx, &o, "{s:s}", "text", text);
+    return rv ? rv : sc_put_json(ctx, "raw", o, NULL);
+}
+
 static const struct sc_function probe_fns[] = {
+    {"echofail", echofail, NULL},
+    {"packraw", packraw, NULL},
     {"restricted", restricted, "dso iso"},
     {"failing", failing, NULL},
     {"seed", seed, NULL},
@@ -371,6 +397,116 @@ static void test_roles(void **state)
 
 /* ---- failed calls ------------------------------------------------------- */
 
+/* Issue 15, finding 2: what jansson refuses to encode is the caller's
+ * error, and a reason is valid UTF-8 whatever a contract echoes into it. */
+static void test_encoding_is_the_callers_error(void **state)
+{
+    struct fx *f = *state;
+    struct lg_outcome o;
+    tc_tx(&f->tx, &f->c.dera, "energy", "probe", "packraw", 1, 1,
+          "\xff"
+          "A");
+    assert_int_equal(commit1(f, &o), BASE_EARGS);
+    assert_non_null(strstr(o.reason, "cannot be encoded"));
+    assert_null(get(f, "probe", "raw"));
+    tc_tx(&f->tx, &f->c.dera, "energy", "probe", "packraw", 2, 1,
+          "caf\xc3\xa9");
+    assert_int_equal(commit1(f, &o), 0);
+    assert_string_equal(get(f, "probe", "raw"), "{\"text\":\"caf\xc3\xa9\"}");
+    tc_tx(&f->tx, &f->c.dera, "energy", "probe", "echofail", 3, 1,
+          "\xff\xfe ok \xe2\x82");
+    assert_int_equal(commit1(f, &o), BASE_EARGS);
+    assert_string_equal(o.reason, "bad ?? ok ??");
+    /* A long reason cut in the middle of a character. */
+    char lng[LG_REASON_MAX * 2 + 1];
+    for (size_t i = 0; i + 2 <= sizeof lng - 1; i += 2) {
+        memcpy(lng + i, "\xc3\xa9", 2);
+    }
+    lng[sizeof lng - 1] = '\0';
+    tc_tx(&f->tx, &f->c.dera, "energy", "probe", "echofail", 4, 1, lng);
+    assert_int_equal(commit1(f, &o), BASE_EARGS);
+    assert_true(base_utf8_ok(o.reason, strlen(o.reason)));
+    /* As stored in the block, too. */
+    char payload[LG_REASON_MAX + 1], reason[LG_REASON_MAX + 1];
+    assert_int_equal(tip_result(f, 0, payload, reason, sizeof reason),
+                     BASE_EARGS);
+    assert_true(base_utf8_ok(reason, strlen(reason)));
+    assert_string_equal(reason, o.reason);
+}
+
+/* The identifier rule itself, and the UTF-8 check under it. */
+static void test_identifier_rule(void **state)
+{
+    (void)state;
+    char why[192];
+    const char *good[] = {"pv1", "a", "dera1-rt-3", "x.y:z_w", "0", "a-b"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(good); i++) {
+        assert_int_equal(sc_id_check(good[i], strlen(good[i]), why, sizeof why),
+                         0);
+    }
+    const char *bad[] = {"",     "PV1",  "pv1 ",        " pv1", "\xd0\xa0V1",
+                         "-a",   "a-",   "a/b",         "a,b",  "a b",
+                         "a\tb", "\xff", "caf\xc3\xa9", ".a",   "a:"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(bad); i++) {
+        assert_int_equal(sc_id_check(bad[i], strlen(bad[i]), why, sizeof why),
+                         BASE_EARGS);
+        assert_true(base_utf8_ok(why, strlen(why)));
+    }
+    char max[SC_ID_MAX + 1];
+    memset(max, 'a', sizeof max);
+    assert_int_equal(sc_id_check(max, SC_ID_MAX, why, sizeof why), 0);
+    assert_int_equal(sc_id_check(max, SC_ID_MAX + 1, why, sizeof why),
+                     BASE_EARGS);
+    assert_int_equal(sc_id_check("PV1", 3, why, sizeof why), BASE_EARGS);
+    assert_non_null(strstr(why, "(use 'pv1')"));
+    /* UTF-8 as jansson takes it: overlong forms, surrogates, code points
+     * past U+10FFFF and cut sequences are not. */
+    const char *ok8[] = {"",
+                         "abc",
+                         "\xc3\xa9",
+                         "\xe2\x82\xac",
+                         "\xf0\x9f\x98\x80",
+                         "\xf4\x8f\xbf\xbf"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(ok8); i++) {
+        assert_true(sc_utf8_ok(ok8[i], strlen(ok8[i])));
+    }
+    const char *bad8[] = {"\xff",
+                          "\xc0\x80",
+                          "\xc1\xbf",
+                          "\xe0\x80\x80",
+                          "\xed\xa0\x80",
+                          "\xf4\x90\x80\x80",
+                          "\xf8\x88\x80\x80",
+                          "\xc3",
+                          "\xe2\x82",
+                          "a\x80"};
+    for (size_t i = 0; i < BASE_ARRAY_LEN(bad8); i++) {
+        assert_false(sc_utf8_ok(bad8[i], strlen(bad8[i])));
+    }
+    /* The early check the CLI uses agrees with the contracts. */
+    struct lg_slice a[5] = {{(const uint8_t *)"B1", 2},
+                            {(const uint8_t *)"rt", 2},
+                            {(const uint8_t *)"1", 1},
+                            {(const uint8_t *)"x", 1},
+                            {(const uint8_t *)"pv1,PV2", 7}};
+    assert_int_equal(sc_call_check("bids", "create", 5, a, why, sizeof why),
+                     BASE_EARGS);
+    assert_non_null(strstr(why, "bid uid"));
+    a[0] = (struct lg_slice){(const uint8_t *)"b1", 2};
+    assert_int_equal(sc_call_check("bids", "create", 5, a, why, sizeof why),
+                     BASE_EARGS);
+    assert_non_null(strstr(why, "DER id 'PV2'"));
+    a[4] = (struct lg_slice){(const uint8_t *)"pv1,pv2", 7};
+    assert_int_equal(sc_call_check("bids", "create", 5, a, why, sizeof why), 0);
+    struct lg_slice h[2] = {{(const uint8_t *)"\xff"
+                                              "A",
+                             2},
+                            {(const uint8_t *)"1", 1}};
+    assert_int_equal(sc_call_check("asset", "create", 2, h, why, sizeof why),
+                     BASE_EARGS);
+    assert_int_equal(sc_call_check("mine", "create", 2, h, why, sizeof why), 0);
+}
+
 static void test_failed_call_writes_nothing(void **state)
 {
     struct fx *f = *state;
@@ -583,17 +719,18 @@ static void test_asset_bad_args(void **state)
     /* Empty and too long ids. */
     tc_tx(&f->tx, &f->c.dera, "energy", "asset", "create", 7, 2, "", "1");
     assert_int_equal(commit1(f, &o), BASE_EARGS);
-    char longid[130];
-    memset(longid, 'i', 129);
-    longid[129] = '\0';
+    char longid[SC_ID_MAX + 2];
+    memset(longid, 'i', SC_ID_MAX + 1);
+    longid[SC_ID_MAX + 1] = '\0';
     tc_tx(&f->tx, &f->c.dera, "energy", "asset", "create", 8, 2, longid, "1");
     assert_int_equal(commit1(f, &o), BASE_EARGS);
-    longid[128] = '\0'; /* 128 bytes is the limit */
+    longid[SC_ID_MAX] = '\0'; /* 64 bytes is the limit */
     tc_tx(&f->tx, &f->c.dera, "energy", "asset", "create", 9, 2, longid, "1");
     assert_int_equal(commit1(f, &o), 0);
 
     /* A new owner must be ORG/NAME. */
-    const char *bad_owners[] = {"nobody", "/op", "DSO/", "", "/"};
+    const char *bad_owners[] = {"nobody", "/op",     "DSO/",   "",
+                                "/",      "DSO/a b", "DSO/a/b"};
     for (size_t i = 0; i < BASE_ARRAY_LEN(bad_owners); i++) {
         tc_tx(&f->tx, &f->c.dera, "energy", "asset", "transfer", 10 + i, 2, "a",
               bad_owners[i]);
@@ -618,7 +755,8 @@ static void test_asset_json_escaping(void **state)
 {
     struct fx *f = *state;
     const char *value = "he said \"hi\" \\ back\\slash \\\" /\n\t end";
-    const char *id = "q\"uo\\te";
+    /* Ids are canonical (no quotes to escape); values are free text. */
+    const char *id = "quote";
     tc_tx(&f->tx, &f->c.dera, "energy", "asset", "create", 1, 2, id, value);
     assert_int_equal(commit1(f, NULL), 0);
     /* Through load and store again: transfer re-encodes the asset. */
@@ -627,7 +765,7 @@ static void test_asset_json_escaping(void **state)
     assert_int_equal(commit1(f, NULL), 0);
     const char *s = get(f, "asset", id);
     assert_non_null(s);
-    assert_string_equal(s, "{\"id\":\"q\\\"uo\\\\te\",\"owner\":\"DSO/op\","
+    assert_string_equal(s, "{\"id\":\"quote\",\"owner\":\"DSO/op\","
                            "\"value\":\"he said \\\"hi\\\" \\\\ back\\\\slash "
                            "\\\\\\\" /\\n\\t end\"}");
     json_error_t err;
@@ -643,7 +781,7 @@ static void test_asset_json_escaping(void **state)
     tc_tx(&f->tx, &f->c.dso, "energy", "asset", "update", 3, 2, id, "\"");
     assert_int_equal(commit1(f, NULL), 0);
     assert_string_equal(get(f, "asset", id),
-                        "{\"id\":\"q\\\"uo\\\\te\",\"owner\":\"DSO/op\","
+                        "{\"id\":\"quote\",\"owner\":\"DSO/op\","
                         "\"value\":\"\\\"\"}");
 }
 
@@ -835,6 +973,9 @@ static void test_determinism(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_encoding_is_the_callers_error,
+                                        setup, teardown),
+        cmocka_unit_test(test_identifier_rule),
         cmocka_unit_test(test_registry),
         cmocka_unit_test_setup_teardown(test_executor_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),

@@ -1087,6 +1087,39 @@ static void test_errors(void **state)
     assert_non_null(strstr(r.body, "refused by the leader"));
     assert_non_null(strstr(r.body, "EBADSIG"));
     gt_free(&r);
+    /* Issue 15, finding 2 on a cluster: an asset id that is not UTF-8 among
+     * good transactions, through a follower. It used to fail the leader's
+     * block and leave the sender waiting 30 s for ETIMEDOUT; it is recorded
+     * EARGS at once and the good one commits. */
+    base_buf_reset(&b);
+    cl_batch(&c, &b, 1, ids);
+    struct lg_slice bad[2] = {{(const uint8_t *)"\xff"
+                                                "A",
+                               2},
+                              {(const uint8_t *)"1", 1}};
+    struct lg_call bc = {"energy", "asset", "create", 2, bad};
+    struct base_buf one;
+    base_buf_init(&one, 0);
+    assert_int_equal(lg_tx_build(&one, &bc, &c.cert, &c.key,
+                                 atomic_fetch_add(&c.nonce, 1), NULL),
+                     0);
+    assert_int_equal(base_buf_add_u32(&b, (uint32_t)one.len), 0);
+    assert_int_equal(base_buf_add(&b, one.data, one.len), 0);
+    base_buf_release(&one);
+    uint64_t t0 = base_mono_ns();
+    assert_int_equal(gt_http(&c.nodes[f].g, &r, "POST", "/v1/tx", NULL,
+                             "application/vnd.gridledger.batch", b.data, b.len),
+                     200);
+    assert_true(base_mono_ns() - t0 < 10ull * 1000000000ull);
+    json_t *jo = json_loads(r.body, 0, NULL);
+    json_t *jr = json_object_get(jo, "results");
+    assert_int_equal(json_array_size(jr), 2);
+    assert_int_equal(jnum(json_array_get(jr, 0), "code"), 0);
+    assert_int_equal(jnum(json_array_get(jr, 1), "code"), BASE_EARGS);
+    assert_true(
+        json_is_true(json_object_get(json_array_get(jr, 1), "committed")));
+    json_decref(jo);
+    gt_free(&r);
     base_buf_release(&b);
     cl_finish(&c);
 

@@ -18,6 +18,7 @@
 static struct gt_node node; /* shared by the API tests */
 static char rw_key[GW_KEY_TOKEN_LEN + 1];
 static char dso_key[GW_KEY_TOKEN_LEN + 1];
+static char iso_key[GW_KEY_TOKEN_LEN + 1];
 
 static int setup(void **state)
 {
@@ -27,6 +28,8 @@ static int setup(void **state)
     gt_apikey(&node, dso_key,
               "--name dso --identity DSO/operator --allow "
               "'registry.*,bids.*'");
+    gt_apikey(&node, iso_key,
+              "--name iso --identity ISO/operator --allow 'bids.*'");
     gt_start(&node, "--max-body 65536");
     return 0;
 }
@@ -396,6 +399,84 @@ static void test_submit_json_and_batch(void **state)
     base_buf_release(&env);
 }
 
+/* Issue 15, finding 2: one transaction with text that is not UTF-8 (an
+ * asset id "ff41" in hex) batched with five good ones used to fail the
+ * whole block (HTTP 422 "block not committed: out of memory"). It is the
+ * caller's error: recorded invalid with a reason, the five committed in
+ * the same block. */
+static void test_bad_text_in_a_block(void **state)
+{
+    (void)state;
+    /* A node whose orderer waits for the batch to gather, so the six
+     * share a block as they did when the finding was made. */
+    struct gt_node n1;
+    gt_ledger(&n1, "gwutf8");
+    gt_start(&n1, "--batch-us 300000");
+    struct base_buf batch, one;
+    base_buf_init(&batch, 0);
+    base_buf_init(&one, 0);
+    for (int i = 0; i < 6; i++) {
+        char aid[16];
+        snprintf(aid, sizeof aid, "f2-%d", i);
+        gt_envelope(&n1, &one, "DERA1/operator", 500 + (uint64_t)i, "asset",
+                    "create", 2,
+                    i == 2 ? "\xff"
+                             "A"
+                           : aid,
+                    "1");
+        assert_int_equal(base_buf_add_u32(&batch, (uint32_t)one.len), 0);
+        assert_int_equal(base_buf_add(&batch, one.data, one.len), 0);
+    }
+    struct gt_resp r;
+    gt_http(&n1, &r, "POST", "/v1/tx", NULL, "application/vnd.gridledger.batch",
+            batch.data, batch.len);
+    assert_int_equal(r.status, 200);
+    json_t *o = parse(&r);
+    json_t *res = json_object_get(o, "results");
+    assert_int_equal(json_array_size(res), 6);
+    json_int_t block = -1;
+    for (size_t i = 0; i < 6; i++) {
+        json_t *t = json_array_get(res, i);
+        assert_true(json_is_true(json_object_get(t, "committed")));
+        if (i == 2) {
+            assert_string_equal(str(t, "result"), "EARGS");
+            assert_non_null(strstr(str(t, "reason"), "asset id"));
+        } else {
+            assert_string_equal(str(t, "result"), "VALID");
+        }
+        /* One block: the good ones were not held back by the bad one. */
+        json_int_t b = json_integer_value(json_object_get(t, "block"));
+        assert_true(block < 0 || b == block);
+        block = b;
+    }
+    json_decref(o);
+    gt_free(&r);
+    assert_int_equal(gt_get(&n1, &r, "/v1/state/asset/f2-5"), 200);
+    gt_free(&r);
+    assert_int_equal(gt_stop(&n1), 0);
+    gt_cleanup(&n1);
+    /* The same through /v1/invoke's args_hex, and a DER id "5058ff". */
+    assert_int_equal(
+        gt_post_json(&node, &r, "/v1/invoke", rw_key,
+                     "{\"contract\":\"asset\",\"function\":\"create\","
+                     "\"args_hex\":[\"ff41\",\"31\"]}"),
+        200);
+    assert_non_null(strstr(r.body, "\"result\":\"EARGS\""));
+    assert_non_null(strstr(r.body, "\"committed\":true"));
+    gt_free(&r);
+    assert_int_equal(
+        gt_post_json(&node, &r, "/v1/invoke", rw_key,
+                     "{\"contract\":\"registry\",\"function\":\"register\","
+                     "\"args_hex\":[\"5058ff\",\"6f\",\"31\",\"61\",\"7076\","
+                     "\"31\",\"31\"]}"),
+        200);
+    assert_non_null(strstr(r.body, "\"result\":\"EARGS\""));
+    assert_non_null(strstr(r.body, "DER id"));
+    gt_free(&r);
+    base_buf_release(&one);
+    base_buf_release(&batch);
+}
+
 static void test_api_keys(void **state)
 {
     (void)state;
@@ -650,13 +731,15 @@ static void test_offchain_and_bids(void **state)
     /* The bid store through the API: DER registered and qualified, the raw
      * bid off chain, its checksum on chain, retrieval with the verdict. */
     const char *calls[][2] = {
+        {iso_key, "{\"contract\":\"bids\",\"function\":\"register_market\","
+                  "\"args\":[\"rt\",\"real-time\",\"15\"]}"},
         {rw_key, "{\"contract\":\"registry\",\"function\":\"register\","
                  "\"args\":[\"pv1\",\"alice\",\"675\",\"abc\",\"pv\",\"100\","
                  "\"110\"]}"},
         {dso_key, "{\"contract\":\"registry\",\"function\":\"qualify\","
                   "\"args\":[\"pv1\",\"90\"]}"},
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < BASE_ARRAY_LEN(calls); i++) {
         assert_int_equal(
             gt_post_json(&node, &r, "/v1/invoke", calls[i][0], calls[i][1]),
             200);
@@ -1013,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_health_and_routes),
         cmocka_unit_test(test_submit_and_query),
         cmocka_unit_test(test_submit_json_and_batch),
+        cmocka_unit_test(test_bad_text_in_a_block),
         cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_offchain_and_bids),

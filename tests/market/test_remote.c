@@ -531,7 +531,7 @@ static void test_run_market(void **state)
     assert_int_equal(access(path, F_OK), 0);
     /* The bids are on the node's chain, retrievable there. */
     assert_int_equal(tl_run(out, sizeof out,
-                            "%s query --node %s get bids bid/DERA1-rt-40",
+                            "%s query --node %s get bids bid/dera1-rt-40",
                             tl_binary(), n.url),
                      0);
     assert_non_null(strstr(out, "\"checksum\\\""));
@@ -648,7 +648,7 @@ static void test_commands(void **state)
     char out[16384], id[65];
     assert_int_equal(tl_run(out, sizeof out,
                             "%s tx --node %s --keys %s --as DERA1/operator "
-                            "asset create 'a/1 x' 10 2>&1",
+                            "asset create a.1:x 10 2>&1",
                             tl_binary(), n.url, n.ledger),
                      0);
     assert_int_equal(strncmp(out, "tx ", 3), 0);
@@ -658,11 +658,11 @@ static void test_commands(void **state)
     /* Invalid: the output of the local command, exit 1. */
     assert_int_equal(tl_run(out, sizeof out,
                             "%s tx --node %s --keys %s --as DERA1/operator "
-                            "asset create 'a/1 x' 10 2>&1",
+                            "asset create a.1:x 10 2>&1",
                             tl_binary(), n.url, n.ledger),
                      1);
     assert_non_null(strstr(out, "result EEXIST"));
-    assert_non_null(strstr(out, "is invalid: asset 'a/1 x' already exists"));
+    assert_non_null(strstr(out, "is invalid: asset 'a.1:x' already exists"));
     /* Through the API key: the node signs as DERA2/operator. */
     assert_int_equal(tl_run(out, sizeof out,
                             "%s tx --node %s --api-key %s asset create a2 3 "
@@ -694,11 +694,15 @@ static void test_commands(void **state)
 
     /* Every query prints what the local command prints. */
     char q[256];
-    const char *qs[] = {"get asset 'a/1 x'",
+    /* Asset ids are canonical identifiers (issue 15); a key with '/' and
+     * a space is still looked up, encoded, and answered alike. */
+    const char *qs[] = {"get asset a.1:x",
+                        "get asset 'a/1 x'",
                         "get asset nope",
                         "range asset",
                         "range asset a --limit 1",
                         "range asset a/ b",
+                        "history asset a.1:x",
                         "history asset 'a/1 x'",
                         "block 1",
                         "block 999",

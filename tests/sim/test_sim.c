@@ -127,6 +127,21 @@ static void test_scenario_errors(void **state)
          BASE_EINVAL, "dso.method"},
         {"{\"feeder\":\"f\",\"market\":{\"price_forecast\":[1]}}", BASE_EINVAL,
          "24 hourly"},
+        /* Identifiers the contracts compare are canonical (issue 15). */
+        {"{" BASE_SC ",\"deras\":[\"D\"],\"ders\":[{\"id\":\"PV1\",\"dera\":"
+         "\"D\",\"bus\":\"1\",\"kw\":1}]}",
+         BASE_EINVAL, "ders[0].id 'PV1' is not canonical"},
+        {"{" BASE_SC ",\"deras\":[\"D\"],\"ders\":[{\"id\":\"p\",\"dera\":"
+         "\"D\",\"bus\":\"1 \",\"kw\":1}]}",
+         BASE_EINVAL, "ders[0].bus"},
+        {"{" BASE_SC ",\"deras\":[\"D\",\"d\"],\"ders\":[{\"id\":\"p\","
+         "\"dera\":\"D\",\"bus\":\"1\",\"kw\":1}]}",
+         BASE_EINVAL, "repeated organisation"},
+        {"{\"feeder\":\"f.dss\",\"market\":{\"name\":\"RT\",\"price_"
+         "forecast\":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]},"
+         "\"deras\":[\"D\"],\"ders\":[{\"id\":\"p\",\"dera\":\"D\","
+         "\"bus\":\"1\",\"kw\":1}]}",
+         BASE_EINVAL, "market.name 'RT'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';

@@ -189,7 +189,13 @@ try {
     }
 
     await check("a new bid appears without a reload, its uid kept as text", async () => {
-        const uid = "<img src=x onerror=window.pwned=1>";
+        // Markup cannot be a bid uid any more (uids are canonical
+        // identifiers, issue 15): the contract refuses it with a reason.
+        const markup = await invoke(deraKey, "bids", "create",
+            ["<img src=x onerror=window.pwned=1>", "rt", "95", "a".repeat(64), "pvdash"]);
+        assert.equal(markup.result, "EARGS");
+        assert.match(markup.reason, /bid uid/);
+        const uid = "dash-95";
         await invoke(deraKey, "registry", "register",
             ["pvdash", "dash", "675", "abc", "pv", "40", "44"]);
         await invoke(dsoKey, "registry", "qualify", ["pvdash", "40"]);
