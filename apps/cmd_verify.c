@@ -70,13 +70,17 @@ int cmd_verify(int argc, char **argv)
 }
 
 static const char proof_usage[] =
-    "usage: gridledger check-proof PROOF.json [--orderer HEXKEY | --ledger "
-    "DIR]\n\n"
+    "usage: gridledger check-proof PROOF.json (--orderer HEXKEY | --ledger "
+    "DIR)\n\n"
     "Check a Merkle inclusion proof from 'gridledger query DIR proof ID'\n"
-    "offline: the transaction hashes to a leaf whose path leads to the\n"
-    "Merkle root in the block header, and, given the orderer's public key\n"
-    "(hex, or read from a ledger's genesis), the header carries the\n"
-    "orderer's signature. Exit 0 when the proof holds.\n";
+    "offline: the file's txid is the id of the transaction it carries, the\n"
+    "transaction hashes to a leaf whose path leads to the Merkle root in\n"
+    "the block header, and the header carries the signature of the\n"
+    "orderer whose public key is given (hex, or read from a ledger's\n"
+    "genesis). A file with any other field, or a repeated one, is refused.\n"
+    "Exit 0 when the proof holds; the transaction it proved is named.\n"
+    "A proof shows the transaction is in the block, not whether it was\n"
+    "valid: 'gridledger query DIR tx ID' shows its result.\n";
 
 int cmd_check_proof(int argc, char **argv)
 {
@@ -90,20 +94,28 @@ int cmd_check_proof(int argc, char **argv)
         fputs(proof_usage, stderr);
         return 2;
     }
+    /* Without the orderer's key anyone can write a header whose Merkle root
+     * covers any transaction they like: nothing in the file would be
+     * checked against anything, so there is no unkeyed mode. */
+    if (orderer_hex == NULL && ledger == NULL) {
+        return cmd_fail(2, "check-proof needs the orderer's key: --orderer "
+                           "HEXKEY or --ledger DIR (without it anyone can "
+                           "forge the block header)");
+    }
     uint8_t pk[CR_PUBKEY_SIZE];
-    bool have_pk = false;
+    char channel[LG_NAME_MAX + 1] = "";
     if (orderer_hex != NULL) {
         if (base_hex_decode(pk, sizeof pk, orderer_hex) != 0) {
             return cmd_fail(2, "--orderer takes 64 hex digits");
         }
-        have_pk = true;
-    } else if (ledger != NULL) {
+    } else {
         struct app_node n;
         if (app_node_open(&n, ledger, NULL, true) != 0) {
             return 1;
         }
-        memcpy(pk, lg_channel_config(n.ch)->orderer_pk, sizeof pk);
-        have_pk = true;
+        const struct lg_config *cfg = lg_channel_config(n.ch);
+        memcpy(pk, cfg->orderer_pk, sizeof pk);
+        snprintf(channel, sizeof channel, "%s", cfg->channel);
         app_node_close(&n);
     }
     char *text;
@@ -114,27 +126,47 @@ int cmd_check_proof(int argc, char **argv)
     }
     struct lg_proof p;
     lg_proof_init(&p);
-    rv = lg_proof_from_json(&p, text);
+    char why[BASE_ERRMSG_SIZE];
+    rv = lg_proof_from_json(&p, text, why);
     base_free(text);
     if (rv != 0) {
         lg_proof_release(&p);
-        return cmd_fail(1, "%s: not a gridledger proof", argv[1]);
+        return rv == BASE_ECORRUPT
+                   ? cmd_fail(1, "proof does NOT hold: %s", why)
+                   : cmd_fail(1, "%s: not a gridledger proof: %s", argv[1],
+                              why);
     }
-    rv = lg_proof_check(&p, have_pk ? pk : NULL);
+    rv = lg_proof_check(&p, pk);
     struct lg_header h;
+    struct lg_tx tx;
     int hv = lg_header_decode(&h, p.header, LG_HEADER_SIZE);
-    lg_proof_release(&p);
+    if (rv == 0 && hv == 0) {
+        /* lg_proof_check decoded it already; tx borrows from p.tx. */
+        rv = lg_tx_decode(&tx, p.tx.data, p.tx.len);
+    }
     if (rv != 0 || hv != 0) {
+        lg_proof_release(&p);
         return cmd_fail(1, "proof does NOT hold: %s",
                         rv == BASE_EBADSIG
                             ? "the header is not signed by that orderer"
                             : "the transaction is not under the header's "
                               "Merkle root");
     }
-    printf("proof OK: transaction %llu of %u in block %llu%s\n",
+    if (channel[0] != '\0' && strcmp(channel, tx.channel) != 0) {
+        lg_proof_release(&p);
+        return cmd_fail(1,
+                        "proof does NOT hold for %s: the transaction is on "
+                        "channel '%s', the ledger's is '%s'",
+                        ledger, tx.channel, channel);
+    }
+    char id[2 * CR_HASH_SIZE + 1];
+    base_hex_encode(id, p.txid.b, CR_HASH_SIZE);
+    printf("proof OK: transaction %s (%s.%s by %s/%s on channel %s) is "
+           "transaction %llu of %u in block %llu, header signed by the "
+           "orderer\n",
+           id, tx.contract, tx.function, tx.cert.org, tx.cert.name, tx.channel,
            (unsigned long long)p.path.index, h.tx_count,
-           (unsigned long long)h.number,
-           have_pk ? ", header signed by the orderer"
-                   : " (orderer signature not checked)");
+           (unsigned long long)h.number);
+    lg_proof_release(&p);
     return 0;
 }
