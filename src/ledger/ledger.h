@@ -290,6 +290,11 @@ const struct lg_config *lg_channel_config(const struct lg_channel *ch);
 const char *lg_channel_name(const struct lg_channel *ch);
 /** The ledger's error message after a failed call (per ledger). */
 const char *lg_errmsg(struct lg_ledger *l);
+/** Does the ledger's store refuse writes, and why (kv_env_refusal)? 0 when
+ *  it takes them; BASE_EPANIC after a fatal storage error (until the ledger
+ *  is reopened), BASE_ENOSPC while out of room. The reason goes to @why
+ *  (BASE_ERRMSG_SIZE bytes; may be NULL). Thread-safe. */
+int lg_write_refusal(struct lg_ledger *l, char *why) BASE_WUR;
 
 /** Height (number of blocks, genesis included), tip hash and state hash.
  *  Thread-safe. */
