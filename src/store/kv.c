@@ -158,8 +158,10 @@ static void refuse_writes(struct kv_env *env, bool fatal, const char *what,
         unsigned long long total =
             (unsigned long long)vfs.f_blocks * vfs.f_frsize / 1024;
         /* Under a few pages free LMDB cannot write a commit's pages. */
-        snprintf(disk, sizeof disk, "; the disk is %s: %llu KiB free of %llu",
-                 avail < 64 ? "full" : "not full", avail, total);
+        snprintf(disk, sizeof disk,
+                 avail < 64 ? "; the disk is full (%llu KiB free of %llu)"
+                            : "; %llu KiB free of %llu on the disk",
+                 avail, total);
     }
     pthread_mutex_lock(&env->pool_lock);
     if (!atomic_load(&env->panicked)) {
