@@ -114,7 +114,7 @@ static void test_kv_bad_dir(void **state)
 
 /* A map that runs out of room: the write fails with ENOSPC and the
  * environment says so, with a reason, until a write commits again
- * (issue 15, finding 10; the disk-full case is test_gateway_disk). */
+ * (issue 15, finding 10; the disk-full case is test_gateway_crash). */
 static void test_kv_full(void **state)
 {
     (void)state;
