@@ -36,4 +36,14 @@ int bench_write_json(const char *path, const char *name,
  *  on failure. */
 int bench_write_trace(const char *path, const struct bench_rec *recs, size_t n);
 
+/** Open @path (appended to, created 0644) for the log of acknowledged
+ *  transactions: one line each, the 64-hex id of a transaction the node
+ *  answered as committed (its block durable). Each line is one write(2) as
+ *  the acknowledgement arrives, so a client or node killed midway leaves
+ *  every acknowledgement it had (bench/crash.sh checks them against the
+ *  ledger). Returns the descriptor, or -1 after printing why. */
+int bench_acked_open(const char *path);
+/** Log the 32-byte transaction id @id to @fd (nothing when @fd < 0). */
+void bench_acked_log(int fd, const uint8_t *id);
+
 #endif

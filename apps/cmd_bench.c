@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* gridledger bench: Hyperledger Caliper's metrics for the embedded node. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,7 +18,7 @@ static const char usage[] =
     "usage: gridledger bench DIR --workload create|read|update --tx N\n"
     "                        [--rate TPS|max] [--workers K] [--clients C]\n"
     "                        [--json FILE] [--trace FILE] [--block-tx M]\n"
-    "                        [--batch-us U]\n\n"
+    "                        [--batch-us U] [--acked FILE]\n\n"
     "Run a Hyperledger Caliper style round against the embedded node in DIR\n"
     "and print Caliper's table: Name | Succ | Fail | Send Rate (TPS) |\n"
     "Max/Min/Avg Latency (s) | Throughput (TPS), plus p50 and p99 latency.\n"
@@ -37,12 +38,14 @@ static const char usage[] =
     "node accepts). --workers K submitting threads (default: cores).\n"
     "--json FILE writes the table's figures; --trace FILE every request\n"
     "as CSV: sent_utc_ms (when it was sent, or due), latency_ms, code.\n"
+    "--acked FILE appends the id of every transaction committed (its\n"
+    "block durable), one line each, as it commits (bench/crash.sh).\n"
     "\n"
     "       gridledger bench --node URL --keys DIR --workload "
     "create|read|update\n"
     "                        --tx N [--rate TPS|max] [--connections C]\n"
     "                        [--batch B] [--as ORG/NAME] [--json FILE]\n"
-    "                        [--trace FILE]\n\n"
+    "                        [--trace FILE] [--acked FILE]\n\n"
     "The same round against a running node over HTTP (the transport of\n"
     "'gridledger http-bench'): transactions signed by --as (default\n"
     "DERA1/operator, key in DIR/keys) before the round, C requests in\n"
@@ -53,8 +56,9 @@ static const char usage[] =
 static int bench_remote(const char *node, int argc, char **argv)
 {
     const char *keys = app_take_opt(&argc, argv, "--keys");
-    const char *pass[] = {"--workload", "--tx", "--rate", "--connections",
-                          "--batch",    "--as", "--json", "--trace"};
+    const char *pass[] = {"--workload",    "--tx",    "--rate",
+                          "--connections", "--batch", "--as",
+                          "--json",        "--trace", "--acked"};
     const char *vals[BASE_ARRAY_LEN(pass)];
     for (size_t i = 0; i < BASE_ARRAY_LEN(pass); i++) {
         vals[i] = app_take_opt(&argc, argv, pass[i]);
@@ -99,6 +103,7 @@ struct bench {
     char prefix[32];
     atomic_size_t sent, completed, failed;
     uint64_t t0;
+    int acked_fd; /* --acked: committed transactions' ids; -1: none */
 };
 
 static void done_cb(void *arg, const struct ord_result *r)
@@ -115,6 +120,9 @@ static struct bench *current;
 static void count_cb(void *arg, const struct ord_result *r)
 {
     done_cb(arg, r);
+    if (r->committed) {
+        bench_acked_log(current->acked_fd, r->id.b);
+    }
     if (r->code != 0) {
         atomic_fetch_add(&current->failed, 1);
     }
@@ -391,6 +399,29 @@ int bench_write_trace(const char *path, const struct bench_rec *recs, size_t n)
     return 0;
 }
 
+int bench_acked_open(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        cmd_fail(1, "cannot write %s: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+void bench_acked_log(int fd, const uint8_t *id)
+{
+    if (fd < 0) {
+        return;
+    }
+    char line[2 * CR_HASH_SIZE + 2];
+    base_hex_encode(line, id, CR_HASH_SIZE);
+    line[2 * CR_HASH_SIZE] = '\n';
+    /* One short write to an O_APPEND file: lines from several threads never
+     * interleave, and the kernel has it once write returns. */
+    ssize_t w = write(fd, line, sizeof line - 1);
+    (void)w;
+}
+
 /* Submit every pre-signed transaction as fast as possible and wait. Used
  * for the unmeasured setup round of update and read. */
 static int run_round(struct bench *b, bool measured_reads)
@@ -430,6 +461,7 @@ int cmd_bench(int argc, char **argv)
     const char *block_tx = app_take_opt(&argc, argv, "--block-tx");
     const char *batch_us = app_take_opt(&argc, argv, "--batch-us");
     const char *channel = app_take_opt(&argc, argv, "--channel");
+    const char *acked = app_take_opt(&argc, argv, "--acked");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
@@ -457,14 +489,24 @@ int cmd_bench(int argc, char **argv)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         k = cores > 0 ? (uint64_t)cores : 1;
     }
+    int acked_fd = acked != NULL ? bench_acked_open(acked) : -1;
+    if (acked != NULL && acked_fd < 0) {
+        return 1;
+    }
     struct app_node node;
     if (app_node_open(&node, argv[1], channel, false) != 0) {
+        if (acked_fd >= 0) {
+            close(acked_fd);
+        }
         return 1;
     }
     struct ord_options oo = {.max_block_tx = (unsigned)mb,
                              .batch_timeout = bu * 1000};
     if (app_node_start(&node, argv[1], &oo) != 0) {
         app_node_close(&node);
+        if (acked_fd >= 0) {
+            close(acked_fd);
+        }
         return 1;
     }
     struct bench b;
@@ -476,6 +518,7 @@ int cmd_bench(int argc, char **argv)
     b.rate = r;
     b.workers = (unsigned)k;
     b.nclients = (size_t)c;
+    b.acked_fd = acked_fd;
     uint32_t rnd;
     cr_random(&rnd, sizeof rnd);
     snprintf(b.prefix, sizeof b.prefix, "%08x", rnd);
@@ -544,5 +587,8 @@ int cmd_bench(int argc, char **argv)
     base_free(b.recs);
     base_free(b.clients);
     app_node_close(&node);
+    if (acked_fd >= 0) {
+        close(acked_fd);
+    }
     return rv;
 }

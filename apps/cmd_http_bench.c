@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,7 +23,8 @@ static const char usage[] =
     "usage: gridledger http-bench URL[,URL...] --ledger DIR\n"
     "           --workload create|read|update\n"
     "           [--tx N] [--connections C] [--batch B] [--rate R]\n"
-    "           [--as ORG/NAME] [--json FILE] [--trace FILE]\n\n"
+    "           [--as ORG/NAME] [--json FILE] [--trace FILE]\n"
+    "           [--acked FILE]\n\n"
     "Load a running node (gridledger node DIR) over HTTP/1.1 keep-alive\n"
     "connections from one client thread, and print Caliper's table, as\n"
     "'gridledger bench' does for the embedded node.\n\n"
@@ -44,7 +46,10 @@ static const char usage[] =
     "                   fast as the node answers)\n"
     "  --json FILE      the table's figures as JSON\n"
     "  --trace FILE     every request as CSV: sent_utc_ms (when it was\n"
-    "                   sent, or due), latency_ms, code\n\n"
+    "                   sent, or due), latency_ms, code\n"
+    "  --acked FILE     append the id of every transaction the node\n"
+    "                   answered as committed, one line each, as the answer\n"
+    "                   comes (bench/crash.sh checks them after a kill)\n\n"
     "Several URLs (the nodes of a cluster, docs/cluster.md) share the\n"
     "connections: connection i goes to URL i modulo their number.\n";
 
@@ -71,6 +76,8 @@ struct hb {
     size_t n, batch, nconn;
     double rate;
     struct base_buf *envs; /* create: the signed envelopes */
+    struct cr_hash *ids;   /* --acked: the envelopes' ids */
+    int acked_fd;          /* --acked; -1: none */
     struct base_buf *reqs; /* the request bytes, one per request */
     size_t nreq;
     struct bench_rec *recs;
@@ -202,8 +209,41 @@ static size_t count(const char *body, const char *needle)
     return n;
 }
 
+/* Log the transactions a 200 answer acknowledges as committed: one result
+ * object, or a batch's {"results": [...]} in envelope order. Only an answer
+ * that names the envelope sent counts: the log is what the node promised
+ * about these transactions. */
+static void log_acked(struct hb *b, const struct conn *c, const char *body)
+{
+    json_t *o = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *res = json_object_get(o, "results");
+    size_t n = json_is_array(res) ? json_array_size(res) : 1;
+    for (size_t i = 0; o != NULL && i < n && i < c->count; i++) {
+        json_t *r = json_is_array(res) ? json_array_get(res, i) : o;
+        const char *id = json_string_value(json_object_get(r, "id"));
+        uint8_t got[CR_HASH_SIZE];
+        if (!json_is_true(json_object_get(r, "committed")) || id == NULL ||
+            base_hex_decode(got, sizeof got, id) != 0) {
+            continue;
+        }
+        const struct cr_hash *want = &b->ids[c->first + i];
+        if (memcmp(got, want->b, CR_HASH_SIZE) != 0) {
+            fprintf(stderr,
+                    "http-bench: an answer names %s, not the "
+                    "transaction sent\n",
+                    id);
+            continue;
+        }
+        bench_acked_log(b->acked_fd, got);
+    }
+    json_decref(o);
+}
+
 static void finish(struct hb *b, struct conn *c, int status, const char *body)
 {
+    if (status == 200 && !b->reading && b->acked_fd >= 0) {
+        log_acked(b, c, body);
+    }
     uint64_t now = base_mono_ns();
     size_t ok = 0;
     if (status == 200 && b->reading) {
@@ -382,7 +422,7 @@ static int presign(struct hb *b, const struct app_member *m, size_t n,
         struct lg_call call = {b->channel, "asset", fn, 2, args};
         base_buf_init(&b->envs[i], 0);
         if (lg_tx_build(&b->envs[i], &call, &m->cert, &m->key, nonce + i,
-                        NULL) != 0) {
+                        b->ids != NULL ? &b->ids[i] : NULL) != 0) {
             return cmd_fail(1, "cannot sign");
         }
     }
@@ -480,6 +520,10 @@ static void release(struct hb *b, size_t nenv)
         base_buf_release(&b->reqs[i]);
     }
     base_free(b->envs);
+    base_free(b->ids);
+    if (b->acked_fd >= 0) {
+        close(b->acked_fd);
+    }
     base_free(b->reqs);
     base_free(b->recs);
     base_free(b->conns);
@@ -496,12 +540,14 @@ int cmd_http_bench(int argc, char **argv)
     const char *as = app_take_opt(&argc, argv, "--as");
     const char *json = app_take_opt(&argc, argv, "--json");
     const char *trace = app_take_opt(&argc, argv, "--trace");
+    const char *acked = app_take_opt(&argc, argv, "--acked");
     if (argc == 2 && cmd_is_help(argv[1])) {
         fputs(usage, stdout);
         return 0;
     }
     struct hb b;
     memset(&b, 0, sizeof b);
+    b.acked_fd = -1;
     uint64_t n = 10000, c = 64, k = 1;
     double r = 0;
     if (argc != 2 || ledger == NULL || workload == NULL ||
@@ -541,9 +587,15 @@ int cmd_http_bench(int argc, char **argv)
     b.reqs = base_calloc(n, sizeof *b.reqs);
     b.recs = base_calloc(n, sizeof *b.recs);
     b.conns = base_calloc(b.nconn, sizeof *b.conns);
-    if (!b.envs || !b.reqs || !b.recs || !b.conns) {
+    b.ids = acked != NULL ? base_calloc(nenv, sizeof *b.ids) : NULL;
+    if (!b.envs || !b.reqs || !b.recs || !b.conns ||
+        (acked != NULL && b.ids == NULL)) {
         release(&b, 0);
         return cmd_fail(1, "out of memory");
+    }
+    if (acked != NULL && (b.acked_fd = bench_acked_open(acked)) < 0) {
+        release(&b, 0);
+        return 1;
     }
     fprintf(stderr, "http-bench: signing %zu transactions as %s...\n", nenv,
             as ? as : "DERA1/operator");

@@ -113,6 +113,19 @@ int gw__metrics_render(struct gw_server *g, struct base_buf *out)
         ch, (unsigned long long)height,
         (unsigned long long)atomic_load(&m->blocks),
         (unsigned long long)st.pending);
+    /* 1 while the store refuses writes, labelled with the code (the reason
+     * text is on /readyz): alert on gl_writes_refused > 0. */
+    int refused = lg_write_refusal(g->ledger, NULL);
+    if (rv == 0) {
+        rv = base_buf_printf(
+            out,
+            "# HELP gl_writes_refused 1 while the node's store refuses "
+            "writes (EPANIC: a fatal storage error, until restart; ENOSPC: "
+            "out of room), by code; GET /readyz says why.\n"
+            "# TYPE gl_writes_refused gauge\n"
+            "gl_writes_refused{reason=\"%s\"} %d\n",
+            refused != 0 ? base_errname(refused) : "none", refused != 0);
+    }
     if (rv == 0) {
         rv = codes(out, "gl_transactions_committed_total", "result",
                    "Transactions committed in blocks since the node started, "

@@ -81,8 +81,20 @@ static enum MHD_Result h_readyz(struct gw_server *g, struct gw_req *r)
     lg_channel_tip(g->ch, &height, &tip, &state);
     if (atomic_load(&g->stopping)) {
         return gw__reply_json(r, 503,
-                              json_pack("{s:s, s:s}", "status", "stopping",
-                                        "reason", "the node is shutting down"));
+                              json_pack("{s:s, s:s, s:s}", "status", "stopping",
+                                        "error", "stopping", "reason",
+                                        "the node is shutting down"));
+    }
+    /* A node whose store refuses writes (a full or failing disk) answers
+     * reads but would refuse every submission: not ready (issue 15). */
+    char why[BASE_ERRMSG_SIZE];
+    int refused = lg_write_refusal(g->ledger, why);
+    if (refused != 0) {
+        return gw__reply_json(
+            r, 503,
+            json_pack("{s:s, s:s, s:i, s:s, s:I}", "status", "refusing_writes",
+                      "error", base_errname(refused), "code", refused, "reason",
+                      why, "height", (json_int_t)height));
     }
     return gw__reply_json(r, 200,
                           json_pack("{s:s, s:I}", "status", "ready", "height",

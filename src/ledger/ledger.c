@@ -185,6 +185,11 @@ const char *lg_errmsg(struct lg_ledger *l)
     return l->errmsg;
 }
 
+int lg_write_refusal(struct lg_ledger *l, char *why)
+{
+    return kv_env_refusal(l->env, why);
+}
+
 int lg_channel_get(struct lg_ledger *l, const char *name,
                    struct lg_channel **out)
 {

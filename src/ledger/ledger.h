@@ -290,6 +290,11 @@ const struct lg_config *lg_channel_config(const struct lg_channel *ch);
 const char *lg_channel_name(const struct lg_channel *ch);
 /** The ledger's error message after a failed call (per ledger). */
 const char *lg_errmsg(struct lg_ledger *l);
+/** Does the ledger's store refuse writes, and why (kv_env_refusal)? 0 when
+ *  it takes them; BASE_EPANIC after a fatal storage error (until the ledger
+ *  is reopened), BASE_ENOSPC while out of room. The reason goes to @why
+ *  (BASE_ERRMSG_SIZE bytes; may be NULL). Thread-safe. */
+int lg_write_refusal(struct lg_ledger *l, char *why) BASE_WUR;
 
 /** Height (number of blocks, genesis included), tip hash and state hash.
  *  Thread-safe. */
@@ -540,22 +545,34 @@ struct lg_proof {
     uint8_t header[LG_HEADER_SIZE];
     uint8_t sig[CR_SIG_SIZE];
     struct cr_merkle_proof path;
-    struct base_buf tx; /* owned: the envelope */
+    struct base_buf tx;  /* owned: the envelope */
+    struct cr_hash txid; /* the id it names; must be the envelope's */
 };
 void lg_proof_init(struct lg_proof *p);
 void lg_proof_release(struct lg_proof *p);
 /** Build the proof for transaction @id. Errors: BASE_ENOTFOUND. */
 int lg_proof_make(struct lg_channel *ch, const struct cr_hash *id,
                   struct lg_proof *p) BASE_WUR;
-/** Check a proof offline: the envelope hashes to a leaf whose path leads to
- *  the header's Merkle root, and (when @orderer_pk is not NULL) the header
- *  carries the orderer's signature.
+/** Check a proof offline: the envelope decodes and its id is @p->txid, it
+ *  hashes to a leaf whose path leads to the header's Merkle root, and (when
+ *  @orderer_pk is not NULL) the header carries the orderer's signature.
+ *  Without @orderer_pk anyone can forge a header, so callers that report a
+ *  proof to a person pass a key. A proof says the transaction is in the
+ *  block, not whether it was valid (its result is not in the proof).
  *  Errors: BASE_ECORRUPT, BASE_EBADSIG, BASE_EPARSE. */
 int lg_proof_check(const struct lg_proof *p,
                    const uint8_t *orderer_pk) BASE_WUR;
-/** Proof as JSON text (hex fields) appended to @out, and back. */
+/** Proof as JSON text (hex fields) appended to @out. */
 int lg_proof_to_json(const struct lg_proof *p, struct base_buf *out) BASE_WUR;
-int lg_proof_from_json(struct lg_proof *p, const char *json) BASE_WUR;
+/** Read a proof from JSON text into @p (initialised; unchanged on failure).
+ *  Strict: exactly the fields lg_proof_to_json writes, no duplicate keys,
+ *  and the txid must be the id of the envelope. Why it failed goes to @why
+ *  (BASE_ERRMSG_SIZE bytes, or NULL).
+ *  Errors: BASE_EPARSE (not a proof: bad JSON, a missing, unknown or
+ *  malformed field), BASE_ECORRUPT (the envelope does not decode, or the
+ *  txid names another transaction), BASE_ENOMEM. */
+int lg_proof_from_json(struct lg_proof *p, const char *json,
+                       char *why) BASE_WUR;
 
 /** Events of a committed transaction, in emission order. */
 struct lg_event {

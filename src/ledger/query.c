@@ -367,6 +367,9 @@ int lg_proof_make(struct lg_channel *ch, const struct cr_hash *id,
         base_buf_reset(&p->tx);
         rv = base_buf_add(&p->tx, b.txs[info.index].p, b.txs[info.index].len);
     }
+    if (rv == 0) {
+        p->txid = *id;
+    }
     base_free(leaves);
     lg_block_release(&b);
     base_buf_release(&bytes);
@@ -380,6 +383,13 @@ int lg_proof_check(const struct lg_proof *p, const uint8_t *orderer_pk)
         return BASE_EPARSE;
     }
     if (p->path.size != h.tx_count) {
+        return BASE_ECORRUPT;
+    }
+    /* The id the proof names must be the proven envelope's: the Merkle path
+     * binds the envelope, and only through it the id (issue 15). */
+    struct lg_tx tx;
+    if (lg_tx_decode(&tx, p->tx.data, p->tx.len) != 0 ||
+        cr_memcmp(tx.id.b, p->txid.b, CR_HASH_SIZE) != 0) {
         return BASE_ECORRUPT;
     }
     if (orderer_pk != NULL) {
@@ -412,9 +422,8 @@ int lg_proof_to_json(const struct lg_proof *p, struct base_buf *out)
     json_t *o = json_object();
     json_t *path = json_array();
     int rv = o && path ? 0 : BASE_ENOMEM;
-    struct lg_tx tx;
-    if (rv == 0 && lg_tx_decode(&tx, p->tx.data, p->tx.len) == 0) {
-        rv = hex_field(o, "txid", tx.id.b, CR_HASH_SIZE);
+    if (rv == 0) {
+        rv = hex_field(o, "txid", p->txid.b, CR_HASH_SIZE);
     }
     if (rv == 0) {
         rv = hex_field(o, "header", p->header, LG_HEADER_SIZE);
@@ -446,57 +455,142 @@ int lg_proof_to_json(const struct lg_proof *p, struct base_buf *out)
     return rv;
 }
 
-static int get_hex(json_t *o, const char *name, void *out, size_t n)
+static int get_hex(json_t *o, const char *name, void *out, size_t n, char *why)
 {
     const char *s = json_string_value(json_object_get(o, name));
-    return s == NULL ? BASE_EPARSE : base_hex_decode(out, n, s);
+    if (s == NULL) {
+        return base_errf(why, BASE_EPARSE, "no '%s' (a hex string)", name);
+    }
+    if (base_hex_decode(out, n, s) != 0) {
+        return base_errf(why, BASE_EPARSE, "'%s' is not %zu hex digits", name,
+                         2 * n);
+    }
+    return 0;
 }
 
-int lg_proof_from_json(struct lg_proof *p, const char *text)
+/* Every field of a proof file, each bound by lg_proof_check: the header and
+ * signature by the orderer's key, the transaction, index, size and path by
+ * the header's Merkle root, the txid by the transaction. Anything else
+ * would be a claim nothing checks, so it is refused (issue 15). */
+static const char *const proof_fields[] = {
+    "txid", "header", "orderer_signature", "transaction", "index",
+    "size", "path"};
+
+static int proof_parse(struct lg_proof *p, json_t *o, char *why)
 {
-    json_error_t err;
-    json_t *o = json_loads(text, 0, &err);
-    if (o == NULL || !json_is_object(o)) {
-        json_decref(o);
-        return BASE_EPARSE;
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val)
+    {
+        bool known = false;
+        for (size_t i = 0; i < BASE_ARRAY_LEN(proof_fields); i++) {
+            known = known || strcmp(key, proof_fields[i]) == 0;
+        }
+        if (!known) {
+            return base_errf(why, BASE_EPARSE,
+                             "field '%.64s' is not part of a proof: nothing "
+                             "in the proof binds it",
+                             key);
+        }
     }
-    int rv = get_hex(o, "header", p->header, LG_HEADER_SIZE);
+    int rv = get_hex(o, "txid", p->txid.b, CR_HASH_SIZE, why);
     if (rv == 0) {
-        rv = get_hex(o, "orderer_signature", p->sig, CR_SIG_SIZE);
+        rv = get_hex(o, "header", p->header, LG_HEADER_SIZE, why);
+    }
+    if (rv == 0) {
+        rv = get_hex(o, "orderer_signature", p->sig, CR_SIG_SIZE, why);
+    }
+    if (rv != 0) {
+        return rv;
     }
     const char *tx = json_string_value(json_object_get(o, "transaction"));
+    if (tx == NULL || strlen(tx) % 2 != 0 || strlen(tx) / 2 > LG_TX_MAX) {
+        return base_errf(why, BASE_EPARSE,
+                         "'transaction' is not a hex string of at most %u "
+                         "bytes",
+                         (unsigned)LG_TX_MAX);
+    }
     json_t *path = json_object_get(o, "path");
     json_t *idx = json_object_get(o, "index"),
            *size = json_object_get(o, "size");
-    if (rv == 0 &&
-        (tx == NULL || strlen(tx) % 2 != 0 || strlen(tx) / 2 > LG_TX_MAX ||
-         !json_is_array(path) || json_array_size(path) > CR_MERKLE_MAX_DEPTH ||
-         !json_is_integer(idx) || !json_is_integer(size) ||
-         json_integer_value(idx) < 0 || json_integer_value(size) < 1)) {
-        rv = BASE_EPARSE;
+    if (!json_is_integer(idx) || !json_is_integer(size) ||
+        json_integer_value(idx) < 0 || json_integer_value(size) < 1) {
+        return base_errf(why, BASE_EPARSE,
+                         "'index' and 'size' must be integers, index >= 0 "
+                         "and size >= 1");
     }
-    if (rv == 0) {
-        size_t n = strlen(tx) / 2;
-        base_buf_reset(&p->tx);
-        rv = base_buf_reserve(&p->tx, n);
-        if (rv == 0) {
-            rv = base_hex_decode(p->tx.data, n, tx);
-            p->tx.len = rv == 0 ? n : 0;
+    if (!json_is_array(path) || json_array_size(path) > CR_MERKLE_MAX_DEPTH) {
+        return base_errf(why, BASE_EPARSE,
+                         "'path' must be an array of at most %d hashes",
+                         CR_MERKLE_MAX_DEPTH);
+    }
+    size_t n = strlen(tx) / 2;
+    base_buf_reset(&p->tx);
+    rv = base_buf_reserve(&p->tx, n);
+    if (rv != 0) {
+        return base_errf(why, rv, "%s", base_strerror(rv));
+    }
+    if (base_hex_decode(p->tx.data, n, tx) != 0) {
+        return base_errf(why, BASE_EPARSE, "'transaction' is not hex");
+    }
+    p->tx.len = n;
+    p->path.index = (uint64_t)json_integer_value(idx);
+    p->path.size = (uint64_t)json_integer_value(size);
+    p->path.depth = (uint32_t)json_array_size(path);
+    for (uint32_t i = 0; i < p->path.depth; i++) {
+        const char *h = json_string_value(json_array_get(path, i));
+        if (h == NULL ||
+            base_hex_decode(p->path.path[i].b, CR_HASH_SIZE, h) != 0) {
+            return base_errf(why, BASE_EPARSE,
+                             "path[%u] is not a hash (%d hex digits)", i,
+                             2 * CR_HASH_SIZE);
         }
     }
-    if (rv == 0) {
-        p->path.index = (uint64_t)json_integer_value(idx);
-        p->path.size = (uint64_t)json_integer_value(size);
-        p->path.depth = (uint32_t)json_array_size(path);
-        for (uint32_t i = 0; rv == 0 && i < p->path.depth; i++) {
-            const char *h = json_string_value(json_array_get(path, i));
-            rv = h == NULL
-                     ? BASE_EPARSE
-                     : base_hex_decode(p->path.path[i].b, CR_HASH_SIZE, h);
-        }
+    /* The txid is not in the Merkle tree: the envelope is. Refuse here,
+     * with both ids, a file that names another transaction. */
+    struct lg_tx dec;
+    if (lg_tx_decode(&dec, p->tx.data, p->tx.len) != 0) {
+        return base_errf(why, BASE_ECORRUPT,
+                         "'transaction' is not a transaction envelope");
     }
+    if (cr_memcmp(dec.id.b, p->txid.b, CR_HASH_SIZE) != 0) {
+        char claimed[2 * CR_HASH_SIZE + 1], real[2 * CR_HASH_SIZE + 1];
+        base_hex_encode(claimed, p->txid.b, CR_HASH_SIZE);
+        base_hex_encode(real, dec.id.b, CR_HASH_SIZE);
+        return base_errf(why, BASE_ECORRUPT,
+                         "the file's txid %s is not the id of the transaction "
+                         "it proves, %s",
+                         claimed, real);
+    }
+    return 0;
+}
+
+int lg_proof_from_json(struct lg_proof *p, const char *text, char *why)
+{
+    char dummy[BASE_ERRMSG_SIZE];
+    why = why != NULL ? why : dummy;
+    why[0] = '\0';
+    json_error_t err;
+    /* A repeated key would let a reader and this checker see different
+     * values: refused. */
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (o == NULL || !json_is_object(o)) {
+        json_decref(o);
+        return base_errf(why, BASE_EPARSE, "not a JSON object%s%.160s",
+                         o == NULL ? ": " : "", o == NULL ? err.text : "");
+    }
+    struct lg_proof q;
+    lg_proof_init(&q);
+    int rv = proof_parse(&q, o, why);
     json_decref(o);
-    return rv == 0 ? 0 : BASE_EPARSE;
+    if (rv == 0) {
+        /* Leave @p unchanged on failure. */
+        lg_proof_release(p);
+        *p = q;
+    } else {
+        lg_proof_release(&q);
+    }
+    return rv;
 }
 
 int lg_events(struct lg_channel *ch, uint64_t from_block, lg_event_cb cb,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store/store.h"
 
@@ -20,6 +21,10 @@
 struct kv_env {
     MDB_env *env;
     atomic_bool panicked; /* a fatal error happened: refuse writes */
+    atomic_bool nospace;  /* the last write ran out of space */
+    /* Why writes are refused or failing (under pool_lock): the first fatal
+     * error, or the last out-of-space one, for readiness and metrics. */
+    char why[BASE_ERRMSG_SIZE];
     pthread_mutex_t pool_lock;
     size_t npool;
     struct kv_txn *pool[KV_READ_POOL]; /* reset read transactions */
@@ -136,6 +141,56 @@ uint64_t kv_env_used(struct kv_env *env)
     return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 }
 
+/* Say why writes stop: what failed, LMDB's words for it, and how full the
+ * store's filesystem is, since a full disk is the usual cause and the one
+ * an operator can fix. @fatal: refused until a restart, else until a write
+ * succeeds. Only the first fatal error is kept (later ones follow from it). */
+static void refuse_writes(struct kv_env *env, bool fatal, const char *what,
+                          int rc)
+{
+    const char *path = NULL;
+    char disk[BASE_ERRMSG_SIZE / 2] = "";
+    struct statvfs vfs;
+    if (mdb_env_get_path(env->env, &path) == 0 && path != NULL &&
+        statvfs(path, &vfs) == 0) {
+        unsigned long long avail =
+            (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024;
+        unsigned long long total =
+            (unsigned long long)vfs.f_blocks * vfs.f_frsize / 1024;
+        /* Under a few pages free LMDB cannot write a commit's pages. */
+        snprintf(disk, sizeof disk,
+                 avail < 64 ? "; the disk is full (%llu KiB free of %llu)"
+                            : "; %llu KiB free of %llu on the disk",
+                 avail, total);
+    }
+    pthread_mutex_lock(&env->pool_lock);
+    if (!atomic_load(&env->panicked)) {
+        snprintf(env->why, sizeof env->why, "%s failed: %s%s; %s", what,
+                 mdb_strerror(rc), disk,
+                 fatal ? "writes are refused until the node restarts "
+                         "(committed blocks are intact)"
+                       : "writes fail until there is room");
+        atomic_store(fatal ? &env->panicked : &env->nospace, true);
+    }
+    pthread_mutex_unlock(&env->pool_lock);
+}
+
+int kv_env_refusal(struct kv_env *env, char *why)
+{
+    if (!atomic_load(&env->panicked) && !atomic_load(&env->nospace)) {
+        return 0;
+    }
+    pthread_mutex_lock(&env->pool_lock);
+    int rv = atomic_load(&env->panicked)  ? BASE_EPANIC
+             : atomic_load(&env->nospace) ? BASE_ENOSPC
+                                          : 0;
+    if (why != NULL) {
+        snprintf(why, BASE_ERRMSG_SIZE, "%s", rv != 0 ? env->why : "");
+    }
+    pthread_mutex_unlock(&env->pool_lock);
+    return rv;
+}
+
 /* A pooled read transaction renewed on the current snapshot, or NULL. */
 static struct kv_txn *renew_pooled(struct kv_env *env)
 {
@@ -167,7 +222,7 @@ int kv_txn_begin(struct kv_env *env, bool write, struct kv_txn **out)
     if (rc != 0) {
         base_free(t);
         if (rc == MDB_PANIC) {
-            atomic_store(&env->panicked, true);
+            refuse_writes(env, true, "beginning a write", rc);
         }
         return map_err(rc);
     }
@@ -202,7 +257,11 @@ int kv_txn_commit(struct kv_txn *txn)
     int rc = mdb_txn_commit(txn->txn);
     if (rc != 0 && rc != MDB_MAP_FULL && rc != ENOSPC) {
         /* A failed sync leaves us unsure what reached the disk. */
-        atomic_store(&txn->env->panicked, true);
+        refuse_writes(txn->env, true, "a commit", rc);
+    } else if (rc != 0) {
+        refuse_writes(txn->env, false, "a commit", rc);
+    } else if (txn->write && atomic_load(&txn->env->nospace)) {
+        atomic_store(&txn->env->nospace, false);
     }
     base_free(txn);
     return map_err(rc);
@@ -272,6 +331,9 @@ static int put(struct kv_txn *txn, kv_dbi dbi, const void *key, size_t klen,
     int rc = mdb_put(txn->txn, dbi, &k, &v, flags);
     if (rc == MDB_KEYEXIST) {
         return BASE_EINVAL;
+    }
+    if (rc == MDB_MAP_FULL) {
+        refuse_writes(txn->env, false, "a write", rc);
     }
     return map_err(rc);
 }

@@ -43,6 +43,12 @@ int kv_env_open(struct kv_env **out, const char *dir,
 void kv_env_close(struct kv_env *env);
 /** Bytes in use in the map (for reports). */
 uint64_t kv_env_used(struct kv_env *env);
+/** Does @env refuse writes, and why? 0 when it takes them; BASE_EPANIC
+ *  after a fatal error (until the environment is reopened); BASE_ENOSPC
+ *  when the last write ran out of room (the disk or the map), until a
+ *  write commits. The reason (what failed, and how full the disk is) goes
+ *  to @why (BASE_ERRMSG_SIZE bytes; may be NULL), "" with 0. Any thread. */
+int kv_env_refusal(struct kv_env *env, char *why) BASE_WUR;
 
 /** Begin a transaction. Only one write transaction runs at a time (a second
  *  writer blocks); read transactions run beside it and see a snapshot.

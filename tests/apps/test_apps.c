@@ -208,7 +208,7 @@ static void test_workflow(void **state)
                          "0000000000000000000000000000000000000000000000000000"
                          "000000000000"),
                      1);
-    assert_int_equal(run("check-proof %s", "/nonexistent"), 1);
+    assert_int_equal(run("check-proof %s --ledger %s", "/nonexistent", dir), 1);
 
     assert_int_equal(run("verify %s", dir), 0);
     assert_non_null(strstr(out, "verify OK"));
@@ -236,6 +236,127 @@ static void test_workflow(void **state)
     /* Not a ledger at all. */
     assert_int_equal(run("verify %s", "/nonexistent"), 1);
     dir[strlen(dir) - 2] = '\0';
+    tl_rmrf(dir);
+}
+
+/* Take the 64-hex txid out of a `tx` command's output in out. */
+static void txid_of(char id[65])
+{
+    char *p = strstr(out, "tx ");
+    assert_non_null(p);
+    memcpy(id, p + 3, 64);
+    id[64] = '\0';
+}
+
+/* Write @src with sed script @script applied to @dst. */
+static void edit(const char *src, const char *dst, const char *script)
+{
+    assert_int_equal(tl_run(NULL, 0, "sed -e '%s' %s > %s", script, src, dst),
+                     0);
+}
+
+/* Issue 15 finding 14: a proof file's every field is either bound by the
+ * proof or refused. A txid that is not the proven transaction's (ff..ff,
+ * or another transaction's), a field the proof does not bind, a duplicate
+ * key or a missing txid: "proof does NOT hold", exit 1. Without the
+ * orderer's key the header (and so the whole proof) could be forged:
+ * refused as a usage error. "proof OK" names the transaction. */
+static void test_proof_fields(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "proof");
+    char ledger[PATH_MAX + 8], p1[PATH_MAX + 16], p2[PATH_MAX + 16],
+        bad[PATH_MAX + 16];
+    snprintf(ledger, sizeof ledger, "%s/L", dir);
+    snprintf(p1, sizeof p1, "%s/p1.json", dir);
+    snprintf(p2, sizeof p2, "%s/p2.json", dir);
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    assert_int_equal(run("init %s", ledger), 0);
+    char id1[65], id2[65];
+    assert_int_equal(
+        run("tx %s --as DERA1/operator asset create p1 10", ledger), 0);
+    txid_of(id1);
+    assert_int_equal(
+        run("tx %s --as DERA2/operator asset create p2 20", ledger), 0);
+    txid_of(id2);
+    assert_int_equal(tl_run(NULL, 0, "%s query %s proof %s > %s", tl_binary(),
+                            ledger, id1, p1),
+                     0);
+    assert_int_equal(tl_run(NULL, 0, "%s query %s proof %s > %s", tl_binary(),
+                            ledger, id2, p2),
+                     0);
+
+    /* The good proof names what it proved. */
+    assert_int_equal(run("check-proof %s --ledger %s", p1, ledger), 0);
+    assert_non_null(strstr(out, "proof OK"));
+    assert_non_null(strstr(out, id1));
+    assert_non_null(strstr(out, "asset.create"));
+    assert_non_null(strstr(out, "DERA1/operator"));
+    assert_non_null(strstr(out, "block 1"));
+
+    /* The finding: txid ff..ff. */
+    edit(p1, bad,
+         "s/\"txid\": \"[0-9a-f]*\"/\"txid\": \"ffffffffffffffffffffffff"
+         "ffffffffffffffffffffffffffffffffffffffff\"/");
+    assert_int_equal(tl_run(NULL, 0, "grep -q '\"txid\": \"ffff' %s", bad), 0);
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_null(strstr(out, "proof OK"));
+    assert_non_null(strstr(out, "proof does NOT hold"));
+    assert_non_null(strstr(out, "txid"));
+    assert_non_null(strstr(out, id1));
+
+    /* Another real transaction's id on this transaction's proof. */
+    char script[512];
+    snprintf(script, sizeof script, "s/%s/%s/", id1, id2);
+    edit(p1, bad, script);
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_non_null(strstr(out, "proof does NOT hold"));
+
+    /* The other transaction's envelope and txid under this proof's path
+     * and header: not under the header's root. */
+    assert_int_equal(tl_run(NULL, 0,
+                            "sed -n 's/.*\"transaction\": \"\\([0-9a-f]*\\)\".*"
+                            "/\\1/p' %s > %s.tx",
+                            p2, bad),
+                     0);
+    assert_int_equal(tl_run(NULL, 0,
+                            "sed -e \"s/\\\"transaction\\\": \\\"[0-9a-f]*\\\""
+                            "/\\\"transaction\\\": \\\"$(cat %s.tx)\\\"/\" "
+                            "-e s/%s/%s/ %s > %s",
+                            bad, id1, id2, p1, bad),
+                     0);
+    assert_int_equal(tl_run(NULL, 0, "grep -q %s %s", id2, bad), 0);
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_non_null(strstr(out, "Merkle root"));
+
+    /* No txid at all. */
+    edit(p1, bad, "/\"txid\"/d");
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_non_null(strstr(out, "txid"));
+
+    /* A field the proof does not bind (a claimed result). */
+    edit(p1, bad, "s/^{$/{ \"result\": \"VALID\",/");
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_non_null(strstr(out, "result"));
+    assert_null(strstr(out, "proof OK"));
+
+    /* A second txid after the real one. */
+    edit(p1, bad,
+         "s/^{$/{ \"txid\": \"ffffffffffffffffffffffffffffffff"
+         "ffffffffffffffffffffffffffffffff\",/");
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_null(strstr(out, "proof OK"));
+
+    /* Another index. */
+    edit(p2, bad, "s/\"index\": 0/\"index\": 1/");
+    assert_int_equal(run("check-proof %s --ledger %s", bad, ledger), 1);
+    assert_null(strstr(out, "proof OK"));
+
+    /* The header, orderer signature and path are what the orderer's key
+     * binds: without a key there is nothing to check them against. */
+    assert_int_equal(run("check-proof %s", p1), 2);
+    assert_non_null(strstr(out, "--orderer"));
     tl_rmrf(dir);
 }
 
@@ -310,6 +431,9 @@ static void test_kill9(void **state)
     char dir[PATH_MAX];
     tl_tmpdir(dir, "kill");
     assert_int_equal(run("init %s", dir), 0);
+    char acked[PATH_MAX + 16];
+    snprintf(acked, sizeof acked, "%s.acked", dir);
+    unlink(acked);
     srand(12345);
     uint64_t last = height_of(dir);
     int grew = 0;
@@ -321,7 +445,8 @@ static void test_kill9(void **state)
             dup2(null, 1);
             dup2(null, 2);
             execl(tl_binary(), tl_binary(), "bench", dir, "--workload",
-                  "create", "--tx", "100000", "--clients", "10", (char *)NULL);
+                  "create", "--tx", "100000", "--clients", "10", "--acked",
+                  acked, (char *)NULL);
             _exit(127);
         }
         /* Wait until the writer is committing (signing comes first and its
@@ -338,7 +463,9 @@ static void test_kill9(void **state)
         assert_true(h >= last);
         grew += h > last;
         last = h;
-        assert_int_equal(run("verify %s", dir), 0);
+        /* Every transaction the writer was told is committed is there. */
+        assert_int_equal(run("verify %s --acked %s", dir, acked), 0);
+        assert_non_null(strstr(out, "all in the ledger"));
         /* The restarted node accepts new work on top. */
         assert_int_equal(
             run("tx %s --as DERA2/operator asset create after%d 1", dir, round),
@@ -346,6 +473,28 @@ static void test_kill9(void **state)
         last = height_of(dir);
     }
     assert_true(grew > 0);
+    /* Something was acknowledged; an id the ledger lacks is named LOST; a
+     * last line cut short (a writer killed mid-write) is not counted. */
+    char *text;
+    size_t len;
+    assert_int_equal(base_read_file(acked, 0, &text, &len), 0);
+    assert_true(len >= 65);
+    base_free(text);
+    assert_int_equal(tl_run(NULL, 0, "printf 0123abc >> %s", acked), 0);
+    assert_int_equal(run("verify %s --acked %s", dir, acked), 0);
+    assert_non_null(strstr(out, "cut short"));
+    assert_int_equal(tl_run(NULL, 0, "printf '\\n%s\\n' >> %s",
+                            "ffffffffffffffffffffffffffffffff"
+                            "ffffffffffffffffffffffffffffffff",
+                            acked),
+                     0);
+    assert_int_equal(run("verify %s --acked %s", dir, acked), 1);
+    assert_non_null(strstr(out, "not a transaction id"));
+    assert_int_equal(tl_run(NULL, 0, "sed -i '/^0123abc$/d' %s", acked), 0);
+    assert_int_equal(run("verify %s --acked %s", dir, acked), 1);
+    assert_non_null(strstr(out, "LOST: acknowledged transaction ffff"));
+    assert_non_null(strstr(out, "LOST: 1"));
+    unlink(acked);
     tl_rmrf(dir);
 }
 
@@ -355,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_workflow),
         cmocka_unit_test(test_contract_rules),
+        cmocka_unit_test(test_proof_fields),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_kill9),
     };

@@ -297,7 +297,7 @@ static void test_submit_and_query(void **state)
     assert_int_equal(gt_get(&node, &r, path), 200);
     struct lg_proof p;
     lg_proof_init(&p);
-    assert_int_equal(lg_proof_from_json(&p, r.body), 0);
+    assert_int_equal(lg_proof_from_json(&p, r.body, NULL), 0);
     gt_free(&r);
     gt_get(&node, &r, "/v1/tip");
     o = parse(&r);

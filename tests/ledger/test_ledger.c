@@ -360,7 +360,7 @@ static void test_proof(void **state)
     assert_int_equal(base_buf_terminate(&js), 0);
     struct lg_proof q;
     lg_proof_init(&q);
-    assert_int_equal(lg_proof_from_json(&q, (char *)js.data), 0);
+    assert_int_equal(lg_proof_from_json(&q, (char *)js.data, NULL), 0);
     assert_int_equal(lg_proof_check(&q, f->c.orderer.pk), 0);
     /* A changed transaction byte, header byte or wrong orderer fails. */
     q.tx.data[10] ^= 1;
@@ -371,8 +371,18 @@ static void test_proof(void **state)
     assert_int_equal(lg_proof_check(&q, f->c.orderer.pk), BASE_EBADSIG);
     q.header[50] ^= 1;
     assert_int_equal(lg_proof_check(&q, f->c.roots[0].pk), BASE_EBADSIG);
-    assert_int_equal(lg_proof_from_json(&q, "{\"header\": 3}"), BASE_EPARSE);
-    assert_int_equal(lg_proof_from_json(&q, "not json"), BASE_EPARSE);
+    /* The id it names is bound to the envelope (issue 15, finding 14). */
+    q.txid.b[0] ^= 1;
+    assert_int_equal(lg_proof_check(&q, f->c.orderer.pk), BASE_ECORRUPT);
+    q.txid.b[0] ^= 1;
+    assert_int_equal(lg_proof_check(&q, f->c.orderer.pk), 0);
+    char why[BASE_ERRMSG_SIZE];
+    assert_int_equal(lg_proof_from_json(&q, "{\"header\": 3}", why),
+                     BASE_EPARSE);
+    assert_non_null(strstr(why, "'txid'"));
+    assert_int_equal(lg_proof_from_json(&q, "not json", NULL), BASE_EPARSE);
+    /* Refused: the failed reads left the good proof in place. */
+    assert_int_equal(lg_proof_check(&q, f->c.orderer.pk), 0);
     struct cr_hash none = {{0}};
     assert_int_equal(lg_proof_make(f->ch, &none, &p), BASE_ENOTFOUND);
     lg_proof_release(&p);

@@ -112,6 +112,48 @@ static void test_kv_bad_dir(void **state)
     tl_rmrf(dir);
 }
 
+/* A map that runs out of room: the write fails with ENOSPC and the
+ * environment says so, with a reason, until a write commits again
+ * (issue 15, finding 10; the disk-full case is test_gateway_crash). */
+static void test_kv_full(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    tl_tmpdir(dir, "kvfull");
+    struct kv_env *env;
+    char err[BASE_ERRMSG_SIZE], why[BASE_ERRMSG_SIZE];
+    struct kv_env_options opt = {.map_size = 256 * 1024};
+    assert_int_equal(kv_env_open(&env, dir, &opt, err), 0);
+    assert_int_equal(kv_env_refusal(env, why), 0);
+    assert_string_equal(why, "");
+    struct kv_txn *t;
+    kv_dbi db;
+    assert_int_equal(kv_txn_begin(env, true, &t), 0);
+    assert_int_equal(kv_dbi_open(t, "big", true, &db), 0);
+    assert_int_equal(kv_txn_commit(t), 0);
+    char val[4000];
+    memset(val, 'v', sizeof val);
+    int rv = 0;
+    assert_int_equal(kv_txn_begin(env, true, &t), 0);
+    for (int i = 0; i < 1000 && rv == 0; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%04d", i);
+        rv = kv_put(t, db, key, strlen(key), val, sizeof val);
+    }
+    assert_int_equal(rv, BASE_ENOSPC);
+    kv_txn_abort(t);
+    assert_int_equal(kv_env_refusal(env, why), BASE_ENOSPC);
+    assert_non_null(strstr(why, "a write failed"));
+    assert_non_null(strstr(why, "until there is room"));
+    /* Not fatal: a small write fits, commits, and clears it. */
+    assert_int_equal(kv_txn_begin(env, true, &t), 0);
+    assert_int_equal(kv_put(t, db, "small", 5, "1", 1), 0);
+    assert_int_equal(kv_txn_commit(t), 0);
+    assert_int_equal(kv_env_refusal(env, NULL), 0);
+    kv_env_close(env);
+    tl_rmrf(dir);
+}
+
 static void test_offchain(void **state)
 {
     (void)state;
@@ -161,9 +203,8 @@ int main(void)
 {
     assert_int_equal(cr_init(), 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kv_basic),
-        cmocka_unit_test(test_kv_nested),
-        cmocka_unit_test(test_kv_bad_dir),
+        cmocka_unit_test(test_kv_basic),   cmocka_unit_test(test_kv_nested),
+        cmocka_unit_test(test_kv_bad_dir), cmocka_unit_test(test_kv_full),
         cmocka_unit_test(test_offchain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
