@@ -417,12 +417,14 @@ int ord__auth_verify(const uint8_t sig[CR_SIG_SIZE], char dir,
 /* Why the transport refused a connection (counted per reason). */
 enum ord__refusal {
     ORD__REFUSE_HELLO,     /* not a gridledger hello: garbage, oversized */
-    ORD__REFUSE_TRUNCATED, /* closed before finishing the handshake */
+    ORD__REFUSE_TRUNCATED, /* closed before finishing the handshake (or,
+                              outgoing, a write failed) */
     ORD__REFUSE_TIMEOUT,   /* did not finish within the deadline */
     ORD__REFUSE_SIG,       /* signature does not verify: wrong key, replay */
     ORD__REFUSE_MEMBER,    /* the id is not a member of the configuration */
     ORD__REFUSE_FULL,      /* too many handshakes in progress */
-    ORD__REFUSE_PEER,      /* outgoing: the listener failed the handshake */
+    ORD__REFUSE_PEER,      /* outgoing: the listener's answer is bad (not
+                              a challenge, another id, bad signature) */
     ORD__REFUSE_COUNT
 };
 
@@ -440,7 +442,8 @@ struct ord__transport_config {
     bool (*is_member)(void *arg, uint64_t id);
     void *arg;
     unsigned handshake_ms; /* deadline of one handshake; 0: 5000 */
-    unsigned max_pending;  /* handshakes in progress at once; 0: 32 */
+    unsigned max_pending;  /* handshakes in progress at once; 0: 64 (and
+                              8 from one address) */
 };
 
 /** Make @t (caller's storage) our authenticating transport on @loop, for

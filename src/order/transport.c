@@ -18,8 +18,11 @@
 #define MOD "order"
 
 #define DEF_HANDSHAKE_MS 5000
-#define DEF_MAX_PENDING  32
-#define SWEEP_MS         100
+#define DEF_MAX_PENDING  64
+/* Handshakes in progress from one IPv4 address: one host cannot take
+ * every slot and lock the members out (a member dials each peer once). */
+#define MAX_PENDING_PER_IP 8
+#define SWEEP_MS           100
 /* At most LOG_BURST refusals logged per LOG_WINDOW_MS; the rest counted
  * and summed up in the next window's first line, so that a flood of
  * connections cannot fill the disk with log lines. */
@@ -53,6 +56,7 @@ struct conn {
     enum stage stage;
     uint64_t deadline; /* uv_now() ms */
     char peer[64];     /* "A.B.C.D:PORT" for the log */
+    uint32_t ip;       /* incoming: the peer's IPv4 address */
     /* outgoing */
     struct raft_uv_connect *req;
     uv_connect_t connect;
@@ -257,6 +261,7 @@ static void peer_name(struct conn *c)
     if (uv_tcp_getpeername(c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
         ss.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        c->ip = a->sin_addr.s_addr;
         char ip[INET_ADDRSTRLEN];
         if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip) != NULL) {
             snprintf(c->peer, sizeof c->peer, "%s:%u", ip,
@@ -409,7 +414,7 @@ static void got_challenge(struct conn *c)
     ord__auth_response_encode(c->out, sig);
     c->stage = S_FINAL;
     if (send_out(c, ORD__AUTH_RESPONSE_SIZE) != 0) {
-        refuse(c, ORD__REFUSE_PEER, "cannot answer", false);
+        refuse(c, ORD__REFUSE_TRUNCATED, "cannot answer", false);
     }
 }
 
@@ -425,8 +430,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         snprintf(msg, sizeof msg,
                  "connection closed after %zu bytes of the handshake (%s)",
                  c->have, uv_err_name((int)nread));
-        refuse(c, c->outgoing ? ORD__REFUSE_PEER : ORD__REFUSE_TRUNCATED, msg,
-               !c->outgoing);
+        refuse(c, ORD__REFUSE_TRUNCATED, msg, !c->outgoing);
         return;
     }
     c->have += (size_t)nread;
@@ -464,8 +468,7 @@ static void on_written(uv_write_t *w, int status)
         return;
     }
     if (status != 0) {
-        refuse(c, c->outgoing ? ORD__REFUSE_PEER : ORD__REFUSE_TRUNCATED,
-               uv_err_name(status), false);
+        refuse(c, ORD__REFUSE_TRUNCATED, uv_err_name(status), false);
         return;
     }
     if (c->stage == S_FINAL || c->stage == S_DONE) {
@@ -535,10 +538,16 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     peer_name(c);
-    if (t->pending_in > t->cfg.max_pending) {
+    size_t same = 0;
+    for (struct conn *o = t->head; o != NULL; o = o->next) {
+        same += o->counted && o->ip == c->ip;
+    }
+    if (t->pending_in > t->cfg.max_pending || same > MAX_PENDING_PER_IP) {
         char msg[96];
-        snprintf(msg, sizeof msg, "%u handshakes already in progress",
-                 t->cfg.max_pending);
+        snprintf(msg, sizeof msg,
+                 "%zu handshakes already in progress (%zu from this "
+                 "address)",
+                 t->pending_in - 1, same - 1);
         refuse(c, ORD__REFUSE_FULL, msg, true);
         return;
     }
