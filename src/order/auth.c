@@ -209,3 +209,136 @@ int ord__auth_verify(const uint8_t sig[CR_SIG_SIZE], char dir,
     }
     return cr_verify(sig, t, n, pk) == 0 ? 0 : BASE_EBADSIG;
 }
+
+/* ---- libraft's messages from an authenticated peer -----------------------
+ * libraft 0.15 (uv_recv.c, uv_encoding.c) allocates whatever a preamble's
+ * header length says, and decodes a header without checking that the
+ * fields it reads lie inside it; the entry count and lengths it finds
+ * there size the next allocation. These checks keep every read inside
+ * the header and every allocation under a bound. */
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* libraft's message types (raft.h's RAFT_IO_*). */
+enum {
+    M_APPEND = 1,
+    M_APPEND_RESULT = 2,
+    M_VOTE = 3,
+    M_VOTE_RESULT = 4,
+    M_SNAPSHOT = 5,
+    M_TIMEOUT_NOW = 6
+};
+
+/* Fixed-size headers are a few fields: none reaches this. */
+#define SMALL_HEADER_MAX 256
+
+int ord__frame_preamble(const uint8_t pre[ORD__FRAME_PREAMBLE], uint64_t *type,
+                        uint64_t *hlen, const char **why)
+{
+    *type = get_le64(pre);
+    *hlen = get_le64(pre + 8);
+    if (*type < M_APPEND || *type > M_TIMEOUT_NOW) {
+        *why = "unknown message type";
+        return BASE_EPARSE;
+    }
+    uint64_t max = *type == M_APPEND || *type == M_SNAPSHOT
+                       ? ORD__FRAME_HEADER_MAX
+                       : SMALL_HEADER_MAX;
+    if (*hlen == 0 || *hlen > max) {
+        *why = "message header length out of bounds";
+        return BASE_EPARSE;
+    }
+    return 0;
+}
+
+int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
+                      uint64_t *payload, const char **why)
+{
+    *payload = 0;
+    /* The bytes libraft's decoder reads for each type. */
+    size_t least = 0;
+    switch (type) {
+    case M_APPEND: {
+        /* term, prev index, prev term, commit, then the batch: a count
+         * and 16 bytes per entry (term, type, 3 unused, u32 length). */
+        if (hlen < 40) {
+            *why = "AppendEntries header too short";
+            return BASE_EPARSE;
+        }
+        uint64_t n = get_le64(h + 32);
+        if (n > (hlen - 40) / 16) {
+            *why = "AppendEntries entry count beyond its header";
+            return BASE_EPARSE;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            const uint8_t *e = h + 40 + 16 * i;
+            uint32_t len = get_le32(e + 12);
+            /* RAFT_COMMAND, RAFT_BARRIER, RAFT_CHANGE; libraft finds each
+             * entry after the one before rounded up to 8, but counts the
+             * payload unrounded: an unaligned length would move it
+             * past the payload. */
+            if (e[8] < 1 || e[8] > 3 || len % 8 != 0) {
+                *why = "AppendEntries entry of a bad type or length";
+                return BASE_EPARSE;
+            }
+            *payload += len;
+        }
+        if (*payload > ORD__FRAME_PAYLOAD_MAX) {
+            *why = "AppendEntries payload over the bound";
+            return BASE_EPARSE;
+        }
+        return 0;
+    }
+    case M_SNAPSHOT: {
+        /* term, last index, last term, conf index, conf length, conf,
+         * data length. */
+        if (hlen < 48) {
+            *why = "InstallSnapshot header too short";
+            return BASE_EPARSE;
+        }
+        uint64_t conf = get_le64(h + 32);
+        if (conf > hlen - 48) {
+            *why = "InstallSnapshot configuration beyond its header";
+            return BASE_EPARSE;
+        }
+        *payload = get_le64(h + 40 + conf);
+        if (*payload > ORD__FRAME_PAYLOAD_MAX) {
+            *why = "InstallSnapshot data over the bound";
+            return BASE_EPARSE;
+        }
+        return 0;
+    }
+    case M_VOTE:
+        /* Four fields, and flags unless it is exactly the four. */
+        least = hlen == 32 ? 32 : 40;
+        break;
+    case M_VOTE_RESULT:
+        least = hlen <= 16 ? 16 : 24;
+        break;
+    case M_APPEND_RESULT:
+    case M_TIMEOUT_NOW:
+        least = 24;
+        break;
+    default:
+        *why = "unknown message type";
+        return BASE_EPARSE;
+    }
+    if (hlen < least) {
+        *why = "message header too short for its type";
+        return BASE_EPARSE;
+    }
+    return 0;
+}

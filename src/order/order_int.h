@@ -414,6 +414,30 @@ int ord__auth_verify(const uint8_t sig[CR_SIG_SIZE], char dir,
                      const struct ord__auth_session *s,
                      const uint8_t pk[CR_PUBKEY_SIZE]);
 
+/* After the handshake, the transport relays what a peer sends to libraft
+ * through a socket pair, message by message, holding each preamble and
+ * header back until these say libraft can read it safely: the type is
+ * one of libraft's, the header at most ORD__FRAME_HEADER_MAX bytes, every
+ * field libraft's decoder reads inside the header, and the payload it
+ * announces at most ORD__FRAME_PAYLOAD_MAX (docs/cluster.md,
+ * "Transport"). Integers little-endian, as libraft writes them:
+ *   preamble: u64 message type, u64 header length; then the header, then
+ *   the payload (AppendEntries: the entries; InstallSnapshot: the data).
+ */
+#define ORD__FRAME_PREAMBLE    16
+#define ORD__FRAME_HEADER_MAX  (UINT64_C(4) << 20)
+#define ORD__FRAME_PAYLOAD_MAX (UINT64_C(1) << 30)
+
+/** Check a preamble; its type and header length to *@type and *@hlen.
+ *  Errors: BASE_EPARSE (*@why, static, says why). */
+int ord__frame_preamble(const uint8_t pre[ORD__FRAME_PREAMBLE], uint64_t *type,
+                        uint64_t *hlen, const char **why);
+/** Check the @hlen-byte header @h of a message of @type (as the preamble
+ *  gave them); the payload length that follows to *@payload. Reads no
+ *  byte past @hlen. Errors: BASE_EPARSE (*@why says why). */
+int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
+                      uint64_t *payload, const char **why);
+
 /* Why the transport refused a connection (counted per reason). */
 enum ord__refusal {
     ORD__REFUSE_HELLO,     /* not a gridledger hello: garbage, oversized */
@@ -425,12 +449,15 @@ enum ord__refusal {
     ORD__REFUSE_FULL,      /* too many handshakes in progress */
     ORD__REFUSE_PEER,      /* outgoing: the listener's answer is bad (not
                               a challenge, another id, bad signature) */
+    ORD__REFUSE_FRAME,     /* authenticated, then a message libraft could
+                              not read safely (ord__frame_*) */
     ORD__REFUSE_COUNT
 };
 
 struct ord__transport_stats {
     uint64_t refused[ORD__REFUSE_COUNT];
     uint64_t accepted;  /* incoming connections handed to libraft */
+    uint64_t relayed;   /* bytes relayed to libraft from its peers */
     uint64_t connected; /* outgoing ones */
 };
 

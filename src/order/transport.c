@@ -7,10 +7,13 @@
  * from anyone crashed the node (issue 15). */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "order/order_int.h"
@@ -43,6 +46,7 @@ enum stage {
 };
 
 struct tr;
+struct relay;
 
 /* One connection during its handshake. */
 struct conn {
@@ -86,12 +90,13 @@ struct tr {
     size_t handles;    /* open: listener, sweep, conns; close waits for 0 */
     size_t pending_in; /* incoming handshakes in progress */
     struct conn *head;
+    struct relay *relays; /* authenticated incoming connections */
     /* rate-limited log */
     uint64_t log_window;
     unsigned log_count;
     uint64_t log_dropped;
     atomic_uint_fast64_t refused[ORD__REFUSE_COUNT];
-    atomic_uint_fast64_t accepted, connected;
+    atomic_uint_fast64_t accepted, connected, relayed;
 };
 
 static struct tr *tr_of(struct raft_uv_transport *t)
@@ -207,22 +212,21 @@ static const char *refusal_name(enum ord__refusal why)
         return "too many handshakes";
     case ORD__REFUSE_PEER:
         return "peer failed the handshake";
+    case ORD__REFUSE_FRAME:
+        return "malformed message";
     case ORD__REFUSE_COUNT:
         break;
     }
     return "?";
 }
 
-/* Count, log (rate-limited) and close @c, refused for @why, @detail
- * saying more. @log false: counted only (a connection that an ordinary
- * restart or partition ends, on the connecting side). */
-static void refuse(struct conn *c, enum ord__refusal why, const char *detail,
-                   bool log)
+/* Log a refusal, at most LOG_BURST a window (see LOG_BURST). */
+static void warn_limited(struct tr *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void warn_limited(struct tr *t, const char *fmt, ...)
 {
-    struct tr *t = c->t;
-    atomic_fetch_add(&t->refused[why], 1);
     uint64_t now = uv_now(t->loop);
-    if (log && now - t->log_window >= LOG_WINDOW_MS) {
+    if (now - t->log_window >= LOG_WINDOW_MS) {
         if (t->log_dropped > 0) {
             BASE_WARN(MOD,
                       "node %llu: %llu more Raft connections refused in "
@@ -234,21 +238,34 @@ static void refuse(struct conn *c, enum ord__refusal why, const char *detail,
         t->log_count = 0;
         t->log_dropped = 0;
     }
-    if (log && t->log_count < LOG_BURST) {
-        t->log_count++;
-        if (c->outgoing) {
-            BASE_WARN(MOD,
-                      "node %llu: raft peer %s (node %llu) failed the "
-                      "handshake (%s): %s",
-                      (unsigned long long)t->id, c->peer,
-                      (unsigned long long)c->s.lid, refusal_name(why), detail);
-        } else {
-            BASE_WARN(MOD, "node %llu: raft peer %s refused (%s): %s",
-                      (unsigned long long)t->id, c->peer, refusal_name(why),
-                      detail);
-        }
-    } else if (log) {
+    if (t->log_count >= LOG_BURST) {
         t->log_dropped++;
+        return;
+    }
+    t->log_count++;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    BASE_WARN(MOD, "node %llu: %s", (unsigned long long)t->id, line);
+}
+
+/* Count, log (rate-limited) and close @c, refused for @why, @detail
+ * saying more. @log false: counted only (a connection that an ordinary
+ * restart or partition ends, on the connecting side). */
+static void refuse(struct conn *c, enum ord__refusal why, const char *detail,
+                   bool log)
+{
+    struct tr *t = c->t;
+    atomic_fetch_add(&t->refused[why], 1);
+    if (log && c->outgoing) {
+        warn_limited(
+            t, "raft peer %s (node %llu) failed the handshake (%s): %s",
+            c->peer, (unsigned long long)c->s.lid, refusal_name(why), detail);
+    } else if (log) {
+        warn_limited(t, "raft peer %s refused (%s): %s", c->peer,
+                     refusal_name(why), detail);
     }
     close_conn(c, RAFT_NOCONNECTION);
 }
@@ -306,6 +323,319 @@ static int send_out(struct conn *c, size_t len)
     return rv;
 }
 
+/* ---- the relay ------------------------------------------------------------
+ * An authenticated peer's bytes reach libraft through a socket pair,
+ * message by message: each preamble and header is held back until
+ * ord__frame_preamble and ord__frame_header accept it, then written to
+ * libraft's end in one piece; a payload passes as it comes. A message
+ * libraft could not read safely drops the connection (libraft only sees
+ * the end of the stream). */
+
+#define RELAY_BUF  (64u << 10)
+#define RELAY_HIGH (8u << 20) /* queued to libraft: stop reading the peer */
+#define RELAY_LOW  (1u << 20) /* ... and read again below this */
+
+enum relay_stage { R_PREAMBLE, R_HEADER, R_PAYLOAD };
+
+/* One write to libraft's end. */
+struct chunk {
+    uv_write_t w;
+    struct relay *r;
+    size_t len;
+    uint8_t data[];
+};
+
+struct relay {
+    struct relay *prev, *next; /* struct tr's list */
+    struct tr *t;
+    uv_tcp_t *tcp;  /* from the peer (raft_malloc: new_conn) */
+    uv_pipe_t pipe; /* our end of the socket pair */
+    int open;       /* handles not yet closed */
+    bool closing, paused;
+    uint64_t id;
+    char peer[64];
+    enum relay_stage stage;
+    uint8_t pre[ORD__FRAME_PREAMBLE];
+    size_t have;
+    uint64_t type, hlen, left;
+    struct chunk *msg; /* preamble and header being read */
+    size_t queued;     /* bytes written to the pipe, not yet out */
+    uint8_t sink[64];  /* what libraft's end sends: nothing, or its EOF */
+    uint8_t buf[RELAY_BUF];
+};
+
+static void on_relay_closed(uv_handle_t *h)
+{
+    struct relay *r = h->data;
+    if (--r->open > 0) {
+        return;
+    }
+    struct tr *t = r->t;
+    raft_free(r->tcp);
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        t->relays = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+    base_free(r);
+    t->handles--;
+    maybe_closed(t);
+}
+
+static void close_relay(struct relay *r)
+{
+    if (r->closing) {
+        return;
+    }
+    r->closing = true;
+    base_free(r->msg);
+    r->msg = NULL;
+    /* Pending writes are cancelled (on_chunk_written) before the close
+     * callbacks run. */
+    uv_close((uv_handle_t *)r->tcp, on_relay_closed);
+    uv_close((uv_handle_t *)&r->pipe, on_relay_closed);
+}
+
+static void relay_refuse(struct relay *r, const char *why)
+{
+    atomic_fetch_add(&r->t->refused[ORD__REFUSE_FRAME], 1);
+    warn_limited(r->t,
+                 "raft peer %s (node %llu) sent a message libraft cannot "
+                 "read safely (%s): connection dropped",
+                 r->peer, (unsigned long long)r->id, why);
+    close_relay(r);
+}
+
+static void on_relay_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void free_handle(uv_handle_t *h)
+{
+    raft_free(h);
+}
+
+static void on_chunk_written(uv_write_t *w, int status)
+{
+    struct chunk *k = w->data;
+    struct relay *r = k->r;
+    r->queued -= k->len;
+    base_free(k);
+    if (r->closing) {
+        return;
+    }
+    if (status != 0) {
+        close_relay(r); /* libraft closed its end */
+        return;
+    }
+    if (r->paused && r->queued < RELAY_LOW) {
+        r->paused = false;
+        if (uv_read_start((uv_stream_t *)r->tcp, relay_alloc, on_relay_read) !=
+            0) {
+            close_relay(r);
+        }
+    }
+}
+
+static struct chunk *new_chunk(struct relay *r, size_t len)
+{
+    struct chunk *k = base_malloc(sizeof *k + len);
+    if (k != NULL) {
+        k->r = r;
+        k->len = len;
+        k->w.data = k;
+    }
+    return k;
+}
+
+/* Write chunk @k to libraft's end; ownership moves. */
+static bool emit(struct relay *r, struct chunk *k)
+{
+    uv_buf_t b = uv_buf_init((char *)k->data, (unsigned)k->len);
+    if (uv_write(&k->w, (uv_stream_t *)&r->pipe, &b, 1, on_chunk_written) !=
+        0) {
+        base_free(k);
+        return false;
+    }
+    r->queued += k->len;
+    atomic_fetch_add(&r->t->relayed, k->len);
+    return true;
+}
+
+/* Take @n bytes at @p from the peer; false once the relay is closing. */
+static bool relay_take(struct relay *r, const uint8_t *p, size_t n)
+{
+    const char *why;
+    while (n > 0) {
+        if (r->stage == R_PREAMBLE) {
+            size_t k = sizeof r->pre - r->have;
+            k = k < n ? k : n;
+            memcpy(r->pre + r->have, p, k);
+            r->have += k;
+            p += k;
+            n -= k;
+            if (r->have < sizeof r->pre) {
+                continue;
+            }
+            if (ord__frame_preamble(r->pre, &r->type, &r->hlen, &why) != 0) {
+                relay_refuse(r, why);
+                return false;
+            }
+            r->msg = new_chunk(r, sizeof r->pre + (size_t)r->hlen);
+            if (r->msg == NULL) {
+                relay_refuse(r, "out of memory");
+                return false;
+            }
+            memcpy(r->msg->data, r->pre, sizeof r->pre);
+            r->have = 0;
+            r->stage = R_HEADER;
+        } else if (r->stage == R_HEADER) {
+            size_t k = (size_t)r->hlen - r->have;
+            k = k < n ? k : n;
+            memcpy(r->msg->data + sizeof r->pre + r->have, p, k);
+            r->have += k;
+            p += k;
+            n -= k;
+            if (r->have < r->hlen) {
+                continue;
+            }
+            if (ord__frame_header(r->type, r->msg->data + sizeof r->pre,
+                                  (size_t)r->hlen, &r->left, &why) != 0) {
+                relay_refuse(r, why);
+                return false;
+            }
+            struct chunk *m = r->msg;
+            r->msg = NULL;
+            r->have = 0;
+            r->stage = r->left > 0 ? R_PAYLOAD : R_PREAMBLE;
+            if (!emit(r, m)) {
+                close_relay(r);
+                return false;
+            }
+        } else {
+            size_t k = r->left < n ? (size_t)r->left : n;
+            struct chunk *c = new_chunk(r, k);
+            if (c == NULL) {
+                relay_refuse(r, "out of memory");
+                return false;
+            }
+            memcpy(c->data, p, k);
+            p += k;
+            n -= k;
+            r->left -= k;
+            if (r->left == 0) {
+                r->stage = R_PREAMBLE;
+            }
+            if (!emit(r, c)) {
+                close_relay(r);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct relay *r = h->data;
+    (void)suggested;
+    buf->base = (char *)r->buf;
+    buf->len = sizeof r->buf;
+}
+
+static void on_relay_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct relay *r = s->data;
+    (void)b;
+    if (r->closing || nread == 0) {
+        return;
+    }
+    if (nread < 0) {
+        close_relay(r); /* the peer went away: so does libraft's end */
+        return;
+    }
+    if (!relay_take(r, r->buf, (size_t)nread)) {
+        return;
+    }
+    if (r->queued > RELAY_HIGH) {
+        r->paused = true;
+        uv_read_stop(s);
+    }
+}
+
+static void sink_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct relay *r = h->data;
+    (void)suggested;
+    buf->base = (char *)r->sink;
+    buf->len = sizeof r->sink;
+}
+
+static void on_sink_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct relay *r = s->data;
+    (void)b;
+    if (nread < 0 && !r->closing) {
+        close_relay(r); /* libraft closed its end */
+    }
+}
+
+/* Put a relay between @tcp (authenticated, from node @id) and libraft;
+ * returns libraft's end (raft_malloc: libraft frees it), or NULL (then
+ * @tcp is closed). */
+static uv_stream_t *start_relay(struct tr *t, uv_tcp_t *tcp, uint64_t id,
+                                const char *peer)
+{
+    int fds[2] = {-1, -1};
+    struct relay *r = base_calloc(1, sizeof *r);
+    uv_pipe_t *theirs = raft_malloc(sizeof *theirs);
+    if (r == NULL || theirs == NULL ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+        base_free(r);
+        raft_free(theirs);
+        warn_limited(t, "raft peer %s (node %llu): cannot relay it: %s", peer,
+                     (unsigned long long)id,
+                     fds[0] < 0 ? "no memory or file descriptors" : "?");
+        tcp->data = t;
+        t->handles++;
+        uv_close((uv_handle_t *)tcp, on_plain_closed);
+        return NULL;
+    }
+    r->t = t;
+    r->tcp = tcp;
+    r->id = id;
+    snprintf(r->peer, sizeof r->peer, "%s", peer);
+    tcp->data = r;
+    uv_pipe_init(t->loop, &r->pipe, 0);
+    r->pipe.data = r;
+    uv_pipe_init(t->loop, theirs, 0);
+    r->open = 2;
+    r->next = t->relays;
+    if (t->relays != NULL) {
+        t->relays->prev = r;
+    }
+    t->relays = r;
+    t->handles++;
+    bool ours = uv_pipe_open(&r->pipe, fds[1]) == 0;
+    if (!ours) {
+        close(fds[1]);
+    }
+    bool mine = ours && uv_pipe_open(theirs, fds[0]) == 0;
+    if (!mine) {
+        close(fds[0]);
+    }
+    if (!mine ||
+        uv_read_start((uv_stream_t *)tcp, relay_alloc, on_relay_read) != 0 ||
+        uv_read_start((uv_stream_t *)&r->pipe, sink_alloc, on_sink_read) != 0) {
+        close_relay(r);
+        uv_close((uv_handle_t *)theirs, free_handle);
+        return NULL;
+    }
+    return (uv_stream_t *)theirs;
+}
+
 /* The handshake is over and good: the connection is libraft's. */
 static void hand_over(struct conn *c)
 {
@@ -325,12 +655,16 @@ static void hand_over(struct conn *c)
         req->cb(req, (uv_stream_t *)tcp, 0);
     } else {
         uncount(c);
-        atomic_fetch_add(&t->accepted, 1);
         uint64_t id = c->s.cid;
-        char address[sizeof c->caddr];
+        char address[sizeof c->caddr], peer[sizeof c->peer];
         memcpy(address, c->caddr, sizeof address);
+        memcpy(peer, c->peer, sizeof peer);
         base_free(c);
-        t->accept_cb(t->raft, id, address, (uv_stream_t *)tcp);
+        uv_stream_t *theirs = start_relay(t, tcp, id, peer);
+        if (theirs != NULL) {
+            atomic_fetch_add(&t->accepted, 1);
+            t->accept_cb(t->raft, id, address, theirs);
+        }
     }
     maybe_closed(t);
 }
@@ -680,6 +1014,9 @@ static void t_close(struct raft_uv_transport *rt, raft_uv_transport_close_cb cb)
     for (struct conn *c = t->head; c != NULL; c = c->next) {
         close_conn(c, RAFT_CANCELED);
     }
+    for (struct relay *r = t->relays; r != NULL; r = r->next) {
+        close_relay(r);
+    }
     uv_close((uv_handle_t *)&t->listener, on_handle_closed);
     uv_close((uv_handle_t *)&t->sweep, on_handle_closed);
 }
@@ -742,5 +1079,6 @@ void ord__transport_stats(struct raft_uv_transport *rt,
         st->refused[i] = atomic_load(&t->refused[i]);
     }
     st->accepted = atomic_load(&t->accepted);
+    st->relayed = atomic_load(&t->relayed);
     st->connected = atomic_load(&t->connected);
 }

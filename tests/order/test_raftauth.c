@@ -3,7 +3,8 @@
  * signatures alone, then an in-process cluster over loopback attacked on
  * its Raft ports by raw sockets: garbage, oversized and truncated hellos,
  * a slow peer, a wrong key, a non-member, a replayed transcript, a flood
- * of idle connections, and a fake listener in the place of a member. The
+ * of idle connections, a member sending libraft a malformed message, and
+ * a fake listener in the place of a member. The
  * cluster keeps committing throughout, and lg_verify passes on every
  * node's directory at the end. */
 #include <arpa/inet.h>
@@ -130,6 +131,95 @@ static void test_signatures(void **state)
     assert_memory_equal(rs, sig, sizeof sig);
     r[0] = 'X';
     assert_int_equal(ord__auth_response_parse(r, rs, &why), BASE_EPARSE);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int k = 0; k < n; k++) {
+        p[k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
+/* What an authenticated peer sends libraft, checked before libraft reads
+ * it: every field libraft's decoder reads inside the header, bounded
+ * allocations. */
+static void test_frame_checks(void **state)
+{
+    (void)state;
+    uint8_t pre[ORD__FRAME_PREAMBLE];
+    uint64_t type, hlen, payload;
+    const char *why;
+    put_le(pre, 1, 8);
+    put_le(pre + 8, 48 + 16, 8);
+    assert_int_equal(ord__frame_preamble(pre, &type, &hlen, &why), 0);
+    assert_int_equal(type, 1);
+    assert_int_equal(hlen, 64);
+    /* A 120 GB header, a zero one, an unknown type, a vote of 1 MiB. */
+    put_le(pre + 8, UINT64_C(120) << 30, 8);
+    assert_int_equal(ord__frame_preamble(pre, &type, &hlen, &why), BASE_EPARSE);
+    put_le(pre + 8, 0, 8);
+    assert_int_equal(ord__frame_preamble(pre, &type, &hlen, &why), BASE_EPARSE);
+    put_le(pre, 7, 8);
+    put_le(pre + 8, 32, 8);
+    assert_int_equal(ord__frame_preamble(pre, &type, &hlen, &why), BASE_EPARSE);
+    put_le(pre, 3, 8);
+    put_le(pre + 8, 1u << 20, 8);
+    assert_int_equal(ord__frame_preamble(pre, &type, &hlen, &why), BASE_EPARSE);
+
+    /* AppendEntries: one entry of 24 bytes, in a header with room for
+     * it (libraft 0.15 writes 8 unused bytes at the end). */
+    uint8_t h[256];
+    memset(h, 0, sizeof h);
+    put_le(h, 5, 8);       /* term */
+    put_le(h + 32, 1, 8);  /* entries */
+    put_le(h + 40, 5, 8);  /* entry term */
+    h[48] = 1;             /* RAFT_COMMAND */
+    put_le(h + 52, 24, 4); /* its length */
+    assert_int_equal(ord__frame_header(1, h, 64, &payload, &why), 0);
+    assert_int_equal(payload, 24);
+    /* The finding's header: 24 bytes, read as 40 and more. */
+    assert_int_equal(ord__frame_header(1, h, 24, &payload, &why), BASE_EPARSE);
+    assert_non_null(strstr(why, "too short"));
+    /* An entry count beyond the header (libraft would allocate for it). */
+    put_le(h + 32, UINT64_C(1) << 40, 8);
+    assert_int_equal(ord__frame_header(1, h, 64, &payload, &why), BASE_EPARSE);
+    assert_non_null(strstr(why, "beyond its header"));
+    put_le(h + 32, 1, 8);
+    /* Unaligned, of no type, too big in all. */
+    put_le(h + 52, 23, 4);
+    assert_int_equal(ord__frame_header(1, h, 64, &payload, &why), BASE_EPARSE);
+    put_le(h + 52, 24, 4);
+    h[48] = 9;
+    assert_int_equal(ord__frame_header(1, h, 64, &payload, &why), BASE_EPARSE);
+    h[48] = 1;
+    put_le(h + 32, 12, 8);
+    for (int i = 0; i < 12; i++) {
+        h[48 + 16 * i] = 1;
+        put_le(h + 52 + 16 * i, UINT64_C(0xfffffff8), 4);
+    }
+    assert_int_equal(ord__frame_header(1, h, 48 + 16 * 12, &payload, &why),
+                     BASE_EPARSE);
+    assert_non_null(strstr(why, "over the bound"));
+
+    /* InstallSnapshot: the configuration inside the header, bounded data. */
+    memset(h, 0, sizeof h);
+    put_le(h + 32, 16, 8);   /* configuration length */
+    put_le(h + 56, 4096, 8); /* data length */
+    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), 0);
+    assert_int_equal(payload, 4096);
+    put_le(h + 32, 1000, 8);
+    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), BASE_EPARSE);
+    put_le(h + 32, 16, 8);
+    put_le(h + 56, UINT64_C(120) << 30, 8);
+    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), BASE_EPARSE);
+    /* Fixed headers: as long as libraft reads. */
+    assert_int_equal(ord__frame_header(3, h, 40, &payload, &why), 0);
+    assert_int_equal(ord__frame_header(3, h, 32, &payload, &why), 0);
+    assert_int_equal(ord__frame_header(3, h, 36, &payload, &why), BASE_EPARSE);
+    assert_int_equal(ord__frame_header(4, h, 20, &payload, &why), BASE_EPARSE);
+    assert_int_equal(ord__frame_header(2, h, 16, &payload, &why), BASE_EPARSE);
+    assert_int_equal(ord__frame_header(6, h, 24, &payload, &why), 0);
+    assert_int_equal(payload, 0);
 }
 
 /* ---- raw sockets ----------------------------------------------------------
@@ -378,6 +468,25 @@ static void test_outsiders(void **state)
         close(idle[k]);
     }
 
+    /* A member (it holds the key) that sends libraft the finding's
+     * message: the relay drops it before libraft reads the header. */
+    fd = handshake(&t, 0, 2, &t.c.orderer, &sent);
+    uint8_t killer[40];
+    memset(killer, 0, sizeof killer);
+    put_le(killer, 1, 8);      /* AppendEntries */
+    put_le(killer + 8, 24, 8); /* a header too short for it */
+    put_le(killer + 16, 1, 8);
+    send_all(fd, killer, sizeof killer);
+    assert_true(closed_within(fd, 2000));
+    close(fd);
+    assert_int_equal(refused(&t, 0, ORD__REFUSE_FRAME), 1);
+    fd = handshake(&t, 0, 2, &t.c.orderer, &sent);
+    put_le(killer + 8, UINT64_C(120) << 30, 8); /* a 120 GB header */
+    send_all(fd, killer, 16);
+    assert_true(closed_within(fd, 2000));
+    close(fd);
+    assert_int_equal(refused(&t, 0, ORD__REFUSE_FRAME), 2);
+
     /* Through all of it, no node lost its peers: the cluster commits,
      * through node 1 too. */
     commit_some(&t, "b", 100, 3);
@@ -391,6 +500,15 @@ static void test_outsiders(void **state)
     }
     tcl_assert_same(&t, 0, 1);
     tcl_assert_same(&t, 0, 2);
+    /* Every node's peers reached libraft through the relay, and no
+     * member's message was refused. */
+    for (size_t i = 0; i < 3; i++) {
+        struct ord__transport_stats st;
+        ord__raft_transport_stats(t.nodes[i].r, &st);
+        assert_true(st.relayed > 0);
+        assert_true(st.accepted >= 1);
+        assert_int_equal(st.refused[ORD__REFUSE_FRAME], i == 0 ? 2 : 0);
+    }
     tcl_release(&t);
 }
 
@@ -496,9 +614,8 @@ int main(void)
         cmocka_set_test_filter(getenv("GL_TEST_FILTER"));
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hello_parse),
-        cmocka_unit_test(test_signatures),
-        cmocka_unit_test(test_outsiders),
+        cmocka_unit_test(test_hello_parse),   cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_frame_checks),  cmocka_unit_test(test_outsiders),
         cmocka_unit_test(test_fake_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
