@@ -5,8 +5,10 @@
  * peer, fed to the parser as the transport does: a hello read in the
  * pieces the parser asks for, then a response checked against the
  * transcript; the same bytes are also read as a listener's challenge, as
- * a connecting node would. The key and the listener's nonce are fixed,
- * so that a seed can carry a response that verifies. */
+ * a connecting node would, and as the libraft messages that follow a
+ * handshake, through the relay's checks (ord__frame_*). The key and the
+ * listener's nonce are fixed, so that a seed can carry a response that
+ * verifies. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +112,49 @@ static void as_connector(const uint8_t *data, size_t size)
     (void)ord__auth_verify(c.sig, 'L', &s, key.pk);
 }
 
+/* The bytes as the messages an authenticated peer sends libraft. */
+static void as_relay(const uint8_t *data, size_t size)
+{
+    const char *why;
+    while (size >= ORD__FRAME_PREAMBLE) {
+        uint64_t type, hlen, payload;
+        if (ord__frame_preamble(data, &type, &hlen, &why) != 0) {
+            return;
+        }
+        if (hlen == 0 || hlen > ORD__FRAME_HEADER_MAX) {
+            abort();
+        }
+        data += ORD__FRAME_PREAMBLE;
+        size -= ORD__FRAME_PREAMBLE;
+        if (hlen > size) {
+            return;
+        }
+        /* A copy of exactly the header, so that ASan sees a read past it. */
+        uint8_t *h = malloc((size_t)hlen);
+        if (h == NULL) {
+            abort();
+        }
+        memcpy(h, data, (size_t)hlen);
+        int rv = ord__frame_header(type, h, (size_t)hlen, &payload, &why);
+        free(h);
+        if (rv != 0) {
+            return;
+        }
+        if (payload > ORD__FRAME_PAYLOAD_MAX) {
+            abort();
+        }
+        data += hlen;
+        size -= (size_t)hlen;
+        size_t skip = payload < size ? (size_t)payload : size;
+        data += skip;
+        size -= skip;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     as_listener(data, size);
     as_connector(data, size);
+    as_relay(data, size);
     return 0;
 }
