@@ -73,7 +73,8 @@ for i in 1 2 3; do
     c1=$(cpu "$(eval "echo \$pid$i")")
     d=$((c1 - $(eval "echo \$c0_$i")))
     total=$((total + d))
-    role=$("$bin" status --node "$(url "$i")" | awk -v i="$i" '$1 == i { print $2 }')
+    role=$("$bin" status --node "$(url "$i")" |
+        awk -v i="$i" '$1 == i && $3 ~ /:/ { print $2 }')
     echo "node $i ($role): $(echo "$d $hz" | awk '{ printf "%.2f", $1 / $2 }') s CPU"
 done
 echo "$total $hz $tx" | awk '{ printf "all nodes: %.2f s CPU, %.1f us per transaction\n", $1 / $2, $1 / $2 / $3 * 1e6 }'
