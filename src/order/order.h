@@ -249,6 +249,10 @@ struct ord_raft_options {
                                          in flight; 0: 5 s */
     uint64_t check_depth;             /* blocks lg_check_tail checks at start;
                                          0: 256 */
+    unsigned handshake_timeout_ms;    /* a Raft peer proves it holds the
+                                         orderer key within this, or is
+                                         dropped (docs/cluster.md,
+                                         "Transport"); 0: 5000 */
     bool join;                        /* never bootstrap: wait to be added to
                                          a running cluster (ord_raft_add) */
     bool forward_unchecked;           /* a follower forwards submissions

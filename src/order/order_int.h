@@ -304,16 +304,191 @@ struct ord__core_stats {
 };
 void ord__core_stats(struct ord__core *c, struct ord__core_stats *st);
 
-/* libraft's TCP transport leaves Nagle's algorithm on: a small reply held
- * back until the peer's delayed ACK costs a Raft round 40 ms. This wraps
- * @tcp (initialised by raft_uv_tcp_init, still the caller's to close)
- * into @out, which turns TCP_NODELAY on for every connection it makes or
- * accepts; give @out to raft_uv_init. */
-int ord__nodelay_wrap(struct raft_uv_transport *out,
-                      struct raft_uv_transport *tcp);
-/** Free the wrapper of a transport that was never closed (start failed
- *  before libraft took it over). Errors of the wrap: BASE_ENOMEM. */
-void ord__nodelay_free(struct raft_uv_transport *out);
+/* ---- the Raft transport (auth.c, transport.c) --------------------------
+ * libraft's messages travel over our own raft_uv_transport, not libraft's
+ * raft_uv_tcp: libraft 0.15 trusts every byte it reads (a 72-byte packet
+ * from anyone crashed a node, issue 15), so a peer proves it holds the
+ * channel's orderer key before libraft sees the connection. The
+ * connector C dials the listener L; all integers big-endian:
+ *
+ * HELLO, C to L (48 + A bytes, at most ORD__AUTH_HELLO_MAX):
+ *   0    4     magic "GLRA"
+ *   4    1     version (1)
+ *   5    1     type 1
+ *   6    2     A: length of C's address, 1..ORD__AUTH_ADDR_MAX
+ *   8    8     C's Raft id (not 0)
+ *   16   32    C's nonce, fresh from the system's random source
+ *   48   A     C's Raft address, printable ASCII
+ * CHALLENGE, L to C (112 bytes):
+ *   0    4     magic "GLRA"
+ *   4    1     version (1)
+ *   5    1     type 2
+ *   6    2     zero
+ *   8    8     L's Raft id
+ *   16   32    L's nonce, fresh
+ *   48   64    L's signature over the transcript, direction 'L'
+ * RESPONSE, C to L (72 bytes):
+ *   0    4     magic "GLRA"
+ *   4    1     version (1)
+ *   5    1     type 3
+ *   6    2     zero
+ *   8    64    C's signature over the transcript, direction 'C'
+ * Then the connection is libraft's, for its messages (libraft's own TCP
+ * handshake is never sent: it belonged to the transport this replaces).
+ *
+ * The transcript each side signs with the orderer key (Ed25519):
+ *   0    8     "GLRAUTH1"
+ *   8    1     direction: 'L' signed by the listener, 'C' by the connector
+ *   9    1     channel name length N, then N bytes
+ *   .    8     C's id
+ *   .    8     L's id
+ *   .    32    C's nonce
+ *   .    32    L's nonce
+ *   .    1     A, then C's address (A bytes)
+ * Both nonces make a signature good for one connection only; the
+ * direction keeps one side's signature from being reflected as the
+ * other's; the channel keeps a node of one channel from passing for a
+ * node of another run with the same key. */
+#define ORD__AUTH_VERSION        1
+#define ORD__AUTH_NONCE          32
+#define ORD__AUTH_HELLO_FIXED    48
+#define ORD__AUTH_ADDR_MAX       (ORD_ADDRESS_MAX - 1)
+#define ORD__AUTH_HELLO_MAX      (ORD__AUTH_HELLO_FIXED + ORD__AUTH_ADDR_MAX)
+#define ORD__AUTH_CHALLENGE_SIZE 112
+#define ORD__AUTH_RESPONSE_SIZE  72
+
+struct ord__auth_hello {
+    uint64_t id;
+    uint8_t nonce[ORD__AUTH_NONCE];
+    char address[ORD__AUTH_ADDR_MAX + 1]; /* NUL-terminated */
+};
+
+struct ord__auth_challenge {
+    uint64_t id;
+    uint8_t nonce[ORD__AUTH_NONCE];
+    uint8_t sig[CR_SIG_SIZE];
+};
+
+/* What both signatures of one connection cover. */
+struct ord__auth_session {
+    const char *channel; /* borrowed */
+    uint64_t cid, lid;   /* connector, listener */
+    uint8_t cnonce[ORD__AUTH_NONCE], lnonce[ORD__AUTH_NONCE];
+    const char *caddr; /* the connector's address, borrowed */
+};
+
+/** Parse the first @len bytes a connecting peer sent as a HELLO. Returns 0
+ *  when @p holds a whole, valid hello of *@need bytes (@h filled); 1 when
+ *  more bytes are needed: *@need is the total the hello takes as far as
+ *  the bytes so far tell (8 until its length is known, never more than
+ *  ORD__AUTH_HELLO_MAX); BASE_EPARSE when the bytes cannot start or be a
+ *  hello, *@why saying why (a static string). Reads no byte past @len.
+ *  Errors: BASE_EPARSE. */
+int ord__auth_hello_parse(const uint8_t *p, size_t len,
+                          struct ord__auth_hello *h, size_t *need,
+                          const char **why);
+/** The same for a CHALLENGE of exactly ORD__AUTH_CHALLENGE_SIZE bytes at
+ *  @p. Errors: BASE_EPARSE (*@why says why). */
+int ord__auth_challenge_parse(const uint8_t *p, struct ord__auth_challenge *c,
+                              const char **why);
+/** The same for a RESPONSE of exactly ORD__AUTH_RESPONSE_SIZE bytes at @p;
+ *  the signature goes to @sig. Errors: BASE_EPARSE. */
+int ord__auth_response_parse(const uint8_t *p, uint8_t sig[CR_SIG_SIZE],
+                             const char **why);
+/** Encode a HELLO into @out (ORD__AUTH_HELLO_MAX bytes); returns its length.
+ *  @address must be 1..ORD__AUTH_ADDR_MAX printable bytes (asserted). */
+size_t ord__auth_hello_encode(uint8_t *out, uint64_t id,
+                              const uint8_t nonce[ORD__AUTH_NONCE],
+                              const char *address);
+void ord__auth_challenge_encode(uint8_t out[ORD__AUTH_CHALLENGE_SIZE],
+                                const struct ord__auth_challenge *c);
+void ord__auth_response_encode(uint8_t out[ORD__AUTH_RESPONSE_SIZE],
+                               const uint8_t sig[CR_SIG_SIZE]);
+/** Sign the transcript of @s in direction @dir ('L' or 'C') with @key. */
+void ord__auth_sign(uint8_t sig[CR_SIG_SIZE], char dir,
+                    const struct ord__auth_session *s,
+                    const struct cr_keypair *key);
+/** Check such a signature with @pk. Errors: BASE_EBADSIG (also when the
+ *  channel or the address is too long to have been signed). */
+int ord__auth_verify(const uint8_t sig[CR_SIG_SIZE], char dir,
+                     const struct ord__auth_session *s,
+                     const uint8_t pk[CR_PUBKEY_SIZE]);
+
+/* After the handshake, the transport relays what a peer sends to libraft
+ * through a socket pair, message by message, holding each preamble and
+ * header back until these say libraft can read it safely: the type is
+ * one of libraft's, the header at most ORD__FRAME_HEADER_MAX bytes, every
+ * field libraft's decoder reads inside the header, and the payload it
+ * announces at most ORD__FRAME_PAYLOAD_MAX (docs/cluster.md,
+ * "Transport"). Integers little-endian, as libraft writes them:
+ *   preamble: u64 message type, u64 header length; then the header, then
+ *   the payload (AppendEntries: the entries; InstallSnapshot: the data).
+ */
+#define ORD__FRAME_PREAMBLE    16
+#define ORD__FRAME_HEADER_MAX  (UINT64_C(4) << 20)
+#define ORD__FRAME_PAYLOAD_MAX (UINT64_C(1) << 30)
+
+/** Check a preamble; its type and header length to *@type and *@hlen.
+ *  Errors: BASE_EPARSE (*@why, static, says why). */
+int ord__frame_preamble(const uint8_t pre[ORD__FRAME_PREAMBLE], uint64_t *type,
+                        uint64_t *hlen, const char **why);
+/** Check the @hlen-byte header @h of a message of @type (as the preamble
+ *  gave them); the payload length that follows to *@payload. Reads no
+ *  byte past @hlen. Errors: BASE_EPARSE (*@why says why). */
+int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
+                      uint64_t *payload, const char **why);
+
+/* Why the transport refused a connection (counted per reason). */
+enum ord__refusal {
+    ORD__REFUSE_HELLO,     /* not a gridledger hello: garbage, oversized */
+    ORD__REFUSE_TRUNCATED, /* closed before finishing the handshake (or,
+                              outgoing, a write failed) */
+    ORD__REFUSE_TIMEOUT,   /* did not finish within the deadline */
+    ORD__REFUSE_SIG,       /* signature does not verify: wrong key, replay */
+    ORD__REFUSE_MEMBER,    /* the id is not a member of the configuration */
+    ORD__REFUSE_FULL,      /* too many handshakes in progress */
+    ORD__REFUSE_PEER,      /* outgoing: the listener's answer is bad (not
+                              a challenge, another id, bad signature) */
+    ORD__REFUSE_FRAME,     /* authenticated, then a message libraft could
+                              not read safely (ord__frame_*) */
+    ORD__REFUSE_COUNT
+};
+
+struct ord__transport_stats {
+    uint64_t refused[ORD__REFUSE_COUNT];
+    uint64_t accepted;  /* incoming connections handed to libraft */
+    uint64_t relayed;   /* bytes relayed to libraft from its peers */
+    uint64_t connected; /* outgoing ones */
+};
+
+struct ord__transport_config {
+    const char *channel;          /* borrowed for the transport's life */
+    const struct cr_keypair *key; /* the orderer key: borrowed likewise */
+    /* True if @id may connect: a member of this node's current Raft
+     * configuration (loop thread). NULL: any id with the key. */
+    bool (*is_member)(void *arg, uint64_t id);
+    void *arg;
+    unsigned handshake_ms; /* deadline of one handshake; 0: 5000 */
+    unsigned max_pending;  /* handshakes in progress at once; 0: 64 (and
+                              8 from one address) */
+};
+
+/** Make @t (caller's storage) our authenticating transport on @loop, for
+ *  raft_uv_init. TCP_NODELAY on every connection (Nagle's algorithm held
+ *  small replies back 40 ms a Raft round); IPv4 "A.B.C.D:PORT" addresses,
+ *  of which only the part before '/' is used (ord_address_split).
+ *  Once libraft closes it (t->close), it frees itself; if libraft never
+ *  took it over, ord__transport_release frees it.
+ *  Errors: BASE_ENOMEM, BASE_EINVAL (channel name over LG_NAME_MAX). */
+int ord__transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
+                        const struct ord__transport_config *cfg) BASE_WUR;
+void ord__transport_release(struct raft_uv_transport *t);
+/** Counters of @t so far. Thread-safe. */
+void ord__transport_stats(struct raft_uv_transport *t,
+                          struct ord__transport_stats *st);
+/** The same for node @r's transport (tests). Thread-safe. */
+void ord__raft_transport_stats(struct ord_raft *r,
+                               struct ord__transport_stats *st);
 
 /* RAFT_* codes stay inside order: one mapping each way. */
 int ord__from_raft(int rv);

@@ -102,8 +102,9 @@ struct ord_raft {
     uv_check_t check;
     struct raft raft;
     struct raft_io io;
-    struct raft_uv_transport transport; /* what raft_uv uses: nodelay.c */
-    struct raft_uv_transport tcp;       /* libraft's TCP transport */
+    struct raft_uv_transport transport; /* ours: transport.c */
+    char channel[LG_NAME_MAX + 1];      /* the transport signs it */
+    struct cr_keypair orderer;          /* likewise, with it */
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -599,7 +600,6 @@ static void on_raft_closed(struct raft *raft)
     struct ord_raft *r = raft->data;
     ord__core_release(&r->core);
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->tcp);
     uv_close((uv_handle_t *)&r->wake, NULL);
     uv_close((uv_handle_t *)&r->tick, NULL);
     uv_close((uv_handle_t *)&r->check, NULL);
@@ -1107,6 +1107,7 @@ struct ord_orderer *ord_raft_orderer(struct ord_raft *r)
 
 static void free_node(struct ord_raft *r)
 {
+    cr_wipe(&r->orderer, sizeof r->orderer);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->verify_cv);
     pthread_cond_destroy(&r->idle_cv);
@@ -1194,26 +1195,54 @@ static void set_defaults(struct ord_raft_options *o)
 #undef DEFAULT
 }
 
+/* Who may connect to this node's Raft port, once it proves it holds the
+ * orderer key (transport.c): a member of its current configuration, the
+ * uncommitted part included (a node being added connects back to the
+ * leader before the change commits). A node that joins has no
+ * configuration until the leader sends it one: then the key is all it
+ * can check. Loop thread. */
+static bool transport_member(void *arg, uint64_t id)
+{
+    struct ord_raft *r = arg;
+    const struct raft_configuration *c = &r->raft.configuration;
+    if (c->n == 0) {
+        return true;
+    }
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->servers[i].id == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void ord__raft_transport_stats(struct ord_raft *r,
+                               struct ord__transport_stats *st)
+{
+    ord__transport_stats(&r->transport, st);
+}
+
 /* Raft's part of start: the libuv I/O and transport, the server, its
  * timing, bootstrap, and loading the log (which may restore a snapshot). */
 static int start_raft(struct ord_raft *r, const char *raft_dir,
                       bool *raft_inited, char *errmsg)
 {
-    int rv = raft_uv_tcp_init(&r->tcp, &r->loop);
-    if (rv == 0 && ord__nodelay_wrap(&r->transport, &r->tcp) != 0) {
-        raft_uv_tcp_close(&r->tcp);
-        return base_errf(errmsg, BASE_ENOMEM, "out of memory");
-    }
+    struct ord__transport_config tc = {
+        .channel = r->channel,
+        .key = &r->orderer,
+        .is_member = transport_member,
+        .arg = r,
+        .handshake_ms = r->opt.handshake_timeout_ms,
+    };
+    int rv = ord__transport_init(&r->transport, &r->loop, &tc);
     if (rv != 0) {
-        return base_errf(errmsg, ord__from_raft(rv), "raft transport: %s",
-                         raft_strerror(rv));
+        return base_errf(errmsg, rv, "raft transport: %s", base_strerror(rv));
     }
     rv = raft_uv_init(&r->io, &r->loop, raft_dir, &r->transport);
     if (rv != 0) {
         base_errf(errmsg, ord__from_raft(rv), "raft log in %s: %s", raft_dir,
                   r->io.errmsg[0] ? r->io.errmsg : raft_strerror(rv));
-        ord__nodelay_free(&r->transport);
-        raft_uv_tcp_close(&r->tcp);
+        ord__transport_release(&r->transport);
         return ord__from_raft(rv);
     }
     /* libraft 0.15's raft_uv fills in async_work, the one field version 2
@@ -1232,8 +1261,7 @@ static int start_raft(struct ord_raft *r, const char *raft_dir,
         base_errf(errmsg, ord__from_raft(rv), "raft: %s",
                   raft_errmsg(&r->raft));
         raft_uv_close(&r->io);
-        ord__nodelay_free(&r->transport);
-        raft_uv_tcp_close(&r->tcp);
+        ord__transport_release(&r->transport);
         return ord__from_raft(rv);
     }
     *raft_inited = true;
@@ -1324,6 +1352,8 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     set_defaults(&r->opt);
     memcpy(r->members, members, nmembers * sizeof *members);
     r->nmembers = nmembers;
+    snprintf(r->channel, sizeof r->channel, "%s", channel);
+    r->orderer = *orderer;
     for (size_t i = 0; i < nmembers; i++) {
         if (members[i].id == id) {
             r->address = r->members[i].address;

@@ -958,6 +958,88 @@ static void test_damaged_store_refuses_start(void **state)
     cl_finish(&c);
 }
 
+/* ---- the Raft port against an outsider ------------------------------------
+ * Issue 15, finding 1: 72 bytes, libraft 0.15's own TCP handshake then an
+ * AppendEntries preamble and a header too short for the message, crashed
+ * the node (libraft decodes past the header, takes garbage for an entry
+ * count and allocates for it). Now no byte reaches libraft before the
+ * peer proves it holds the orderer key (docs/cluster.md, "Transport"). */
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int k = 0; k < 8; k++) {
+        p[k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
+/* Send the 72-byte packet to @port, with @hlen as the header's length;
+ * true if the node closed the connection within 10 s (refused it). */
+static bool send_killer_packet(int port, uint64_t hlen)
+{
+    uint8_t m[72];
+    memset(m, 0, sizeof m);
+    put_le64(m, 1);      /* libraft's handshake protocol version */
+    put_le64(m + 8, 2);  /* a member's id */
+    put_le64(m + 16, 8); /* address field, padded to 8 */
+    memcpy(m + 24, "1:1", 3);
+    put_le64(m + 32, 1);    /* message type: AppendEntries */
+    put_le64(m + 40, hlen); /* header length */
+    put_le64(m + 48, 1);    /* term; the rest is zeros */
+    int fd = dial(port);
+    if (fd < 0) {
+        fail_msg("nothing listens on Raft port %d any more: the node died",
+                 port);
+    }
+    assert_int_equal(send(fd, m, sizeof m, MSG_NOSIGNAL), (ssize_t)sizeof m);
+    struct pollfd pf = {fd, POLLIN, 0};
+    bool closed = false;
+    if (poll(&pf, 1, 10000) == 1) {
+        uint8_t b[256];
+        closed = recv(fd, b, sizeof b, 0) <= 0;
+    }
+    close(fd);
+    return closed;
+}
+
+static void test_raft_port_outsider(void **state)
+{
+    (void)state;
+    struct ccl c;
+    cl_init(&c, 3, "cl-outsider");
+    cl_start_all(&c, "");
+    size_t leader = cl_leader(&c, -1);
+    struct cr_hash acked[100];
+    size_t n = 0;
+    assert_int_equal(cl_submit(&c, leader, 5, acked, 100, &n), 200);
+    /* Every node, the leader included, a few times over. */
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < c.n; i++) {
+            assert_true(send_killer_packet(c.nodes[i].raft_port, 24));
+            assert_true(
+                send_killer_packet(c.nodes[i].raft_port, UINT64_C(120) << 30));
+        }
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        int st;
+        if (waitpid(c.nodes[i].g.pid, &st, WNOHANG) != 0) {
+            c.nodes[i].g.pid = 0;
+            fail_msg("node %zu died of one unauthenticated packet (see %s)",
+                     i + 1, c.nodes[i].g.log);
+        }
+        /* It says whom it refused, and why. */
+        assert_true(file_has(c.nodes[i].g.log, "raft peer 127.0.0.1:"));
+        assert_true(file_has(c.nodes[i].g.log, "not a gridledger hello"));
+    }
+    /* The cluster still commits, through every node. */
+    for (size_t i = 0; i < c.n; i++) {
+        assert_int_equal(cl_submit(&c, i, 5, acked, 100, &n), 200);
+    }
+    assert_int_equal(n, 20);
+    cl_converge(&c, 7, 2);
+    cl_assert_all_have(&c, 7, acked, n);
+    cl_finish(&c);
+}
+
 /* ---- the documented errors ----------------------------------------------- */
 
 static void expect_fail(const char *args, const char *what)
@@ -1149,8 +1231,13 @@ int main(void)
     if (cr_init() != 0) {
         return 1;
     }
+    /* GL_TEST_FILTER=test_raft_port_outsider runs one test. */
+    if (getenv("GL_TEST_FILTER") != NULL) {
+        cmocka_set_test_filter(getenv("GL_TEST_FILTER"));
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_raft_port_outsider),
         cmocka_unit_test(test_follower_restart),
         cmocka_unit_test(test_damaged_store_refuses_start),
         cmocka_unit_test(test_join_from_snapshot),
