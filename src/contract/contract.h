@@ -42,10 +42,50 @@ struct sc_function {
     const char *roles;
 };
 
+/* Who reads a contract's data through a node's read routes (the member an
+ * API key maps to; org and role "" for a request that carries none). The
+ * strings are borrowed for the call. */
+struct sc_reader {
+    const char *org;
+    const char *role;
+};
+
+/* What a reader asks to see, of one contract. */
+enum sc_read_kind {
+    SC_READ_STATE, /* the value @val of state key @key */
+    SC_READ_EVENT, /* an event named @key, payload @val */
+    SC_READ_TX,    /* a transaction calling function @key, by @creator_org,
+                      with its arguments and result */
+    SC_READ_ALL,   /* everything the contract holds (raw blocks) */
+};
+
+struct sc_read {
+    enum sc_read_kind kind;
+    const char *key; /* borrowed; NUL-terminated */
+    size_t klen;
+    const uint8_t *val; /* borrowed; may be NULL */
+    size_t vlen;
+    const char *creator_org; /* SC_READ_TX */
+    /* Another key of the same contract (the rule of a key that names a
+     * record may need the record): appended to @out. Errors:
+     * BASE_ENOTFOUND, and the store's. */
+    int (*get)(void *arg, const char *key, size_t klen, struct base_buf *out);
+    void *arg;
+};
+
+/** A contract's read rule: 0 when @who may see @what; BASE_EPERM with
+ *  @why (@size bytes) saying why not. It runs off the consensus path (in
+ *  the read routes), but must be as strict as the contract's own reads:
+ *  what a contract's functions refuse to return, no route may show. */
+typedef int (*sc_read_fn)(const struct sc_reader *who,
+                          const struct sc_read *what, char *why, size_t size);
+
 struct sc_contract {
     const char *name;
     const struct sc_function *functions; /* static storage */
     size_t nfunctions;
+    /* NULL: everything the contract holds is readable by any reader. */
+    sc_read_fn may_read;
 };
 
 #define SC_MAX_CONTRACTS 32
@@ -63,6 +103,12 @@ int sc_register(struct sc_registry *r, const struct sc_contract *c) BASE_WUR;
 int sc_register_builtin(struct sc_registry *r) BASE_WUR;
 /** The executor the ledger calls through; @r is borrowed for its life. */
 struct lg_executor sc_executor(struct sc_registry *r);
+/** Apply @contract's read rule (struct sc_contract.may_read) to @what for
+ *  @who: 0 when allowed; BASE_EPERM with @why when not; BASE_ENOCONTRACT
+ *  for a contract @r does not hold (nothing to read). */
+int sc_may_read(const struct sc_registry *r, const char *contract,
+                const struct sc_reader *who, const struct sc_read *what,
+                char *why, size_t size) BASE_WUR;
 
 /* ---- SDK helpers ----------------------------------------------------------
  */

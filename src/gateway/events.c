@@ -39,6 +39,9 @@ struct gw_sse {
      * all. The dashboard asks for "bids" only: a busy node's asset events
      * would be most of the stream. */
     char contract[LG_NAME_MAX + 1];
+    /* Who reads the stream: contract events go through their contract's
+     * read rule (reads.c) for it. */
+    struct gw_reader rd;
 };
 
 static void unlink_waiting(struct gw_server *g, struct gw_sse *s)
@@ -103,6 +106,9 @@ struct ev_ctx {
     struct base_buf *out;
     int rv;
     const char *contract; /* "" for all */
+    struct gw_server *g;
+    const struct gw_reader *rd;
+    unsigned hidden; /* events the reader may not see */
 };
 
 static int event_cb(void *arg, const struct lg_event *e)
@@ -112,6 +118,13 @@ static int event_cb(void *arg, const struct lg_event *e)
         return 1;
     }
     if (c->contract[0] != '\0' && strcmp(c->contract, e->contract) != 0) {
+        return 0;
+    }
+    char why[LG_REASON_MAX + 1];
+    if (gw__may_read(c->g, c->rd, e->contract, SC_READ_EVENT, e->name,
+                     strlen(e->name), e->payload.p, e->payload.len, NULL, why,
+                     sizeof why) != 0) {
+        c->hidden++; /* counted in the block's line */
         return 0;
     }
     json_t *o =
@@ -128,9 +141,9 @@ static int event_cb(void *arg, const struct lg_event *e)
 
 /* Append block @n and its events (of @contract only, unless "") to @out. */
 static int render(struct gw_server *g, uint64_t n, const char *contract,
-                  struct base_buf *out)
+                  const struct gw_reader *rd, struct base_buf *out)
 {
-    struct ev_ctx c = {n, out, 0, contract};
+    struct ev_ctx c = {n, out, 0, contract, g, rd, 0};
     int rv = lg_events(g->ch, n, event_cb, &c);
     if (rv == 0) {
         rv = c.rv;
@@ -154,10 +167,10 @@ static int render(struct gw_server *g, uint64_t n, const char *contract,
             out,
             "id: %llu\nevent: block\ndata: {\"channel\":\"%s\",\"number\":%llu,"
             "\"hash\":\"%s\",\"tx_count\":%u,\"valid\":%u,"
-            "\"timestamp_ns\":%llu}\n\n",
+            "\"timestamp_ns\":%llu,\"hidden_events\":%u}\n\n",
             (unsigned long long)n, lg_channel_name(g->ch),
             (unsigned long long)n, hash, blk.h.tx_count, valid,
-            (unsigned long long)blk.h.timestamp);
+            (unsigned long long)blk.h.timestamp, c.hidden);
         lg_block_release(&blk);
     }
     base_buf_release(&b);
@@ -183,7 +196,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             /* A few blocks per call, so one stream catching up on a long
              * chain does not hold its thread for long. */
             for (int k = 0; k < 8 && s->next < height; k++) {
-                if (render(g, s->next, s->contract, &s->out) != 0) {
+                if (render(g, s->next, s->contract, &s->rd, &s->out) != 0) {
                     return MHD_CONTENT_READER_END_WITH_ERROR;
                 }
                 s->next++;
@@ -257,10 +270,15 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
                          "contract must be a contract name of 1..%d bytes",
                          LG_NAME_MAX);
     }
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     struct gw_sse *s = base_calloc(1, sizeof *s);
     if (s == NULL) {
         return gw__error(r, 500, "internal", "out of memory");
     }
+    s->rd = rd;
     snprintf(s->contract, sizeof s->contract, "%s", only);
     s->g = g;
     s->conn = r->conn;
