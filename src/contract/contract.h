@@ -190,14 +190,17 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
 /**
  * bids: the bid store of paper 001. The raw bid lives off chain; the chain
  * keeps {uid, dera, market, interval, n, ders, checksum, status, version,
- * reason, dispatch_checksum}, keyed "bid/UID".
- *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,...)   dera; every DER
- *       registered by the caller's organisation and qualified; no DER in
- *       another live bid for the same market and interval (no double
- *       counting, across all DERAs); status "submitted", version 1
+ * reason, dispatch_checksum[, total_w]}, keyed "bid/UID".
+ *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,... [, TOTAL_W])
+ *       dera; every DER registered by the caller's organisation and
+ *       qualified; no DER in another live bid for the same market and
+ *       interval (no double counting, across all DERAs); status
+ *       "submitted", version 1. TOTAL_W: the raw record's total in whole
+ *       watts, kept as total_w (the node's bid list shows it without
+ *       reading the record; retrieval checks it against the record)
  *   retrieve(UID)        the owning DERA, the DSO or the ISO
- *   modify(UID, CHECKSUM, REASON)   dso: curtail; the new raw record's
- *       checksum, version + 1, status "curtailed"
+ *   modify(UID, CHECKSUM, REASON [, TOTAL_W])   dso: curtail; the new raw
+ *       record's checksum and total, version + 1, status "curtailed"
  *   accept(UID)          dso: feasible as bid; status "accepted"
  *   withdraw(UID)        the owning DERA, before the DSO's review; frees
  *       its DERs for another bid
@@ -211,6 +214,10 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  *       "review/MARKET/INTERVAL"; once per interval
  * Events: BidCreated, BidModified, BidAccepted, BidWithdrawn,
  * MarketCleared, BidDispatched, IntervalReviewed.
+ * Read rule (may_read, for every read route of a node): retrieve's. A bid,
+ * its live/ claims, its Bid* events and the transactions that made or
+ * changed it: the owning DERA, the DSO, the ISO. clear/ and review/ and
+ * their events and transactions: anyone. Anything else: DSO and ISO.
  */
 extern const struct sc_contract sc_bids_contract;
 

@@ -109,6 +109,24 @@ static void test_operations(void **state)
     assert_non_null(strstr(c->errmsg, "HTTP 401"));
     assert_int_equal(out.len, 0);
     assert_int_equal(mk_offchain_get(c, "nosuch", &h, &out), BASE_ENOTFOUND);
+    /* A bid whose record would be over the store's 256 KiB: refused by
+     * the client before anything is sent (issue 15, finding 9). */
+    struct mk_bid big;
+    mk_bid_init(&big);
+    snprintf(big.uid, sizeof big.uid, "huge");
+    snprintf(big.dera, sizeof big.dera, "DERA1");
+    snprintf(big.market, sizeof big.market, "rt");
+    for (int i = 0; i < 4000; i++) {
+        struct mk_entry e = {"", 1, 30, 60};
+        snprintf(e.der, sizeof e.der, "pv-%060d", i);
+        assert_int_equal(mk_bid_add(&big, &e), 0);
+    }
+    uint64_t before = gt_height(&n);
+    assert_int_equal(mk_bid_create(c, &big, &r), BASE_ETOOBIG);
+    assert_non_null(strstr(r.reason, "over the limit of 262144"));
+    assert_false(r.committed);
+    assert_int_equal(gt_height(&n), before);
+    mk_bid_release(&big);
 
     /* submit_async: 40 submissions in flight at once; every callback comes,
      * and they share blocks (the node commits them in groups). */
