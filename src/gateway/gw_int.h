@@ -263,9 +263,10 @@ struct gw_reader {
     bool anonymous; /* no key: the rules see org and role "" */
 };
 
-/** Who @r reads as: its API key's member (loaded), a peer, or nobody.
- *  Replies (401, 500) and returns false when the key's member cannot be
- *  loaded. */
+/** Who @r reads as: its API key's member (organisation and role from its
+ *  certificate; only the organisation, role "", when the node holds no key
+ *  of the member), a peer, or nobody. Replies (401) and returns false when
+ *  the key is refused. */
 bool gw__reader(struct gw_server *g, struct gw_req *r, struct gw_reader *out);
 /** The reader named by a MK_READ_HEADER @value for bid @bid. Replies
  *  (401 malformed, 403 refused) and returns false when it does not hold. */

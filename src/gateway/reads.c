@@ -35,9 +35,14 @@ bool gw__reader(struct gw_server *g, struct gw_req *r, struct gw_reader *out)
         return false;
     }
     if (rv != 0) {
-        gw__error(r, 500, "identity_unavailable",
-                  "the node cannot load the key of %s: %s", k.identity, why);
-        return false;
+        /* The node holds no key of the member (a node that joined a
+         * cluster with only the orderer key): the key's identity still
+         * names the organisation, and the role stays unknown, so a rule
+         * that opens by role stays shut (fail closed). */
+        size_t n = strcspn(k.identity, "/");
+        snprintf(out->org, sizeof out->org, "%.*s",
+                 (int)(n < LG_NAME_MAX ? n : LG_NAME_MAX), k.identity);
+        return true;
     }
     snprintf(out->org, sizeof out->org, "%s", cert.org);
     snprintf(out->role, sizeof out->role, "%s", cert.role);

@@ -111,8 +111,8 @@ try {
         assert.equal((await api("/v1/bids?limit=1")).bids.length, 0);
         await page.fill("#key", viewerKey);
         await page.click("#keybox button");
-        await page.waitForFunction(() => document.querySelectorAll("#bids-table tr").length > 2,
-            null, { timeout: 20000 });
+        await page.waitForFunction(() => document.querySelectorAll("#bids-table tr").length > 2
+            && window.glDash.reviews.length > 0, null, { timeout: 20000 });
     });
     await page.evaluate(() => { window.notReloaded = true; });
 
