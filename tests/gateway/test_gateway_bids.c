@@ -248,6 +248,20 @@ static void test_record_of_another_bid(void **state)
     assert_true(json_number_value(json_object_get(b, "kw")) == 30.0);
     assert_true(json_number_value(json_object_get(b, "original_kw")) == 30.0);
     json_decref(l);
+    /* `gridledger query --node ... bid`: the agents' client, the same
+     * check; exit 1 with the reason when not intact. */
+    char out[8192];
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s --api-key %s bid u-other 2>&1",
+                            tl_binary(), node.url, dera1),
+                     1);
+    assert_non_null(strstr(out, "describes bid 'zz' of DERA2"));
+    assert_non_null(strstr(out, "\"intact\": false"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s --api-key %s bid u-ok 2>&1",
+                            tl_binary(), node.url, dera1),
+                     0);
+    assert_non_null(strstr(out, "\"intact\": true"));
     /* A TOTAL_W that is not whole watts: committed invalid, with the
      * reason. */
     struct gt_resp r;

@@ -561,6 +561,20 @@ static void test_run_market(void **state)
                             tl_binary(), n.url),
                      1);
     assert_non_null(strstr(out, "permission denied"));
+    /* `query bid`: retrieval with mk_bid_check, through the node (as the
+     * key's member) and on the embedded run's own ledger (as the DSO). */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s --api-key %s bid DERA1-rt-40",
+                            tl_binary(), n.url, key),
+                     0);
+    assert_non_null(strstr(out, "\"intact\": true"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query %s/local/ledger bid DERA1-rt-40 --as "
+                            "DSO/operator",
+                            tl_binary(), n.dir),
+                     0);
+    assert_non_null(strstr(out, "\"intact\": true"));
+    assert_non_null(strstr(out, "\"entries\""));
     /* Again on the same node: its DERs are registered already. */
     st = tl_run(out, sizeof out,
                 "%s run %s --node %s --keys %s --out %s/again --quiet 2>&1",
