@@ -27,7 +27,10 @@ static const char usage[] =
     "                              it (default: the last block), to compare\n"
     "                              the nodes of a cluster\n"
     "  eval --as ORG/NAME CONTRACT FUNCTION [ARGS...]   run a read-only "
-    "call\n\n"
+    "call\n"
+    "  bid UID --as ORG/NAME       retrieve a bid and check its off-chain\n"
+    "                              record against the chain (exit 1 when it\n"
+    "                              is not intact; --api-key with --node)\n\n"
     "Output is JSON on stdout. A missing key, block or transaction exits "
     "1.\n\n"
     "With --node every query goes to a running node over HTTP and prints\n"
@@ -281,6 +284,65 @@ static int q_eval(struct app_node *n, const char *dir, int argc, char **argv)
                       base_errname(rv));
     }
     base_buf_release(&out);
+    return rv;
+}
+
+/* A retrieved bid, as GET /v1/bids/{uid} shows it; exit 1 unless the
+ * record passed mk_bid_check. */
+static int print_bid(struct mk_client *c, const char *uid)
+{
+    struct mk_bid_view v;
+    int rv = mk_bid_retrieve(c, uid, &v);
+    if (rv != 0) {
+        rv = cmd_fail(1, "bid %s: %s (%s)", uid, v.reason, base_errname(rv));
+        mk_bid_view_release(&v);
+        return rv;
+    }
+    json_t *bid = json_null();
+    struct base_buf raw;
+    base_buf_init(&raw, 0);
+    if (v.intact && mk_bid_encode(&v.bid, &raw) == 0) {
+        json_decref(bid);
+        bid = json_loadb((const char *)raw.data, raw.len, 0, NULL);
+    }
+    base_buf_release(&raw);
+    print_json(json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s, s:o}", "uid", uid,
+                         "status", v.status, "version", (json_int_t)v.version,
+                         "checksum", v.checksum, "computed", v.computed,
+                         "intact", v.intact, "reason", v.reason, "bid",
+                         bid ? bid : json_null()));
+    if (!v.intact) {
+        fprintf(stderr, "gridledger: bid %s is not intact: %s\n", uid,
+                v.reason);
+    }
+    rv = v.intact ? 0 : 1;
+    mk_bid_view_release(&v);
+    return rv;
+}
+
+static int q_bid(struct app_node *n, const char *dir, int argc, char **argv)
+{
+    int ac = argc + 1;
+    const char *as = app_take_opt(&ac, argv - 1, "--as");
+    argc = ac - 1;
+    if (as == NULL || argc != 1) {
+        return cmd_fail(2, "usage: query DIR bid UID --as ORG/NAME");
+    }
+    struct app_member m;
+    struct kv_offchain *off = NULL;
+    if (app_member_load(&m, dir, as) != 0 || app_offchain_open(dir, &off)) {
+        return 1;
+    }
+    struct mk_client *c;
+    int rv = mk_client_local(&c, n->ch, NULL, off, &m.cert, &m.key);
+    cr_wipe(&m.key, sizeof m.key);
+    if (rv != 0) {
+        kv_offchain_close(off);
+        return cmd_fail(1, "client: %s", base_strerror(rv));
+    }
+    rv = print_bid(c, argv[0]);
+    mk_client_close(c);
+    kv_offchain_close(off);
     return rv;
 }
 
@@ -639,6 +701,22 @@ static int remote_query(const struct app_remote *r, int argc, char **argv)
     if (strcmp(what, "eval") == 0) {
         return r_eval(r, sub, sv);
     }
+    if (strcmp(what, "bid") == 0) {
+        int ac = sub + 1;
+        const char *as = app_take_opt(&ac, sv - 1, "--as");
+        if ((as == NULL && r->api_key == NULL) || ac != 2) {
+            return cmd_fail(2, "usage: query --node URL bid UID (--as "
+                               "ORG/NAME --keys DIR | --api-key KEY)");
+        }
+        struct mk_client *c;
+        int orv = app_remote_open(r, as, &c);
+        if (orv != 0) {
+            return orv;
+        }
+        int rv = print_bid(c, sv[0]);
+        mk_client_close(c);
+        return rv;
+    }
     static const char *const known[] = {"get", "range", "history", "block",
                                         "tx",  "proof", "tip",     "state"};
     bool ok = false;
@@ -725,6 +803,8 @@ int cmd_query(int argc, char **argv)
         rv = q_state(&n, sub, sv);
     } else if (strcmp(what, "eval") == 0) {
         rv = q_eval(&n, dir, sub, sv);
+    } else if (strcmp(what, "bid") == 0) {
+        rv = q_bid(&n, dir, sub, sv);
     } else {
         rv = cmd_fail(2, "unknown query '%s' (see 'gridledger query --help')",
                       what);

@@ -23,6 +23,10 @@ struct bid {
     int64_t version;
     char reason[LG_REASON_MAX + 1];
     char dispatch_checksum[65];
+    /* The raw record's total, in whole watts, as its maker declared it (the
+     * list of bids shows it without reading the record; retrieval checks
+     * it against the record); -1 when not given. */
+    int64_t total_w;
     json_t *ders; /* array of DER ids; owned */
 };
 
@@ -44,6 +48,11 @@ static int store(struct lg_ctx *ctx, const struct bid *b, const char *event)
         "ders", b->ders, "checksum", b->checksum, "status", b->status,
         "version", (json_int_t)b->version, "reason", b->reason,
         "dispatch_checksum", b->dispatch_checksum);
+    if (rv == 0 && b->total_w >= 0 &&
+        json_object_set_new(o, "total_w", json_integer(b->total_w)) != 0) {
+        json_decref(o);
+        o = NULL; /* sc_put_json: out of memory */
+    }
     return rv ? rv : sc_put_json(ctx, key, o, event);
 }
 
@@ -82,6 +91,8 @@ static int load(struct lg_ctx *ctx, const char *uid, struct bid *b)
              "dispatch_checksum");
     b->interval = json_integer_value(json_object_get(o, "interval"));
     b->version = json_integer_value(json_object_get(o, "version"));
+    json_t *tw = json_object_get(o, "total_w");
+    b->total_w = json_is_integer(tw) ? json_integer_value(tw) : -1;
     b->ders = json_incref(ders);
     json_decref(o);
     return 0;
@@ -235,6 +246,23 @@ static int interval_arg(struct lg_ctx *ctx, const struct lg_slice *a,
     return 0;
 }
 
+/* The optional TOTAL_W argument: whole watts, at most 10^12 (a terawatt:
+ * beyond any bid of BID_DERS DERs). */
+static int total_arg(struct lg_ctx *ctx, uint32_t argc,
+                     const struct lg_slice *argv, uint32_t at, int64_t *out)
+{
+    *out = -1;
+    if (argc <= at) {
+        return 0;
+    }
+    if (sc_arg_i64(&argv[at], out) != 0 || *out < 0 || *out > 1000000000000LL) {
+        return lg_ctx_fail(ctx, BASE_EARGS,
+                           "TOTAL_W must be the record's total in whole "
+                           "watts, 0..10^12");
+    }
+    return 0;
+}
+
 static void live_key(char *key, const char *market, int64_t interval,
                      const char *der)
 {
@@ -297,10 +325,10 @@ static int release_ders(struct lg_ctx *ctx, const struct bid *b)
 static int create(struct lg_ctx *ctx, uint32_t argc,
                   const struct lg_slice *argv)
 {
-    if (argc != 5) {
+    if (argc != 5 && argc != 6) {
         return lg_ctx_fail(ctx, BASE_EARGS,
                            "usage: create UID MARKET INTERVAL CHECKSUM "
-                           "DER1,DER2,...");
+                           "DER1,DER2,... [TOTAL_W]");
     }
     struct bid b;
     memset(&b, 0, sizeof b);
@@ -313,6 +341,9 @@ static int create(struct lg_ctx *ctx, uint32_t argc,
     }
     if (rv == 0) {
         rv = checksum_arg(ctx, &argv[3], b.checksum);
+    }
+    if (rv == 0) {
+        rv = total_arg(ctx, argc, argv, 5, &b.total_w);
     }
     if (rv != 0) {
         return rv;
@@ -419,7 +450,8 @@ static int modify(struct lg_ctx *ctx, uint32_t argc,
                   const struct lg_slice *argv)
 {
     struct bid b;
-    int rv = one_uid(ctx, argc, argv, 3, "modify UID CHECKSUM REASON", &b);
+    int rv = one_uid(ctx, argc, argv, argc == 4 ? 4 : 3,
+                     "modify UID CHECKSUM REASON [TOTAL_W]", &b);
     if (rv != 0) {
         return rv;
     }
@@ -437,6 +469,9 @@ static int modify(struct lg_ctx *ctx, uint32_t argc,
     }
     if (rv == 0) {
         rv = sc_arg_text(ctx, &argv[2], b.reason, sizeof b.reason, "reason");
+    }
+    if (rv == 0) {
+        rv = total_arg(ctx, argc, argv, 3, &b.total_w);
     }
     if (rv == 0) {
         b.version++;
@@ -754,6 +789,119 @@ static int review(struct lg_ctx *ctx, uint32_t argc,
     return rv ? rv : sc_put_json(ctx, key, o, "IntervalReviewed");
 }
 
+/* ---- the read rule ---------------------------------------------------
+ * The same as retrieve's, for every route that shows this contract's data
+ * (state, history, events, transactions, off-chain records): a bid is read
+ * by the DERA that made it, the DSO (it curtails) and the ISO (it clears);
+ * no other aggregator sees a competitor's offer, nor which of its DERs bid
+ * (live/ keys name the bid that holds a DER). Market results are public
+ * to every reader: the clearing (price and awards) and the DSO's review of
+ * an interval (the voltages the dashboard draws). Anything else is the DSO's
+ * and the ISO's only, so a key added later is closed until it is opened
+ * here. */
+
+static bool reads_all(const struct sc_reader *who)
+{
+    return strcmp(who->role, "dso") == 0 || strcmp(who->role, "iso") == 0;
+}
+
+static bool has_prefix(const struct sc_read *w, const char *p)
+{
+    return w->klen >= strlen(p) && memcmp(w->key, p, strlen(p)) == 0;
+}
+
+/* A bid record (on-chain JSON) is @who's to read? */
+static int bid_readable(const struct sc_reader *who, const uint8_t *val,
+                        size_t vlen, char *why, size_t size)
+{
+    json_t *o = val ? json_loadb((const char *)val, vlen, 0, NULL) : NULL;
+    const char *dera = json_string_value(json_object_get(o, "dera"));
+    int rv = 0;
+    if (dera == NULL) {
+        snprintf(why, size, "the bid record is unreadable");
+        rv = BASE_EPERM;
+    } else if (strcmp(dera, who->org) != 0) {
+        snprintf(why, size,
+                 "bid '%s' belongs to %s: only %s, the DSO and the ISO may "
+                 "read it, not %s",
+                 json_string_value(json_object_get(o, "uid"))
+                     ? json_string_value(json_object_get(o, "uid"))
+                     : "?",
+                 dera, dera, who->org[0] ? who->org : "a reader without a key");
+        rv = BASE_EPERM;
+    }
+    json_decref(o);
+    return rv;
+}
+
+static int may_read(const struct sc_reader *who, const struct sc_read *w,
+                    char *why, size_t size)
+{
+    why[0] = '\0';
+    if (reads_all(who)) {
+        return 0;
+    }
+    bool result = false; /* a market result, public */
+    switch (w->kind) {
+    case SC_READ_STATE:
+        if (has_prefix(w, "bid/")) {
+            return bid_readable(who, w->val, w->vlen, why, size);
+        }
+        if (has_prefix(w, "live/") && w->get != NULL && w->vlen > 0 &&
+            w->vlen <= UID_MAX) {
+            char key[16 + UID_MAX];
+            snprintf(key, sizeof key, "bid/%.*s", (int)w->vlen,
+                     (const char *)w->val);
+            struct base_buf b;
+            base_buf_init(&b, 0);
+            int rv = w->get(w->arg, key, strlen(key), &b);
+            rv = rv ? BASE_EPERM : bid_readable(who, b.data, b.len, why, size);
+            base_buf_release(&b);
+            if (rv != 0 && why[0] == '\0') {
+                snprintf(why, size, "the bid holding this DER is not yours");
+            }
+            return rv;
+        }
+        result = has_prefix(w, "clear/") || has_prefix(w, "review/") ||
+                 has_prefix(w, "market/");
+        break;
+    case SC_READ_EVENT:
+        if (has_prefix(w, "Bid")) {
+            return bid_readable(who, w->val, w->vlen, why, size);
+        }
+        result = strcmp(w->key, "MarketCleared") == 0 ||
+                 strcmp(w->key, "IntervalReviewed") == 0 ||
+                 strcmp(w->key, "MarketRegistered") == 0;
+        break;
+    case SC_READ_TX:
+        if (strcmp(w->key, "clear") == 0 || strcmp(w->key, "review") == 0 ||
+            strcmp(w->key, "register_market") == 0 ||
+            strcmp(w->key, "market_read") == 0) {
+            return 0;
+        }
+        if (w->creator_org != NULL && who->org[0] != '\0' &&
+            strcmp(w->creator_org, who->org) == 0) {
+            return 0;
+        }
+        snprintf(why, size,
+                 "a bids.%s transaction by %s is for its maker, the DSO and "
+                 "the ISO, not %s",
+                 w->key, w->creator_org ? w->creator_org : "?",
+                 who->org[0] ? who->org : "a reader without a key");
+        return BASE_EPERM;
+    case SC_READ_ALL:
+        break;
+    }
+    if (result) {
+        return 0;
+    }
+    snprintf(why, size,
+             "only the DSO and the ISO may read %s%.*s of the bids contract",
+             w->kind == SC_READ_ALL ? "everything" : "",
+             w->kind == SC_READ_ALL ? 0 : (int)w->klen, w->key ? w->key : "");
+    return BASE_EPERM;
+}
+
 static const struct sc_function functions[] = {
     {"create", create, "dera"},
     {"retrieve", retrieve, NULL},
@@ -768,4 +916,4 @@ static const struct sc_function functions[] = {
 };
 
 const struct sc_contract sc_bids_contract = {
-    "bids", functions, sizeof functions / sizeof functions[0]};
+    "bids", functions, sizeof functions / sizeof functions[0], may_read};

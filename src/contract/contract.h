@@ -42,10 +42,50 @@ struct sc_function {
     const char *roles;
 };
 
+/* Who reads a contract's data through a node's read routes (the member an
+ * API key maps to; org and role "" for a request that carries none). The
+ * strings are borrowed for the call. */
+struct sc_reader {
+    const char *org;
+    const char *role;
+};
+
+/* What a reader asks to see, of one contract. */
+enum sc_read_kind {
+    SC_READ_STATE, /* the value @val of state key @key */
+    SC_READ_EVENT, /* an event named @key, payload @val */
+    SC_READ_TX,    /* a transaction calling function @key, by @creator_org,
+                      with its arguments and result */
+    SC_READ_ALL,   /* everything the contract holds (raw blocks) */
+};
+
+struct sc_read {
+    enum sc_read_kind kind;
+    const char *key; /* borrowed; NUL-terminated */
+    size_t klen;
+    const uint8_t *val; /* borrowed; may be NULL */
+    size_t vlen;
+    const char *creator_org; /* SC_READ_TX */
+    /* Another key of the same contract (the rule of a key that names a
+     * record may need the record): appended to @out. Errors:
+     * BASE_ENOTFOUND, and the store's. */
+    int (*get)(void *arg, const char *key, size_t klen, struct base_buf *out);
+    void *arg;
+};
+
+/** A contract's read rule: 0 when @who may see @what; BASE_EPERM with
+ *  @why (@size bytes) saying why not. It runs off the consensus path (in
+ *  the read routes), but must be as strict as the contract's own reads:
+ *  what a contract's functions refuse to return, no route may show. */
+typedef int (*sc_read_fn)(const struct sc_reader *who,
+                          const struct sc_read *what, char *why, size_t size);
+
 struct sc_contract {
     const char *name;
     const struct sc_function *functions; /* static storage */
     size_t nfunctions;
+    /* NULL: everything the contract holds is readable by any reader. */
+    sc_read_fn may_read;
 };
 
 #define SC_MAX_CONTRACTS 32
@@ -63,6 +103,12 @@ int sc_register(struct sc_registry *r, const struct sc_contract *c) BASE_WUR;
 int sc_register_builtin(struct sc_registry *r) BASE_WUR;
 /** The executor the ledger calls through; @r is borrowed for its life. */
 struct lg_executor sc_executor(struct sc_registry *r);
+/** Apply @contract's read rule (struct sc_contract.may_read) to @what for
+ *  @who: 0 when allowed; BASE_EPERM with @why when not; BASE_ENOCONTRACT
+ *  for a contract @r does not hold (nothing to read). */
+int sc_may_read(const struct sc_registry *r, const char *contract,
+                const struct sc_reader *who, const struct sc_read *what,
+                char *why, size_t size) BASE_WUR;
 
 /* ---- SDK helpers ----------------------------------------------------------
  */
@@ -194,20 +240,24 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
 /**
  * bids: the bid store of paper 001. The raw bid lives off chain; the chain
  * keeps {uid, dera, market, interval, n, ders, checksum, status, version,
- * reason, dispatch_checksum}, keyed "bid/UID". UIDs, market names and DER
- * ids are canonical identifiers (market names at most 32 bytes).
+ * reason, dispatch_checksum[, total_w]}, keyed "bid/UID". UIDs, market
+ * names and DER ids are canonical identifiers (market names at most 32
+ * bytes).
  *   register_market(NAME, KIND, INTERVAL_MIN)   iso: opens a market,
  *       "market/NAME" = {v: 1, name, kind (real-time|day-ahead),
  *       interval_min, operator}; once per name. Every other function that
  *       names a market needs it registered (ENOTFOUND otherwise)
  *   market_read(NAME)    the market's record, any role
- *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,...)   dera; every DER
- *       registered by the caller's organisation and qualified; no DER in
- *       another live bid for the same market and interval (no double
- *       counting, across all DERAs); status "submitted", version 1
+ *   create(UID, MARKET, INTERVAL, CHECKSUM, DER1,DER2,... [, TOTAL_W])
+ *       dera; every DER registered by the caller's organisation and
+ *       qualified; no DER in another live bid for the same market and
+ *       interval (no double counting, across all DERAs); status
+ *       "submitted", version 1. TOTAL_W: the raw record's total in whole
+ *       watts, kept as total_w (the node's bid list shows it without
+ *       reading the record; retrieval checks it against the record)
  *   retrieve(UID)        the owning DERA, the DSO or the ISO
- *   modify(UID, CHECKSUM, REASON)   dso: curtail; the new raw record's
- *       checksum, version + 1, status "curtailed"
+ *   modify(UID, CHECKSUM, REASON [, TOTAL_W])   dso: curtail; the new raw
+ *       record's checksum and total, version + 1, status "curtailed"
  *   accept(UID)          dso: feasible as bid; status "accepted"
  *   withdraw(UID)        the owning DERA, before the DSO's review; frees
  *       its DERs for another bid
@@ -223,6 +273,11 @@ int sc_arg_kw(const struct lg_slice *a, double *out) BASE_WUR;
  *       "review/MARKET/INTERVAL"; once per interval
  * Events: MarketRegistered, BidCreated, BidModified, BidAccepted,
  * BidWithdrawn, MarketCleared, BidDispatched, IntervalReviewed.
+ * Read rule (may_read, for every read route of a node): retrieve's. A bid,
+ * its live/ claims, its Bid* events and the transactions that made or
+ * changed it: the owning DERA, the DSO, the ISO. market/, clear/ and
+ * review/ and their events and transactions: anyone. Anything else: DSO
+ * and ISO.
  */
 extern const struct sc_contract sc_bids_contract;
 

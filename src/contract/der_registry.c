@@ -258,5 +258,7 @@ static const struct sc_function functions[] = {
     {"read", read_fn, NULL},
 };
 
+/* No read rule: the registry is the consortium's public list of DERs and
+ * their qualification (any role may call read). */
 const struct sc_contract sc_registry_contract = {
-    "registry", functions, sizeof functions / sizeof functions[0]};
+    "registry", functions, sizeof functions / sizeof functions[0], NULL};

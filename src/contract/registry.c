@@ -131,6 +131,18 @@ struct lg_executor sc_executor(struct sc_registry *r)
     return e;
 }
 
+int sc_may_read(const struct sc_registry *r, const char *contract,
+                const struct sc_reader *who, const struct sc_read *what,
+                char *why, size_t size)
+{
+    const struct sc_contract *c = find(r, contract);
+    if (c == NULL) {
+        snprintf(why, size, "no contract named '%s'", contract);
+        return BASE_ENOCONTRACT;
+    }
+    return c->may_read ? c->may_read(who, what, why, size) : 0;
+}
+
 int sc_arg_str(const struct lg_slice *a, char *out, size_t size)
 {
     if (a->len >= size || memchr(a->p, 0, a->len) != NULL ||

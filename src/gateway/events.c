@@ -46,6 +46,9 @@ struct gw_sse {
     /* The clients this stream counts against in the streams' pool: its
      * API key ("" without one) and its source address. */
     char key[GW_CLIENT_MAX], addr[GW_CLIENT_MAX];
+    /* Who reads the stream: contract events go through their contract's
+     * read rule (reads.c) for it. */
+    struct gw_reader rd;
 };
 
 /* ---- the streams' pool -------------------------------------------------
@@ -242,6 +245,9 @@ struct ev_ctx {
     struct base_buf *out;
     int rv;
     const char *contract; /* "" for all */
+    struct gw_server *g;
+    const struct gw_reader *rd;
+    unsigned hidden; /* events the reader may not see */
 };
 
 static int event_cb(void *arg, const struct lg_event *e)
@@ -251,6 +257,13 @@ static int event_cb(void *arg, const struct lg_event *e)
         return 1;
     }
     if (c->contract[0] != '\0' && strcmp(c->contract, e->contract) != 0) {
+        return 0;
+    }
+    char why[LG_REASON_MAX + 1];
+    if (gw__may_read(c->g, c->rd, e->contract, SC_READ_EVENT, e->name,
+                     strlen(e->name), e->payload.p, e->payload.len, NULL, why,
+                     sizeof why) != 0) {
+        c->hidden++; /* counted in the block's line */
         return 0;
     }
     json_t *o =
@@ -267,9 +280,9 @@ static int event_cb(void *arg, const struct lg_event *e)
 
 /* Append block @n and its events (of @contract only, unless "") to @out. */
 static int render(struct gw_server *g, uint64_t n, const char *contract,
-                  struct base_buf *out)
+                  const struct gw_reader *rd, struct base_buf *out)
 {
-    struct ev_ctx c = {n, out, 0, contract};
+    struct ev_ctx c = {n, out, 0, contract, g, rd, 0};
     int rv = lg_events(g->ch, n, event_cb, &c);
     if (rv == 0) {
         rv = c.rv;
@@ -293,10 +306,10 @@ static int render(struct gw_server *g, uint64_t n, const char *contract,
             out,
             "id: %llu\nevent: block\ndata: {\"channel\":\"%s\",\"number\":%llu,"
             "\"hash\":\"%s\",\"tx_count\":%u,\"valid\":%u,"
-            "\"timestamp_ns\":%llu}\n\n",
+            "\"timestamp_ns\":%llu,\"hidden_events\":%u}\n\n",
             (unsigned long long)n, lg_channel_name(g->ch),
             (unsigned long long)n, hash, blk.h.tx_count, valid,
-            (unsigned long long)blk.h.timestamp);
+            (unsigned long long)blk.h.timestamp, c.hidden);
         lg_block_release(&blk);
     }
     base_buf_release(&b);
@@ -322,7 +335,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             /* A few blocks per call, so one stream catching up on a long
              * chain does not hold its thread for long. */
             for (int k = 0; k < 8 && s->next < height; k++) {
-                if (render(g, s->next, s->contract, &s->out) != 0) {
+                if (render(g, s->next, s->contract, &s->rd, &s->out) != 0) {
                     return MHD_CONTENT_READER_END_WITH_ERROR;
                 }
                 s->next++;
@@ -400,6 +413,10 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
                          "contract must be a contract name of 1..%d bytes",
                          LG_NAME_MAX);
     }
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     char key[GW_CLIENT_MAX], addr[GW_CLIENT_MAX], why[256];
     client_names(r, key, addr);
     unsigned st = streams_take(g, key, addr, why, sizeof why);
@@ -414,6 +431,7 @@ enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r)
     /* From here sse_free gives the slot back. */
     memcpy(s->key, key, sizeof key);
     memcpy(s->addr, addr, sizeof addr);
+    s->rd = rd;
     snprintf(s->contract, sizeof s->contract, "%s", only);
     s->g = g;
     s->conn = r->conn;

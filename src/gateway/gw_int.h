@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "contract/contract.h"
 #include "gateway/gateway.h"
 
 struct json_t;
@@ -177,6 +178,9 @@ struct gw_server {
     /* A throwaway key: the JSON form of a transaction is re-encoded with
      * lg_tx_build, which signs; the client's signature replaces it. */
     struct cr_keypair scratch;
+    /* The contracts whose read rules the read routes apply (reads.c): the
+     * built-in ones, which are what every node runs. */
+    struct sc_registry contracts;
 };
 
 /* One HTTP request, from its headers to the completion callback. */
@@ -280,6 +284,36 @@ enum MHD_Result gw__h_refused(struct gw_server *g, struct gw_req *r);
 enum MHD_Result gw__h_add(struct gw_server *g, struct gw_req *r);
 /** Wait for a cluster add in progress (after ordering stopped). */
 void gw__add_join(struct gw_server *g);
+
+/* ---- who reads, and the contracts' read rules (reads.c) ----------------
+ */
+
+struct gw_reader {
+    char org[LG_NAME_MAX + 1]; /* the key's member; "" without one */
+    char role[LG_NAME_MAX + 1];
+    bool full;      /* a cluster peer's signed read: everything */
+    bool anonymous; /* no key: the rules see org and role "" */
+};
+
+/** Who @r reads as: its API key's member (organisation and role from its
+ *  certificate; only the organisation, role "", when the node holds no key
+ *  of the member), a peer, or nobody. Replies (401) and returns false when
+ *  the key is refused. */
+bool gw__reader(struct gw_server *g, struct gw_req *r, struct gw_reader *out);
+/** The reader named by a MK_READ_HEADER @value for bid @bid. Replies
+ *  (401 malformed, 403 refused) and returns false when it does not hold. */
+bool gw__reader_signed(struct gw_server *g, struct gw_req *r, const char *value,
+                       const char *bid, struct gw_reader *out);
+/** @contract's read rule for @rd on one item (struct sc_read): 0, or
+ *  BASE_EPERM with @why. */
+int gw__may_read(struct gw_server *g, const struct gw_reader *rd,
+                 const char *contract, enum sc_read_kind kind, const char *key,
+                 size_t klen, const void *val, size_t vlen,
+                 const char *creator_org, char *why, size_t size) BASE_WUR;
+/** Refuse a read the rule denied: 401 for a request without a key (a key
+ *  may open it), else 403; @why is the rule's. */
+enum MHD_Result gw__read_refused(struct gw_req *r, const struct gw_reader *rd,
+                                 const char *why);
 
 /* Handlers (routes.c, events.c). */
 enum MHD_Result gw__h_events(struct gw_server *g, struct gw_req *r);

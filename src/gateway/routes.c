@@ -138,10 +138,21 @@ static enum MHD_Result fail_code(struct gw_req *r, int rv, const char *what)
 static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
 {
     const char *contract = r->params[0], *key = r->params[1];
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     struct base_buf v;
     base_buf_init(&v, 0);
     struct lg_version ver;
     int rv = lg_get(g->ch, contract, key, strlen(key), &v, &ver);
+    char why[LG_REASON_MAX + 1];
+    if (rv == 0 &&
+        gw__may_read(g, &rd, contract, SC_READ_STATE, key, strlen(key), v.data,
+                     v.len, NULL, why, sizeof why) != 0) {
+        base_buf_release(&v);
+        return gw__read_refused(r, &rd, why);
+    }
     if (rv != 0) {
         base_buf_release(&v);
         return fail_code(r, rv, key);
@@ -152,6 +163,66 @@ static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
     json_object_set_new(o, "tx", json_integer(ver.tx));
     base_buf_release(&v);
     return gw__reply_json(r, 200, o);
+}
+
+/* What a range or history read found, kept until its read transaction is
+ * over: a read rule may look up another key (a live/ key names its bid),
+ * and a read inside the callback would nest read transactions. */
+struct found {
+    json_t *arr;       /* the items as the answer shows them */
+    struct base_buf b; /* each item's key and value: u32 lengths, bytes */
+};
+
+static int found_add(struct found *f, struct lg_slice key, struct lg_slice val)
+{
+    uint32_t kl = (uint32_t)key.len, vl = (uint32_t)val.len;
+    int rv = base_buf_add(&f->b, &kl, 4);
+    rv = rv || kl == 0 ? rv : base_buf_add(&f->b, key.p, key.len);
+    rv = rv ? rv : base_buf_add(&f->b, &vl, 4);
+    return rv || vl == 0 ? rv : base_buf_add(&f->b, val.p, val.len);
+}
+
+static int range_cb(void *arg, struct lg_slice key, struct lg_slice val)
+{
+    struct found *f = arg;
+    int rv = found_add(f, key, val);
+    return rv ? rv : gw_json_range_cb(f->arr, key, val);
+}
+
+/* Judge every item of @f for @rd: the ones it may not see leave f->arr;
+ * returns how many, with the first one's reason in @why. @key (NULL: each
+ * item's own) is the key of a history's versions. */
+static size_t found_judge(struct gw_server *g, const struct gw_reader *rd,
+                          const char *contract, const char *key,
+                          struct found *f, char *why, size_t size)
+{
+    size_t hidden = 0, off = 0;
+    json_t *kept = json_array();
+    for (size_t i = 0; i < json_array_size(f->arr); i++) {
+        uint32_t kl, vl;
+        memcpy(&kl, f->b.data + off, 4);
+        const uint8_t *k = f->b.data + off + 4;
+        memcpy(&vl, k + kl, 4);
+        const uint8_t *v = k + kl + 4;
+        off += 8 + (size_t)kl + vl;
+        char one[LG_REASON_MAX + 1];
+        bool deleted =
+            json_is_true(json_object_get(json_array_get(f->arr, i), "deleted"));
+        if (!deleted &&
+            gw__may_read(g, rd, contract, SC_READ_STATE,
+                         key ? key : (const char *)k, key ? strlen(key) : kl, v,
+                         vl, NULL, one, sizeof one) != 0) {
+            if (hidden++ == 0) {
+                snprintf(why, size, "%s", one);
+            }
+            continue;
+        }
+        json_array_append(kept, json_array_get(f->arr, i));
+    }
+    json_decref(f->arr);
+    f->arr = kept;
+    base_buf_release(&f->b);
+    return hidden;
 }
 
 static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
@@ -165,31 +236,118 @@ static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 400, "bad_request",
                          "limit must be 1..10000, not '%s'", lim);
     }
-    json_t *arr = json_array();
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
+    struct found f = {json_array(), {0}};
+    base_buf_init(&f.b, 0);
     int rv = lg_range(g->ch, r->params[0], start, strlen(start),
                       has_end ? end : NULL, has_end ? strlen(end) : 0,
-                      (size_t)limit, gw_json_range_cb, arr);
+                      (size_t)limit, range_cb, &f);
     if (rv != 0) {
-        json_decref(arr);
+        json_decref(f.arr);
+        base_buf_release(&f.b);
         return fail_code(r, rv, "range");
     }
-    return gw__reply_json(
-        r, 200, json_pack("{s:s, s:o}", "contract", r->params[0], "keys", arr));
+    /* Keys the reader may not see are left out, and counted: the answer
+     * says how many, and why for the first (never a silent gap). */
+    char why[LG_REASON_MAX + 1] = "";
+    size_t hidden =
+        found_judge(g, &rd, r->params[0], NULL, &f, why, sizeof why);
+    json_t *o =
+        json_pack("{s:s, s:o}", "contract", r->params[0], "keys", f.arr);
+    if (hidden > 0) {
+        json_object_set_new(o, "hidden", json_integer((json_int_t)hidden));
+        json_object_set_new(o, "hidden_reason", json_string(why));
+    }
+    return gw__reply_json(r, 200, o);
+}
+
+static int history_cb(void *arg, const struct lg_history_entry *e)
+{
+    struct found *f = arg;
+    int rv = found_add(f, (struct lg_slice){NULL, 0}, e->value);
+    return rv ? rv : gw_json_history_cb(f->arr, e);
 }
 
 static enum MHD_Result h_history(struct gw_server *g, struct gw_req *r)
 {
-    json_t *arr = json_array();
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     const char *key = r->params[1];
-    int rv = lg_history(g->ch, r->params[0], key, strlen(key),
-                        gw_json_history_cb, arr);
+    struct found f = {json_array(), {0}};
+    base_buf_init(&f.b, 0);
+    int rv = lg_history(g->ch, r->params[0], key, strlen(key), history_cb, &f);
     if (rv != 0) {
-        json_decref(arr);
+        json_decref(f.arr);
+        base_buf_release(&f.b);
         return fail_code(r, rv, key);
     }
+    /* A version the reader may not see refuses the whole history: the
+     * versions of one key belong to one owner. */
+    char why[LG_REASON_MAX + 1] = "";
+    if (found_judge(g, &rd, r->params[0], key, &f, why, sizeof why) > 0) {
+        json_decref(f.arr);
+        return gw__read_refused(r, &rd, why);
+    }
+    json_t *arr = f.arr;
     return gw__reply_json(r, 200,
                           json_pack("{s:s, s:s, s:o}", "contract", r->params[0],
                                     "key", key, "versions", arr));
+}
+
+/* May @rd see transaction @t (its arguments, result and payload)? The
+ * rule of the contract it calls decides, by its creator's organisation. */
+static int tx_readable(struct gw_server *g, const struct gw_reader *rd,
+                       const struct lg_slice *t, char *why, size_t size)
+{
+    struct lg_tx tx;
+    if (lg_tx_decode(&tx, t->p, t->len) != 0) {
+        why[0] = '\0';
+        return 0; /* shown as "malformed", with nothing in it */
+    }
+    return gw__may_read(g, rd, tx.contract, SC_READ_TX, tx.function,
+                        strlen(tx.function), NULL, 0, tx.cert.org, why, size);
+}
+
+/* May @rd have the raw bytes of whole blocks? They hold every contract's
+ * transactions and cannot be cut: only a reader every rule lets read
+ * everything (a cluster peer, the DSO or ISO for bids). */
+static int all_readable(struct gw_server *g, const struct gw_reader *rd,
+                        char *why, size_t size)
+{
+    for (size_t i = 0; i < g->contracts.n; i++) {
+        int rv = gw__may_read(g, rd, g->contracts.contracts[i]->name,
+                              SC_READ_ALL, NULL, 0, NULL, 0, NULL, why, size);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* A block as JSON for @rd: a transaction it may not read keeps its id,
+ * contract, function, creator and result code, and loses its arguments,
+ * reason and payload ("redacted": true). */
+static json_t *block_json(struct gw_server *g, const struct gw_reader *rd,
+                          const struct lg_block *blk)
+{
+    json_t *o = gw_json_block(blk);
+    json_t *txs = json_object_get(o, "transactions");
+    for (uint32_t i = 0; i < json_array_size(txs); i++) {
+        char why[LG_REASON_MAX + 1];
+        if (tx_readable(g, rd, &blk->txs[i], why, sizeof why) != 0) {
+            json_t *t = json_array_get(txs, i);
+            json_object_del(t, "args");
+            json_object_del(t, "payload");
+            json_object_del(t, "reason");
+            json_object_set_new(t, "redacted", json_true());
+        }
+    }
+    return o;
 }
 
 static int load_block(struct gw_server *g, uint64_t num, struct base_buf *b,
@@ -215,11 +373,18 @@ static enum MHD_Result h_block(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 400, "bad_request",
                          "'%s' is neither a block number nor a hash", s);
     }
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     struct base_buf b;
     base_buf_init(&b, 0);
-    char fmt[16];
+    char fmt[16], why[LG_REASON_MAX + 1];
     if (gw__arg(r, "format", fmt, sizeof fmt) != NULL &&
         strcmp(fmt, "binary") == 0) {
+        if (all_readable(g, &rd, why, sizeof why) != 0) {
+            return gw__read_refused(r, &rd, why);
+        }
         int rv = lg_block_get(g->ch, num, &b);
         if (rv != 0) {
             base_buf_release(&b);
@@ -233,7 +398,7 @@ static enum MHD_Result h_block(struct gw_server *g, struct gw_req *r)
         base_buf_release(&b);
         return fail_code(r, rv, "block");
     }
-    json_t *o = gw_json_block(&blk);
+    json_t *o = block_json(g, &rd, &blk);
     lg_block_release(&blk);
     base_buf_release(&b);
     return gw__reply_json(r, 200, o);
@@ -259,6 +424,14 @@ static enum MHD_Result h_blocks(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 400, "bad_request", "count must be 1..%d, not '%s'",
                          BLOCKS_MAX_COUNT, count_s);
     }
+    struct gw_reader rd;
+    char why[LG_REASON_MAX + 1];
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
+    if (all_readable(g, &rd, why, sizeof why) != 0) {
+        return gw__read_refused(r, &rd, why);
+    }
     struct base_buf b;
     base_buf_init(&b, 0);
     int rv = ord_blocks_read(g->ch, from, count, BLOCKS_MAX_BYTES, &b);
@@ -281,6 +454,10 @@ static enum MHD_Result h_tx(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 400, "bad_request",
                          "a transaction id is 64 hex digits");
     }
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     struct lg_tx_info info;
     int rv = lg_tx_find(g->ch, &id, &info);
     if (rv != 0) {
@@ -290,11 +467,21 @@ static enum MHD_Result h_tx(struct gw_server *g, struct gw_req *r)
     base_buf_init(&b, 0);
     struct lg_block blk;
     json_t *o = NULL;
+    char why[LG_REASON_MAX + 1] = "";
+    bool denied = false;
     if (load_block(g, info.block, &b, &blk) == 0) {
         if (info.index < blk.h.tx_count) {
-            o = gw_json_tx(&blk.txs[info.index], &blk.results[info.index]);
+            denied =
+                tx_readable(g, &rd, &blk.txs[info.index], why, sizeof why) != 0;
+            o = denied ? NULL
+                       : gw_json_tx(&blk.txs[info.index],
+                                    &blk.results[info.index]);
         }
         lg_block_release(&blk);
+    }
+    if (denied) {
+        base_buf_release(&b);
+        return gw__read_refused(r, &rd, why);
     }
     base_buf_release(&b);
     if (o == NULL) {
@@ -313,11 +500,22 @@ static enum MHD_Result h_proof(struct gw_server *g, struct gw_req *r)
         return gw__error(r, 400, "bad_request",
                          "a transaction id is 64 hex digits");
     }
+    struct gw_reader rd;
+    if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
     struct lg_proof p;
     lg_proof_init(&p);
     int rv = lg_proof_make(g->ch, &id, &p);
     struct base_buf out;
     base_buf_init(&out, 0);
+    /* A proof carries the whole transaction: the same rule as /v1/tx. */
+    char why[LG_REASON_MAX + 1];
+    struct lg_slice t = {p.tx.data, p.tx.len};
+    if (rv == 0 && tx_readable(g, &rd, &t, why, sizeof why) != 0) {
+        lg_proof_release(&p);
+        return gw__read_refused(r, &rd, why);
+    }
     if (rv == 0) {
         rv = lg_proof_to_json(&p, &out);
     }
@@ -930,12 +1128,100 @@ static enum MHD_Result h_off_put(struct gw_server *g, struct gw_req *r)
                                     "size", (json_int_t)r->body.len));
 }
 
+/* Does some version of the bid record names the off-chain record @hex (as
+ * the bid's checksum or its dispatch allocation's)? */
+struct names {
+    const char *hex;
+    bool found;
+};
+
+static int names_cb(void *arg, const struct lg_history_entry *e)
+{
+    struct names *n = arg;
+    json_t *o = json_loadb((const char *)e->value.p, e->value.len, 0, NULL);
+    const char *a = json_string_value(json_object_get(o, "checksum"));
+    const char *d = json_string_value(json_object_get(o, "dispatch_checksum"));
+    n->found = n->found || (a != NULL && strcmp(a, n->hex) == 0) ||
+               (d != NULL && strcmp(d, n->hex) == 0);
+    json_decref(o);
+    return n->found ? 1 : 0;
+}
+
+/* An off-chain record is read through the bid that names it (?bid=UID),
+ * as a reader of that bid; without one, only by a reader of every bid.
+ * Replies and returns false when @rd may not have record @hex. */
+static bool record_readable(struct gw_server *g, struct gw_req *r,
+                            const struct gw_reader *rd, const char *bid,
+                            const char *hex)
+{
+    char why[LG_REASON_MAX + 1];
+    if (bid == NULL) {
+        if (gw__may_read(g, rd, "bids", SC_READ_ALL, NULL, 0, NULL, 0, NULL,
+                         why, sizeof why) != 0) {
+            gw__read_refused(r, rd,
+                             "an off-chain record is read through the bid "
+                             "that names it: add ?bid=UID");
+            return false;
+        }
+        return true;
+    }
+    char key[8 + MK_UID_MAX + 1];
+    if (strlen(bid) > MK_UID_MAX) {
+        gw__error(r, 400, "bad_request", "a bid uid is 1..%d bytes",
+                  MK_UID_MAX);
+        return false;
+    }
+    snprintf(key, sizeof key, "bid/%s", bid);
+    struct base_buf v;
+    base_buf_init(&v, 0);
+    struct lg_version ver;
+    int rv = lg_get(g->ch, "bids", key, strlen(key), &v, &ver);
+    if (rv == 0 && gw__may_read(g, rd, "bids", SC_READ_STATE, key, strlen(key),
+                                v.data, v.len, NULL, why, sizeof why) != 0) {
+        base_buf_release(&v);
+        gw__read_refused(r, rd, why);
+        return false;
+    }
+    base_buf_release(&v);
+    if (rv != 0) {
+        gw__error(r, gw__status_of(rv), base_errname(rv), "bid %s: %s", bid,
+                  base_strerror(rv));
+        return false;
+    }
+    struct names n = {hex, false};
+    rv = lg_history(g->ch, "bids", key, strlen(key), names_cb, &n);
+    if (rv != 0 || !n.found) {
+        gw__error(r, 403, "forbidden",
+                  "bid %s does not name the off-chain record %.16s...", bid,
+                  hex);
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result h_off_get(struct gw_server *g, struct gw_req *r)
 {
     struct cr_hash h;
     if (!parse_id(r->params[0], &h)) {
         return gw__error(r, 400, "bad_request",
                          "a record hash is 64 hex digits");
+    }
+    char bid[MK_UID_MAX + 2];
+    bool has_bid = gw__arg(r, "bid", bid, sizeof bid) != NULL;
+    struct gw_reader rd;
+    const char *sig =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MK_READ_HEADER);
+    if (!r->have_key && sig != NULL && has_bid) {
+        if (!gw__reader_signed(g, r, sig, bid, &rd)) {
+            return MHD_YES;
+        }
+    } else if (!gw__reader(g, r, &rd)) {
+        return MHD_YES;
+    }
+    char hex[65];
+    base_hex_encode(hex, h.b, 32);
+    if (!record_readable(g, r, &rd, has_bid ? bid : NULL, hex)) {
+        return MHD_YES;
     }
     struct base_buf b;
     base_buf_init(&b, 0);

@@ -505,6 +505,25 @@ static bool over_pool(struct gw_server *g, const struct gw_route *rt)
     return open > streams && open - streams > g->opt.max_connections;
 }
 
+/* The body limit of route @rt: --max-body, and for an off-chain record
+ * the store's own limit (a record it would refuse is refused before it is
+ * read). */
+static size_t body_limit(const struct gw_server *g, const struct gw_route *rt)
+{
+    if (strcmp(rt->info.path, "/v1/offchain") == 0 &&
+        KV_OFFCHAIN_MAX_RECORD < g->opt.max_body) {
+        return KV_OFFCHAIN_MAX_RECORD;
+    }
+    return g->opt.max_body;
+}
+
+static const char *limit_note(const struct gw_route *rt)
+{
+    return strcmp(rt->info.path, "/v1/offchain") == 0
+               ? " (an off-chain record is at most 256 KiB)"
+               : "";
+}
+
 /* Checks made once the headers are in: route, key, size, type. Returns
  * MHD_YES with nothing queued when the request may go on. */
 static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
@@ -586,10 +605,11 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t len;
         if (cl != NULL && base_parse_u64(cl, &len) == 0 &&
-            len > g->opt.max_body) {
+            len > body_limit(g, rt)) {
             return gw__error(r, 413, "too_big",
-                             "body of %llu bytes is over the limit of %zu",
-                             (unsigned long long)len, g->opt.max_body);
+                             "body of %llu bytes is over the limit of %zu%s",
+                             (unsigned long long)len, body_limit(g, rt),
+                             limit_note(rt));
         }
         if (!type_ok(r->conn, rt->types)) {
             const char *ct = MHD_lookup_connection_value(
@@ -664,7 +684,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return MHD_NO;
         }
         if (!r->too_big) {
-            if (r->body.len + *upload_size > g->opt.max_body ||
+            if (r->body.len + *upload_size >
+                    body_limit(g, &gw__route_table[r->route]) ||
                 base_buf_add(&r->body, upload, *upload_size) != 0) {
                 r->too_big = true;
                 base_buf_release(&r->body);
@@ -687,8 +708,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return rv;
     }
     if (r->too_big) {
-        return gw__error(r, 413, "too_big", "body is over the limit of %zu",
-                         g->opt.max_body);
+        const struct gw_route *rt = &gw__route_table[r->route];
+        return gw__error(r, 413, "too_big", "body is over the limit of %zu%s",
+                         body_limit(g, rt), limit_note(rt));
     }
     return gw__route_table[r->route].fn(g, r);
 }
@@ -1012,6 +1034,11 @@ int gw_new(struct gw_server **out, struct lg_ledger *l, struct lg_channel *ch,
     g->ch = ch;
     g->off = off;
     g->opt = *opt;
+    sc_registry_init(&g->contracts);
+    if (sc_register_builtin(&g->contracts) != 0) {
+        base_free(g);
+        return base_errf(errmsg, BASE_EINVAL, "cannot list the contracts");
+    }
     g->opt.tls_cert = g->opt.tls_key = NULL;
     if (g->opt.max_body == 0) {
         g->opt.max_body = 8u << 20;

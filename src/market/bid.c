@@ -164,6 +164,24 @@ static int fail_client(struct mk_result *res, struct mk_client *c, int code,
     return code;
 }
 
+/* A record over the store's limit is refused here, before anything is
+ * sent: the reason names the size. */
+static int too_big(struct mk_result *res, size_t len)
+{
+    memset(res, 0, sizeof *res);
+    res->code = BASE_ETOOBIG;
+    snprintf(res->reason, sizeof res->reason,
+             "the bid record is %zu bytes, over the limit of %u (256 KiB)", len,
+             (unsigned)MK_BID_RECORD_MAX);
+    return BASE_ETOOBIG;
+}
+
+/* The record's total in whole watts, as the chain keeps it (TOTAL_W). */
+static long long total_w(const struct mk_bid *b)
+{
+    return llround(mk_bid_kw(b) * 1000);
+}
+
 int mk_bid_create(struct mk_client *c, const struct mk_bid *b,
                   struct mk_result *res)
 {
@@ -173,7 +191,9 @@ int mk_bid_create(struct mk_client *c, const struct mk_bid *b,
     struct cr_hash h;
     int rv = mk_bid_encode(b, &raw);
     rv = rv ? rv : ids_csv(b, &ids);
-    if (rv == 0) {
+    if (rv == 0 && raw.len > MK_BID_RECORD_MAX) {
+        rv = too_big(res, raw.len);
+    } else if (rv == 0) {
         rv = mk_offchain_put(c, raw.data, raw.len, &h);
         if (rv != 0) {
             fail_client(res, c, rv, "off-chain store");
@@ -182,17 +202,19 @@ int mk_bid_create(struct mk_client *c, const struct mk_bid *b,
         fail_res(res, rv, "encode");
     }
     if (rv == 0) {
-        char sum[65], interval[24];
+        char sum[65], interval[24], tw[24];
         base_hex_encode(sum, h.b, CR_HASH_SIZE);
         snprintf(interval, sizeof interval, "%lld", (long long)b->interval);
-        struct lg_slice args[5] = {
+        snprintf(tw, sizeof tw, "%lld", total_w(b));
+        struct lg_slice args[6] = {
             {(const uint8_t *)b->uid, strlen(b->uid)},
             {(const uint8_t *)b->market, strlen(b->market)},
             {(const uint8_t *)interval, strlen(interval)},
             {(const uint8_t *)sum, 64},
             {ids.data, ids.len},
+            {(const uint8_t *)tw, strlen(tw)},
         };
-        rv = mk_submit(c, "bids", "create", 5, args, res);
+        rv = mk_submit(c, "bids", "create", 6, args, res);
     }
     base_buf_release(&raw);
     base_buf_release(&ids);
@@ -206,7 +228,9 @@ int mk_bid_modify(struct mk_client *c, const struct mk_bid *b,
     base_buf_init(&raw, 0);
     struct cr_hash h;
     int rv = mk_bid_encode(b, &raw);
-    if (rv == 0) {
+    if (rv == 0 && raw.len > MK_BID_RECORD_MAX) {
+        rv = too_big(res, raw.len);
+    } else if (rv == 0) {
         rv = mk_offchain_put(c, raw.data, raw.len, &h);
         if (rv != 0) {
             fail_client(res, c, rv, "off-chain store");
@@ -215,14 +239,16 @@ int mk_bid_modify(struct mk_client *c, const struct mk_bid *b,
         fail_res(res, rv, "encode");
     }
     if (rv == 0) {
-        char sum[65];
+        char sum[65], tw[24];
         base_hex_encode(sum, h.b, CR_HASH_SIZE);
-        struct lg_slice args[3] = {
+        snprintf(tw, sizeof tw, "%lld", total_w(b));
+        struct lg_slice args[4] = {
             {(const uint8_t *)b->uid, strlen(b->uid)},
             {(const uint8_t *)sum, 64},
             {(const uint8_t *)reason, strlen(reason)},
+            {(const uint8_t *)tw, strlen(tw)},
         };
-        rv = mk_submit(c, "bids", "modify", 3, args, res);
+        rv = mk_submit(c, "bids", "modify", 4, args, res);
     }
     base_buf_release(&raw);
     return rv;
@@ -231,6 +257,174 @@ int mk_bid_modify(struct mk_client *c, const struct mk_bid *b,
 void mk_bid_view_release(struct mk_bid_view *v)
 {
     mk_bid_release(&v->bid);
+}
+
+/* Does the record's DER set equal the chain's? Each entry names a DER once;
+ * @ders is the on-chain array of ids. */
+static bool same_ders(const struct mk_bid *b, json_t *ders, char *why,
+                      size_t size)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(b->e[i].der, b->e[k].der) == 0) {
+                snprintf(why, size, "the off-chain record names DER '%s' twice",
+                         b->e[i].der);
+                return false;
+            }
+        }
+        bool on_chain = false;
+        size_t j;
+        json_t *d;
+        json_array_foreach(ders, j, d)
+        {
+            const char *id = json_string_value(d);
+            on_chain = on_chain || (id != NULL && strcmp(id, b->e[i].der) == 0);
+        }
+        if (!on_chain) {
+            snprintf(why, size,
+                     "the off-chain record offers DER '%s', which the "
+                     "on-chain bid does not name",
+                     b->e[i].der);
+            return false;
+        }
+    }
+    /* Every entry is on chain and distinct: the sets are equal when the
+     * counts are (the contract refuses a repeated DER on chain). */
+    if (b->n != json_array_size(ders)) {
+        snprintf(why, size,
+                 "the off-chain record offers %zu DERs, the on-chain bid "
+                 "names %zu",
+                 b->n, json_array_size(ders));
+        return false;
+    }
+    return true;
+}
+
+/* Each DER registered to the bid's DERA, its kW within its qualification. */
+static bool qualified(const struct mk_bid *b, mk_der_fn der, void *arg,
+                      char *why, size_t size)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct mk_entry *e = &b->e[i];
+        struct sc_der d;
+        int rv = der(arg, e->der, &d);
+        if (rv != 0) {
+            snprintf(why, size, "DER '%s' of the record: %s", e->der,
+                     rv == BASE_ENOTFOUND ? "not in the registry"
+                                          : base_strerror(rv));
+            return false;
+        }
+        if (strcmp(d.dera, b->dera) != 0) {
+            snprintf(why, size,
+                     "DER '%s' is registered to %s, not to the bid's DERA %s",
+                     e->der, d.dera, b->dera);
+            return false;
+        }
+        /* The record prints kW to 1e-6; a rounding step is not an
+         * excess. */
+        if (e->kw > d.qualified_kw + 1e-6) {
+            snprintf(why, size,
+                     "DER '%s' offers %.3f kW, over its qualified %.3f kW",
+                     e->der, e->kw, d.qualified_kw);
+            return false;
+        }
+    }
+    return true;
+}
+
+int mk_bid_check(const void *chain, size_t chain_len, const void *raw,
+                 size_t raw_len, mk_der_fn der, void *der_arg,
+                 struct mk_bid_view *out)
+{
+    memset(out, 0, sizeof *out);
+    out->total_w = -1;
+    json_t *o = json_loadb(chain, chain_len, 0, NULL);
+    json_t *ders = json_object_get(o, "ders");
+    if (!json_is_object(o) || !json_is_array(ders)) {
+        json_decref(o);
+        snprintf(out->reason, sizeof out->reason,
+                 "the on-chain record is not a bid");
+        return BASE_ECORRUPT;
+    }
+    copy_str(out->status, sizeof out->status, o, "status");
+    copy_str(out->checksum, sizeof out->checksum, o, "checksum");
+    out->version = json_integer_value(json_object_get(o, "version"));
+    json_t *tw = json_object_get(o, "total_w");
+    out->total_w = json_is_integer(tw) ? json_integer_value(tw) : -1;
+    struct mk_bid want; /* what the chain says the record describes */
+    mk_bid_init(&want);
+    copy_str(want.uid, sizeof want.uid, o, "uid");
+    copy_str(want.dera, sizeof want.dera, o, "dera");
+    copy_str(want.market, sizeof want.market, o, "market");
+    want.interval = json_integer_value(json_object_get(o, "interval"));
+
+    char *why = out->reason;
+    size_t wsize = sizeof out->reason;
+    struct mk_bid *b = &out->bid;
+    if (raw == NULL) {
+        snprintf(why, wsize, "the off-chain record %s is missing",
+                 out->checksum);
+    } else if (sc_record_hash(out->computed, raw, raw_len),
+               strcmp(out->computed, out->checksum) != 0) {
+        /* The store is keyed by the hash, but whoever can write its file
+         * can change the bytes under a key. */
+        snprintf(why, wsize,
+                 "tampered: the off-chain record hashes to %.16s..., the "
+                 "chain holds %.16s...",
+                 out->computed, out->checksum);
+    } else if (raw_len > MK_BID_RECORD_MAX) {
+        snprintf(why, wsize,
+                 "the off-chain record is %zu bytes, over the limit of %u: "
+                 "not read",
+                 raw_len, (unsigned)MK_BID_RECORD_MAX);
+    } else if (mk_bid_decode(b, raw, raw_len) != 0) {
+        snprintf(why, wsize,
+                 "the off-chain record matches its checksum but is not a "
+                 "bid");
+    } else if (strcmp(b->uid, want.uid) != 0 ||
+               strcmp(b->dera, want.dera) != 0 ||
+               strcmp(b->market, want.market) != 0 ||
+               b->interval != want.interval) {
+        snprintf(why, wsize,
+                 "the off-chain record describes bid '%.64s' of %s for "
+                 "market %.32s interval %lld, not '%.64s' of %s for %.32s "
+                 "interval %lld",
+                 b->uid, b->dera, b->market, (long long)b->interval, want.uid,
+                 want.dera, want.market, (long long)want.interval);
+    } else if (!same_ders(b, ders, why, wsize) ||
+               !qualified(b, der, der_arg, why, wsize)) {
+        /* why is set */
+    } else if (out->total_w >= 0 &&
+               llabs(llround(mk_bid_kw(b) * 1000) - out->total_w) > 1) {
+        snprintf(why, wsize,
+                 "the off-chain record totals %.3f kW, the chain says "
+                 "%.3f kW",
+                 mk_bid_kw(b), (double)out->total_w / 1000);
+    } else {
+        out->intact = true;
+    }
+    if (!out->intact) {
+        mk_bid_release(b); /* a record that fails is never handed out */
+    }
+    json_decref(o);
+    return 0;
+}
+
+/* The registry through the client: registry.read as the client's
+ * identity. */
+static int der_by_client(void *arg, const char *id, struct sc_der *out)
+{
+    struct mk_client *c = arg;
+    struct base_buf rec;
+    base_buf_init(&rec, 0);
+    char reason[LG_REASON_MAX + 1];
+    struct lg_slice a = {(const uint8_t *)id, strlen(id)};
+    int rv = mk_evaluate(c, "registry", "read", 1, &a, &rec, reason);
+    if (rv == 0 && sc_der_parse(rec.data, rec.len, out) != 0) {
+        rv = BASE_ECORRUPT;
+    }
+    base_buf_release(&rec);
+    return rv;
 }
 
 int mk_bid_retrieve(struct mk_client *c, const char *uid,
@@ -246,54 +440,29 @@ int mk_bid_retrieve(struct mk_client *c, const char *uid,
         return rv;
     }
     json_t *o = json_loadb((const char *)rec.data, rec.len, 0, NULL);
-    base_buf_release(&rec);
-    if (o == NULL) {
-        snprintf(out->reason, sizeof out->reason,
-                 "the on-chain record is not JSON");
-        return BASE_ECORRUPT;
-    }
-    copy_str(out->status, sizeof out->status, o, "status");
-    copy_str(out->checksum, sizeof out->checksum, o, "checksum");
-    out->version = json_integer_value(json_object_get(o, "version"));
+    char sum[65];
+    copy_str(sum, sizeof sum, o, "checksum");
     json_decref(o);
-
     struct cr_hash h;
-    if (strlen(out->checksum) != 64 ||
-        base_hex_decode(h.b, CR_HASH_SIZE, out->checksum) != 0) {
+    if (o == NULL || strlen(sum) != 64 ||
+        base_hex_decode(h.b, CR_HASH_SIZE, sum) != 0) {
+        base_buf_release(&rec);
         snprintf(out->reason, sizeof out->reason,
-                 "the on-chain checksum is malformed");
+                 o ? "the on-chain checksum is malformed"
+                   : "the on-chain record is not JSON");
         return BASE_ECORRUPT;
     }
     struct base_buf raw;
     base_buf_init(&raw, 0);
-    rv = mk_offchain_get(c, &h, &raw);
-    if (rv == BASE_ENOTFOUND) {
-        snprintf(out->reason, sizeof out->reason,
-                 "the off-chain record %s is missing", out->checksum);
-        base_buf_release(&raw);
-        return 0;
-    }
-    if (rv != 0) {
+    rv = mk_offchain_get(c, uid, &h, &raw);
+    if (rv != 0 && rv != BASE_ENOTFOUND) {
         snprintf(out->reason, sizeof out->reason, "off-chain store: %s",
                  c->errmsg[0] ? c->errmsg : base_strerror(rv));
-        base_buf_release(&raw);
-        return rv;
-    }
-    /* The store is keyed by the hash, but whoever can write its file can
-     * change the bytes under a key: hash what came back. */
-    sc_record_hash(out->computed, raw.data, raw.len);
-    if (strcmp(out->computed, out->checksum) != 0) {
-        snprintf(out->reason, sizeof out->reason,
-                 "tampered: the off-chain record hashes to %.16s..., the "
-                 "chain holds %.16s...",
-                 out->computed, out->checksum);
-    } else if (mk_bid_decode(&out->bid, raw.data, raw.len) != 0) {
-        snprintf(out->reason, sizeof out->reason,
-                 "the off-chain record matches its checksum but is not a "
-                 "bid");
     } else {
-        out->intact = true;
+        rv = mk_bid_check(rec.data, rec.len, rv ? NULL : raw.data, raw.len,
+                          der_by_client, c, out);
     }
     base_buf_release(&raw);
-    return 0;
+    base_buf_release(&rec);
+    return rv;
 }

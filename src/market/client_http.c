@@ -91,14 +91,14 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
  * 100-continue" round trip before a larger body. *@out stays NULL when
  * there are none. */
 static int headers(struct http_client *c, const char *ctype, bool body,
-                   struct curl_slist **out)
+                   const char *extra, struct curl_slist **out)
 {
     struct curl_slist *h = NULL, *t = NULL;
     char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : CT_BIN);
-    const char *lines[3] = {c->keyed ? c->auth : NULL, body ? ct : NULL,
-                            body ? "Expect:" : NULL};
-    for (size_t i = 0; i < 3; i++) {
+    const char *lines[4] = {c->keyed ? c->auth : NULL, body ? ct : NULL,
+                            body ? "Expect:" : NULL, extra};
+    for (size_t i = 0; i < 4; i++) {
         if (lines[i] == NULL) {
             continue;
         }
@@ -212,13 +212,15 @@ static void give_handle(struct http_client *c, CURL *e)
     }
 }
 
-static int request(struct http_client *c, const char *method, const char *path,
-                   const char *ctype, const void *body, size_t len,
-                   long *status, struct base_buf *out, char *errmsg)
+/* One request, with the header line @extra too when it is not NULL. */
+static int request_x(struct http_client *c, const char *method,
+                     const char *path, const char *extra, const char *ctype,
+                     const void *body, size_t len, long *status,
+                     struct base_buf *out, char *errmsg)
 {
     CURL *e = take_handle(c);
     struct curl_slist *h = NULL;
-    if (e == NULL || headers(c, ctype, body != NULL, &h) != 0) {
+    if (e == NULL || headers(c, ctype, body != NULL, extra, &h) != 0) {
         if (e != NULL) {
             curl_easy_cleanup(e);
         }
@@ -245,6 +247,14 @@ static int request(struct http_client *c, const char *method, const char *path,
      * drops those itself, so it can go back to the pool either way. */
     give_handle(c, e);
     return rv;
+}
+
+static int request(struct http_client *c, const char *method, const char *path,
+                   const char *ctype, const void *body, size_t len,
+                   long *status, struct base_buf *out, char *errmsg)
+{
+    return request_x(c, method, path, NULL, ctype, body, len, status, out,
+                     errmsg);
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -579,7 +589,7 @@ static int http_submit_async(struct mk_client *base, const char *contract,
                        &ctype, reason, sizeof reason);
     if (rv == 0) {
         j->easy = curl_easy_init();
-        rv = j->easy ? headers(c, ctype, true, &j->hdrs) : BASE_ENOMEM;
+        rv = j->easy ? headers(c, ctype, true, NULL, &j->hdrs) : BASE_ENOMEM;
     } else {
         set_err(c, reason);
     }
@@ -712,17 +722,64 @@ static int http_put(struct mk_client *base, const void *data, size_t len,
     return rv;
 }
 
-static int http_get(struct mk_client *base, const struct cr_hash *hash,
-                    struct base_buf *out)
+/* The header that names a member-key client to a read route: its signed
+ * envelope of bids.retrieve(@bid), the nonce the Unix time, which the node
+ * checks as for evaluation and takes only within MK_READ_WINDOW_S
+ * (docs/api.md, "Off-chain records and bids"). */
+static int signed_read(struct http_client *c, const char *bid,
+                       struct base_buf *hdr)
+{
+    struct base_buf tx;
+    base_buf_init(&tx, 0);
+    struct lg_slice a = {(const uint8_t *)bid, strlen(bid)};
+    struct lg_call call = {c->channel, "bids", "retrieve", 1, &a};
+    int rv = lg_tx_build(&tx, &call, &c->cert, &c->key,
+                         (uint64_t)(base_wall_ns() / 1000000000u), NULL);
+    rv = rv ? rv : base_buf_printf(hdr, "%s: ", MK_READ_HEADER);
+    rv = rv ? rv : base_buf_reserve(hdr, 2 * tx.len + 1);
+    if (rv == 0) {
+        base_hex_encode((char *)hdr->data + hdr->len, tx.data, tx.len);
+        hdr->len += 2 * tx.len;
+        rv = base_buf_terminate(hdr);
+    }
+    base_buf_release(&tx);
+    return rv;
+}
+
+static int http_get(struct mk_client *base, const char *bid,
+                    const struct cr_hash *hash, struct base_buf *out)
 {
     struct http_client *c = (struct http_client *)base;
-    char path[96], hex[65], err[BASE_ERRMSG_SIZE];
+    char path[96 + 3 * MK_UID_MAX], hex[65], err[BASE_ERRMSG_SIZE];
     base_hex_encode(hex, hash->b, CR_HASH_SIZE);
-    snprintf(path, sizeof path, "/v1/offchain/%s", hex);
-    struct base_buf answer;
+    int n = snprintf(path, sizeof path, "/v1/offchain/%s", hex);
+    /* The node serves a record through the bid that names it. */
+    if (bid != NULL) {
+        n += snprintf(path + n, sizeof path - (size_t)n, "?bid=");
+        for (const char *p = bid; *p && (size_t)n + 4 < sizeof path; p++) {
+            unsigned char ch = (unsigned char)*p;
+            bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                         (ch >= '0' && ch <= '9') || strchr("-_.~", ch) != NULL;
+            n += snprintf(path + n, sizeof path - (size_t)n,
+                          plain ? "%c" : "%%%02X", ch);
+        }
+    }
+    struct base_buf answer, hdr;
     base_buf_init(&answer, 0);
+    base_buf_init(&hdr, 0);
     long status = 0;
-    int rv = request(c, "GET", path, NULL, NULL, 0, &status, &answer, err);
+    int rv = 0;
+    if (bid != NULL && c->signs && !c->keyed) {
+        rv = signed_read(c, bid, &hdr);
+        if (rv != 0) {
+            base_errf(err, rv, "cannot sign the read of bid %s", bid);
+        }
+    }
+    if (rv == 0) {
+        rv = request_x(c, "GET", path, hdr.len ? (const char *)hdr.data : NULL,
+                       NULL, NULL, 0, &status, &answer, err);
+    }
+    base_buf_release(&hdr);
     if (rv == 0 && status == 200) {
         rv = base_buf_add(out, answer.data, answer.len);
     } else if (rv == 0) {

@@ -120,9 +120,10 @@ static int local_put(struct mk_client *base, const void *data, size_t len,
     return kv_offchain_put(c->off, data, len, hash);
 }
 
-static int local_get(struct mk_client *base, const struct cr_hash *hash,
-                     struct base_buf *out)
+static int local_get(struct mk_client *base, const char *bid,
+                     const struct cr_hash *hash, struct base_buf *out)
 {
+    (void)bid; /* the embedded node's own store: no route to guard */
     struct local_client *c = (struct local_client *)base;
     return kv_offchain_get(c->off, hash, out);
 }

@@ -62,11 +62,14 @@ struct mk_client_ops {
     /** Store an off-chain record; its SHA-256 goes to @hash. */
     int (*offchain_put)(struct mk_client *c, const void *data, size_t len,
                         struct cr_hash *hash);
-    /** Fetch an off-chain record (appended to @out). Errors: BASE_ENOTFOUND.
-     *  The bytes are returned as stored: checking them against the on-chain
-     *  checksum is the caller's job (mk_bid_retrieve does it). */
-    int (*offchain_get)(struct mk_client *c, const struct cr_hash *hash,
-                        struct base_buf *out);
+    /** Fetch an off-chain record (appended to @out) of bid @bid (a node
+     *  serves a record only to a reader of the bid that names it; NULL for
+     *  the in-process client, which reads its own store). Errors:
+     *  BASE_ENOTFOUND, BASE_EPERM. The bytes are returned as stored:
+     *  checking them against the on-chain record is the caller's job
+     *  (mk_bid_retrieve does it). */
+    int (*offchain_get)(struct mk_client *c, const char *bid,
+                        const struct cr_hash *hash, struct base_buf *out);
     void (*close)(struct mk_client *c);
 };
 
@@ -105,6 +108,14 @@ int mk_client_local(struct mk_client **out, struct lg_channel *ch,
  * BASE_EINVAL (bad URL); an HTTP error to the code its body names, else
  * to its status (401/403 EPERM, 404 ENOTFOUND, 409 EEXIST, 413 ETOOBIG,
  * 503 EBUSY, other 4xx EINVAL, 5xx EIO); the reason says which. */
+
+/* A member-key client's read of an off-chain record (GET
+ * /v1/offchain/{hash}?bid=UID) carries this header: the hex of its signed
+ * envelope of bids.retrieve(UID) whose nonce is the Unix time in seconds.
+ * The node admits it as an evaluation, within MK_READ_WINDOW_S of its
+ * clock, and reads as its signer (an API key needs none). */
+#define MK_READ_HEADER   "X-Gridledger-Read"
+#define MK_READ_WINDOW_S 300
 
 /** Counters a run shares between its remote clients (all atomic). */
 struct mk_http_stats {
@@ -186,11 +197,11 @@ static inline int mk_offchain_put(struct mk_client *c, const void *data,
 {
     return c->ops->offchain_put(c, data, len, hash);
 }
-static inline int mk_offchain_get(struct mk_client *c,
+static inline int mk_offchain_get(struct mk_client *c, const char *bid,
                                   const struct cr_hash *hash,
                                   struct base_buf *out)
 {
-    return c->ops->offchain_get(c, hash, out);
+    return c->ops->offchain_get(c, bid, hash, out);
 }
 static inline void mk_client_close(struct mk_client *c)
 {
@@ -208,6 +219,12 @@ static inline void mk_client_close(struct mk_client *c)
 
 #define MK_UID_MAX    64
 #define MK_MARKET_MAX 32
+/* The largest raw bid record: the off-chain store's limit (256 KiB), which
+ * a bid of the contract's 1,000 DERs fits four times over. Refused where a
+ * record is made (mk_bid_create, mk_bid_modify), stored (the store, the
+ * node's POST /v1/offchain: 413) and read (a larger record is never
+ * parsed). */
+#define MK_BID_RECORD_MAX KV_OFFCHAIN_MAX_RECORD
 
 /** One DER's offer in a bid: @kw at @price or more, up to price @cap
  *  (equation 1 of paper 001: {(Q, P_bid), (Q, P_cap)}). */
@@ -242,14 +259,43 @@ int mk_bid_decode(struct mk_bid *b, const void *p, size_t len) BASE_WUR;
 /** A bid as retrieved: the raw record, the on-chain record, and whether
  *  they agree. */
 struct mk_bid_view {
-    struct mk_bid bid; /* the raw record (empty when missing or unreadable) */
+    struct mk_bid bid; /* the raw record (empty unless intact) */
     char status[16];   /* on chain */
     int64_t version;
     char checksum[65]; /* on chain */
     char computed[65]; /* SHA-256 of the off-chain bytes ("" when missing) */
-    bool intact;       /* the off-chain record matches its checksum */
+    int64_t total_w;   /* on chain: the record's declared total (-1: none) */
+    bool intact;       /* the record matches the chain (mk_bid_check) */
     char reason[LG_REASON_MAX + 1]; /* why not intact */
 };
+
+/** How a check reads the DER registry: DER @id's record into @out.
+ *  Errors: BASE_ENOTFOUND, and the reader's own (they make the verdict
+ *  "not intact", with the reason). */
+typedef int (*mk_der_fn)(void *arg, const char *id, struct sc_der *out);
+
+/**
+ * The one check of a bid's off-chain record against the chain, which every
+ * retrieval path makes (mk_bid_retrieve, so the agents and the node's GET
+ * /v1/bids/{uid}; the node's list GET /v1/bids). @chain is the on-chain
+ * record (the value of "bid/UID"); @raw the off-chain bytes (NULL: the
+ * record is missing). The record is intact only when all of these hold,
+ * else @out->reason names the first that fails:
+ *   - it hashes to the on-chain checksum, and is at most MK_BID_RECORD_MAX
+ *     bytes (a larger one is not parsed);
+ *   - it is a bid record whose uid, DERA, market and interval are the
+ *     on-chain bid's;
+ *   - its entries name each DER once, and exactly the DERs on chain;
+ *   - each DER is registered to the bid's DERA and its kW is within the
+ *     DSO's qualification (the registry's qualified_kw, read by @der);
+ *   - its total is the on-chain total_w, when the chain has one (to 1 W).
+ * Fills @out (status, version, checksum, computed, total_w, intact,
+ * reason; bid only when intact). Errors: BASE_ECORRUPT (@chain is not a
+ * bid record; @out->reason says so), BASE_ENOMEM.
+ */
+int mk_bid_check(const void *chain, size_t chain_len, const void *raw,
+                 size_t raw_len, mk_der_fn der, void *der_arg,
+                 struct mk_bid_view *out) BASE_WUR;
 
 /** Store @b's raw record off chain and create it on chain (the caller is
  *  a DERA). @res gets the outcome; returns its code. */

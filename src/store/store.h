@@ -137,10 +137,12 @@ int kv_cursor_last(struct kv_cursor *c, struct kv_val *k,
  *   postgresql://... or postgres://...   PostgreSQL, a libpq connection URI
  */
 
-/* The largest record either backend takes (BASE_ETOOBIG beyond). Bid
- * records are a few hundred bytes; the bound keeps one bad caller from
- * making the store buffer gigabytes. */
-#define KV_OFFCHAIN_MAX_RECORD (64u << 20)
+/* The largest record either backend takes (BASE_ETOOBIG beyond): 256 KiB.
+ * What the store holds are bid records and dispatch allocations, a few KiB
+ * each (a bid of the contract's 1,000 DERs is about 70 KiB); a larger
+ * bound only let one member make every reader fetch and parse megabytes
+ * (issue 15, finding 9). */
+#define KV_OFFCHAIN_MAX_RECORD (256u << 10)
 
 /* PostgreSQL connection pool: connections are opened on demand, one per
  * call running at the same time, up to this many (kv_offchain_open_pg). */

@@ -630,6 +630,123 @@ static void test_not_utf8(void **state)
     assert_true(sc_utf8_ok(f->o.reason, strlen(f->o.reason)));
 }
 
+/* The contract's read rule (issue 15, finding 4), which every read route
+ * of a node applies: the owning DERA, the DSO and the ISO read a bid;
+ * market results are public; the rest is the DSO's and the ISO's. */
+struct fake_state {
+    const char *key, *val;
+};
+
+static int fake_get(void *arg, const char *key, size_t klen,
+                    struct base_buf *out)
+{
+    const struct fake_state *f = arg;
+    if (strlen(f->key) != klen || memcmp(f->key, key, klen) != 0) {
+        return BASE_ENOTFOUND;
+    }
+    return base_buf_add_str(out, f->val);
+}
+
+static int rule(const struct sc_registry *r, const char *org, const char *role,
+                enum sc_read_kind kind, const char *key, const char *val,
+                const char *creator, char *why)
+{
+    struct fake_state f = {"bid/u1", "{\"uid\":\"u1\",\"dera\":\"DERA1\"}"};
+    struct sc_read w = {kind,
+                        key,
+                        key ? strlen(key) : 0,
+                        (const uint8_t *)val,
+                        val ? strlen(val) : 0,
+                        creator,
+                        fake_get,
+                        &f};
+    struct sc_reader who = {org, role};
+    return sc_may_read(r, "bids", &who, &w, why, LG_REASON_MAX + 1);
+}
+
+static void test_read_rule(void **state)
+{
+    (void)state;
+    struct sc_registry r;
+    sc_registry_init(&r);
+    assert_int_equal(sc_register_builtin(&r), 0);
+    char why[LG_REASON_MAX + 1];
+    const char *bid = "{\"uid\":\"u1\",\"dera\":\"DERA1\"}";
+    /* A bid: its DERA, the DSO, the ISO; not DERA2, not nobody. */
+    assert_int_equal(
+        rule(&r, "DERA1", "dera", SC_READ_STATE, "bid/u1", bid, NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "DSO", "dso", SC_READ_STATE, "bid/u1", bid, NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "ISO", "iso", SC_READ_STATE, "bid/u1", bid, NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "DERA2", "dera", SC_READ_STATE, "bid/u1", bid, NULL, why),
+        BASE_EPERM);
+    assert_non_null(strstr(why, "belongs to DERA1"));
+    assert_int_equal(rule(&r, "", "", SC_READ_STATE, "bid/u1", bid, NULL, why),
+                     BASE_EPERM);
+    assert_non_null(strstr(why, "without a key"));
+    /* A DERA with a role of another name is still not the DSO. */
+    assert_int_equal(
+        rule(&r, "DSO", "dera", SC_READ_STATE, "bid/u1", bid, NULL, why),
+        BASE_EPERM);
+    /* A live/ claim names its bid: the bid's rule. */
+    assert_int_equal(rule(&r, "DERA1", "dera", SC_READ_STATE, "live/rt/3/pv1",
+                          "u1", NULL, why),
+                     0);
+    assert_int_equal(rule(&r, "DERA2", "dera", SC_READ_STATE, "live/rt/3/pv1",
+                          "u1", NULL, why),
+                     BASE_EPERM);
+    assert_int_equal(rule(&r, "DERA1", "dera", SC_READ_STATE, "live/rt/3/pv1",
+                          "gone", NULL, why),
+                     BASE_EPERM);
+    /* Results are public; an unknown key is not. */
+    assert_int_equal(
+        rule(&r, "", "", SC_READ_STATE, "clear/rt/3", "{}", NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "", "", SC_READ_STATE, "review/rt/3", "{}", NULL, why), 0);
+    /* A registered market's record is public too (market_read: any role). */
+    assert_int_equal(
+        rule(&r, "", "", SC_READ_STATE, "market/rt", "{}", NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "", "", SC_READ_EVENT, "MarketRegistered", "{}", NULL, why),
+        0);
+    assert_int_equal(
+        rule(&r, "DERA1", "dera", SC_READ_STATE, "other/x", "{}", NULL, why),
+        BASE_EPERM);
+    /* Events carry the record; transactions go by their creator. */
+    assert_int_equal(
+        rule(&r, "DERA2", "dera", SC_READ_EVENT, "BidCreated", bid, NULL, why),
+        BASE_EPERM);
+    assert_int_equal(
+        rule(&r, "DERA1", "dera", SC_READ_EVENT, "BidCreated", bid, NULL, why),
+        0);
+    assert_int_equal(
+        rule(&r, "", "", SC_READ_EVENT, "MarketCleared", "{}", NULL, why), 0);
+    assert_int_equal(
+        rule(&r, "DERA1", "dera", SC_READ_TX, "create", NULL, "DERA1", why), 0);
+    assert_int_equal(
+        rule(&r, "DERA2", "dera", SC_READ_TX, "create", NULL, "DERA1", why),
+        BASE_EPERM);
+    assert_int_equal(rule(&r, "", "", SC_READ_TX, "create", NULL, "", why),
+                     BASE_EPERM);
+    assert_int_equal(rule(&r, "", "", SC_READ_TX, "clear", NULL, "ISO", why),
+                     0);
+    /* Everything: the DSO and the ISO only; other contracts have no
+     * rule. */
+    assert_int_equal(rule(&r, "DSO", "dso", SC_READ_ALL, NULL, NULL, NULL, why),
+                     0);
+    assert_int_equal(
+        rule(&r, "DERA1", "dera", SC_READ_ALL, NULL, NULL, NULL, why),
+        BASE_EPERM);
+    struct sc_read all = {SC_READ_ALL, NULL, 0, NULL, 0, NULL, NULL, NULL};
+    struct sc_reader nobody = {"", ""};
+    assert_int_equal(sc_may_read(&r, "asset", &nobody, &all, why, sizeof why),
+                     0);
+    assert_int_equal(sc_may_read(&r, "nosuch", &nobody, &all, why, sizeof why),
+                     BASE_ENOCONTRACT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -643,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_der_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_awards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8, setup, teardown),
+        cmocka_unit_test(test_read_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

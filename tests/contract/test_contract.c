@@ -160,8 +160,8 @@ static const struct sc_function probe_fns[] = {
     {"whoami", whoami, NULL},
 };
 
-static const struct sc_contract probe_contract = {"probe", probe_fns,
-                                                  BASE_ARRAY_LEN(probe_fns)};
+static const struct sc_contract probe_contract = {
+    "probe", probe_fns, BASE_ARRAY_LEN(probe_fns), NULL};
 
 /* ---- fixture --------------------------------------------------------------
  */
@@ -297,21 +297,21 @@ static void test_registry(void **state)
     assert_true(builtin >= 3); /* asset, registry, bids, ... */
     assert_int_equal(sc_register(&r, &sc_asset_contract), BASE_EEXIST);
     /* Another contract object with a taken name is refused as well. */
-    const struct sc_contract dup = {"asset", probe_fns, 1};
+    const struct sc_contract dup = {"asset", probe_fns, 1, NULL};
     assert_int_equal(sc_register(&r, &dup), BASE_EEXIST);
 
     /* Names are 1..LG_NAME_MAX bytes. */
     static char longname[LG_NAME_MAX + 2];
     memset(longname, 'n', LG_NAME_MAX + 1);
     longname[LG_NAME_MAX + 1] = '\0';
-    const struct sc_contract too_long = {longname, probe_fns, 1};
+    const struct sc_contract too_long = {longname, probe_fns, 1, NULL};
     assert_int_equal(sc_register(&r, &too_long), BASE_EINVAL);
-    const struct sc_contract empty = {"", probe_fns, 1};
+    const struct sc_contract empty = {"", probe_fns, 1, NULL};
     assert_int_equal(sc_register(&r, &empty), BASE_EINVAL);
     static char maxname[LG_NAME_MAX + 1];
     memset(maxname, 'm', LG_NAME_MAX);
     maxname[LG_NAME_MAX] = '\0';
-    const struct sc_contract max_len = {maxname, probe_fns, 1};
+    const struct sc_contract max_len = {maxname, probe_fns, 1, NULL};
     assert_int_equal(sc_register(&r, &max_len), 0);
     assert_int_equal(r.n, builtin + 1);
 
@@ -320,7 +320,7 @@ static void test_registry(void **state)
     static struct sc_contract many[SC_MAX_CONTRACTS + 1];
     for (size_t i = 0; i <= SC_MAX_CONTRACTS; i++) {
         snprintf(names[i], sizeof names[i], "c%zu", i);
-        many[i] = (struct sc_contract){names[i], probe_fns, 1};
+        many[i] = (struct sc_contract){names[i], probe_fns, 1, NULL};
     }
     size_t i = 0;
     while (r.n < SC_MAX_CONTRACTS) {

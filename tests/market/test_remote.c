@@ -102,14 +102,31 @@ static void test_operations(void **state)
     assert_int_equal(mk_offchain_put(c, rec, sizeof rec - 1, &h), 0);
     cr_sha256(&want, rec, sizeof rec - 1);
     assert_memory_equal(h.b, want.b, CR_HASH_SIZE);
+    /* A record is read through the bid that names it (issue 15, finding
+     * 4): one that no bid names is for the DSO and the ISO only. */
     base_buf_reset(&out);
-    assert_int_equal(mk_offchain_get(c, &h, &out), 0);
-    assert_int_equal(out.len, sizeof rec - 1);
-    assert_memory_equal(out.data, rec, out.len);
-    h.b[0] ^= 1;
-    base_buf_reset(&out);
-    assert_int_equal(mk_offchain_get(c, &h, &out), BASE_ENOTFOUND);
-    assert_non_null(strstr(c->errmsg, "HTTP 404"));
+    assert_int_equal(mk_offchain_get(c, NULL, &h, &out), BASE_EPERM);
+    assert_non_null(strstr(c->errmsg, "HTTP 401"));
+    assert_int_equal(out.len, 0);
+    assert_int_equal(mk_offchain_get(c, "nosuch", &h, &out), BASE_ENOTFOUND);
+    /* A bid whose record would be over the store's 256 KiB: refused by
+     * the client before anything is sent (issue 15, finding 9). */
+    struct mk_bid big;
+    mk_bid_init(&big);
+    snprintf(big.uid, sizeof big.uid, "huge");
+    snprintf(big.dera, sizeof big.dera, "DERA1");
+    snprintf(big.market, sizeof big.market, "rt");
+    for (int i = 0; i < 4000; i++) {
+        struct mk_entry e = {"", 1, 30, 60};
+        snprintf(e.der, sizeof e.der, "pv-%060d", i);
+        assert_int_equal(mk_bid_add(&big, &e), 0);
+    }
+    uint64_t before = gt_height(&n);
+    assert_int_equal(mk_bid_create(c, &big, &r), BASE_ETOOBIG);
+    assert_non_null(strstr(r.reason, "over the limit of 262144"));
+    assert_false(r.committed);
+    assert_int_equal(gt_height(&n), before);
+    mk_bid_release(&big);
 
     /* submit_async: 40 submissions in flight at once; every callback comes,
      * and they share blocks (the node commits them in groups). */
@@ -356,8 +373,7 @@ static void test_api_key(void **state)
     struct lg_slice a3[2] = {S("k3"), S("1")};
     assert_int_equal(mk_submit(c, "asset", "create", 2, a3, &r), 0);
     base_buf_reset(&out);
-    assert_int_equal(mk_offchain_get(c, &h, &out), 0);
-    assert_int_equal(out.len, 3);
+    assert_int_equal(mk_offchain_get(c, NULL, &h, &out), BASE_EPERM);
     mk_client_close(c);
     /* Without the key, --require-key refuses even the tip. */
     assert_int_equal(mk_client_http(&c, n.url, &cert, &key, NULL, err),
@@ -529,12 +545,36 @@ static void test_run_market(void **state)
     assert_int_not_equal(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/remote/report.html", n.dir);
     assert_int_equal(access(path, F_OK), 0);
-    /* The bids are on the node's chain, retrievable there. */
-    assert_int_equal(tl_run(out, sizeof out,
-                            "%s query --node %s get bids bid/dera1-rt-40",
-                            tl_binary(), n.url),
-                     0);
+    /* The bids are on the node's chain, retrievable there by a reader
+     * of the bid (its DERA's key), not without a key (issue 15, finding
+     * 4). */
+    char key[GW_KEY_TOKEN_LEN + 1];
+    gt_apikey(&n, key, "--name d1 --identity DERA1/operator");
+    assert_int_equal(
+        tl_run(out, sizeof out,
+               "%s query --node %s --api-key %s get bids bid/dera1-rt-40",
+               tl_binary(), n.url, key),
+        0);
     assert_non_null(strstr(out, "\"checksum\\\""));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s get bids bid/dera1-rt-40 2>&1",
+                            tl_binary(), n.url),
+                     1);
+    assert_non_null(strstr(out, "permission denied"));
+    /* `query bid`: retrieval with mk_bid_check, through the node (as the
+     * key's member) and on the embedded run's own ledger (as the DSO). */
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query --node %s --api-key %s bid dera1-rt-40",
+                            tl_binary(), n.url, key),
+                     0);
+    assert_non_null(strstr(out, "\"intact\": true"));
+    assert_int_equal(tl_run(out, sizeof out,
+                            "%s query %s/local/ledger bid dera1-rt-40 --as "
+                            "DSO/operator",
+                            tl_binary(), n.dir),
+                     0);
+    assert_non_null(strstr(out, "\"intact\": true"));
+    assert_non_null(strstr(out, "\"entries\""));
     /* Again on the same node: its DERs are registered already. */
     st = tl_run(out, sizeof out,
                 "%s run %s --node %s --keys %s --out %s/again --quiet 2>&1",

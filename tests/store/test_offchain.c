@@ -193,7 +193,7 @@ static void test_large(void **state)
     const struct backend *b = *state;
     struct fresh f;
     struct kv_offchain *s = open_fresh(b, &f);
-    size_t n = 8u << 20;
+    size_t n = KV_OFFCHAIN_MAX_RECORD; /* the largest taken: 256 KiB */
     uint8_t *big = base_malloc(n);
     assert_non_null(big);
     fill(big, n, 42);

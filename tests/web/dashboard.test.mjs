@@ -95,6 +95,25 @@ const shown = (page) => page.evaluate(() => Number(document.getElementById("heig
 
 try {
     const { page, errors } = await open(`${url}/`);
+
+    // Bids are read by their DERA, the DSO and the ISO (issue 15, finding
+    // 4): without a key the page shows none and asks for one.
+    await check("without a key no bid shows, and the page asks for one", async () => {
+        await page.waitForSelector("#keybox", { state: "visible", timeout: 20000 });
+        const s = await page.evaluate(() => ({
+            why: document.getElementById("keywhy").textContent,
+            rows: document.querySelectorAll("#bids-table tr").length - 1,
+            empty: document.querySelector("#bids-table td").textContent,
+        }));
+        assert.match(s.why, /bids on this node are shown only with an API key/);
+        assert.equal(s.rows, 1);
+        assert.match(s.empty, /need an API key/);
+        assert.equal((await api("/v1/bids?limit=1")).bids.length, 0);
+        await page.fill("#key", viewerKey);
+        await page.click("#keybox button");
+        await page.waitForFunction(() => document.querySelectorAll("#bids-table tr").length > 2
+            && window.glDash.reviews.length > 0, null, { timeout: 20000 });
+    });
     await page.evaluate(() => { window.notReloaded = true; });
 
     await check("the height shown is the node's", async () => {
@@ -129,7 +148,7 @@ try {
     });
 
     await check("the curtailed bids show with the DSO's reasons and kW", async () => {
-        const want = await api("/v1/bids?curtailed=true&limit=10");
+        const want = await api("/v1/bids?curtailed=true&limit=10", { key: viewerKey });
         assert.ok(want.bids.length >= 5);
         const rows = await page.evaluate(() => [...document.querySelectorAll("#curt-table tr")]
             .slice(1).map((tr) => [...tr.children].map((td) => td.textContent)));

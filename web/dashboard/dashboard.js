@@ -14,6 +14,7 @@ const D = (window.glDash = {
   skewNs: null,      /* node clock minus ours, from live blocks */
   mode: "connecting",
   key: sessionStorage.getItem("gl-key") || null,
+  keyRequired: false, /* the node answered 401 without a key */
   market: null,
   reviews: [],
   lat: [],           /* {t, mean, p95, n} per scrape with submissions */
@@ -41,6 +42,7 @@ async function api(path) {
   const headers = D.key ? { Authorization: `Bearer ${D.key}` } : {};
   const r = await fetch(path, { headers, cache: "no-store" });
   if (r.status === 401) {
+    D.keyRequired = true;
     $("keybox").style.display = "block";
     throw new NeedKey("this node needs an API key");
   }
@@ -152,8 +154,10 @@ let pollTimer = null;
 function connect() {
   if (es) es.close();
   es = null;
-  if (D.key) {
-    /* EventSource cannot send a key: poll instead. */
+  if (D.key && D.keyRequired) {
+    /* EventSource cannot send a key: poll instead. (An open node streams
+       without one; the events a key would show are counted in each
+       block's hidden_events, which is enough to know the bids changed.) */
     startPolling("the event stream cannot carry an API key");
     return;
   }
@@ -166,6 +170,7 @@ function connect() {
   es.addEventListener("block", (e) => {
     const b = JSON.parse(e.data);
     onBlock(b, b.number >= live);
+    if (b.hidden_events > 0 && D.key) scheduleBids();
   });
   es.addEventListener("contract", (e) => {
     const ev = JSON.parse(e.data);
@@ -341,8 +346,19 @@ async function loadBids() {
     getJSON("/v1/bids?curtailed=true&limit=10")]);
   D.loads.bids++;
   setText("bids-total", fmt(recent.total, 0));
-  bidTable("bids-table", arr(recent.bids), false, "No bids on this ledger.");
-  bidTable("curt-table", arr(cut.bids), true, "The DSO has curtailed no bid on this ledger.");
+  /* Bids are read by their DERA, the DSO and the ISO only: without a key
+     (or with another DERA's) the node says how many it keeps back. */
+  const hidden = recent.hidden || 0;
+  const held = hidden ? ` ${fmt(hidden, 0)} bids need an API key whose member may read them.` : "";
+  if (hidden && !D.key) {
+    $("keywhy").textContent = `${fmt(hidden, 0)} bids on this node are shown only with an ` +
+      "API key of their DERA, the DSO or the ISO (a read-only one is enough). It stays in " +
+      "this tab only.";
+    $("keybox").style.display = "block";
+  }
+  bidTable("bids-table", arr(recent.bids), false, `No bids on this ledger.${held}`);
+  bidTable("curt-table", arr(cut.bids), true,
+    `The DSO has curtailed no bid on this ledger.${held}`);
   const market = arr(recent.bids).length ? recent.bids[0].market : null;
   if (market) await loadReviews(market);
 }
