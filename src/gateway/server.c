@@ -511,6 +511,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     base_free(r);
 }
 
+/* libmicrohttpd's format and arguments: the attribute lets the compiler
+ * check the forwarding (clang's -Wformat-nonliteral). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) BASE_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
