@@ -52,10 +52,17 @@ $(TSAN_BUILD)/build.ninja: | deps
 	CC=clang cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DGL_TSAN=ON -DGL_WERROR=$(WERROR) $(CMAKE_ARGS)
 
+# Every process writes its reports to tsan-reports/ (the node processes'
+# stderr is not the test's): any report fails the run and is printed.
 test-tsan: deps $(TSAN_BUILD)/build.ninja
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
-	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+	rm -rf $(TSAN_BUILD)/tsan-reports && mkdir -p $(TSAN_BUILD)/tsan-reports
+	cd $(TSAN_BUILD) && rc=0; \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/$(TSAN_BUILD)/tsan-reports/report" \
+	    ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)' || rc=$$?; \
+	for f in tsan-reports/report*; do \
+	    [ -e "$$f" ] || continue; echo "== ThreadSanitizer: $$f"; cat "$$f"; rc=1; \
+	done; exit $$rc
 
 # The tree with clang and every warning as an error (CI).
 $(CLANG_BUILD)/build.ninja: | deps

@@ -806,7 +806,8 @@ void gw_quiesce(struct gw_server *g)
     if (g->mhd != NULL) {
         MHD_socket s = MHD_quiesce_daemon(g->mhd);
         if (s != MHD_INVALID_SOCKET) {
-            close(s);
+            g->quiesced = s; /* closed by gw_free, after MHD's threads */
+            g->have_quiesced = true;
         }
     }
     pthread_mutex_lock(&g->sse_lock);
@@ -850,6 +851,9 @@ void gw_free(struct gw_server *g)
             base_sleep_ns(10000000);
         }
         MHD_stop_daemon(g->mhd);
+    }
+    if (g->have_quiesced) {
+        close(g->quiesced);
     }
     destroy(g);
 }

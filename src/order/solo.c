@@ -349,10 +349,13 @@ int ord_submit(struct ord_solo *s, const void *tx, size_t len, ord_done_cb cb,
         return BASE_EFULL;
     }
     s->pending++;
+    /* Counted under the lock: once it is released, ord_solo_stop may take
+     * it, join the threads and free @s (TSan: a node stopping while a
+     * submission returned). */
+    atomic_fetch_add(&s->submitted, 1);
     q_push(&s->to_verify, it);
     pthread_cond_signal(&s->verify_cv);
     pthread_mutex_unlock(&s->lock);
-    atomic_fetch_add(&s->submitted, 1);
     return 0;
 }
 
