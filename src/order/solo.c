@@ -184,6 +184,8 @@ static void *committer_main(void *arg)
 {
     struct ord_solo *s = arg;
     size_t max = s->opt.max_block_tx;
+    /* An array of pointers: the pointer size is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     struct item **batch = base_malloc(max * sizeof *batch);
     struct lg_item *items = base_malloc(max * sizeof *items);
     struct lg_outcome *out = base_malloc(max * sizeof *out);
