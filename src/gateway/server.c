@@ -53,9 +53,17 @@ enum MHD_Result gw__reply_json(struct gw_req *r, unsigned status, json_t *o)
     if (s == NULL || base_buf_add_str(&b, s) != 0 ||
         base_buf_add_u8(&b, '\n') != 0) {
         free(s);
-        base_buf_release(&b);
-        r->status = 500;
-        return MHD_NO;
+        /* The answer could not be built (out of memory, or bytes jansson
+         * refuses): say so rather than close the connection unanswered. */
+        static const char msg[] = "{\"error\":\"internal\",\"reason\":"
+                                  "\"cannot encode the answer as JSON\"}\n";
+        base_buf_reset(&b);
+        if (base_buf_add(&b, msg, sizeof msg - 1) != 0) {
+            base_buf_release(&b);
+            r->status = 500;
+            return MHD_NO;
+        }
+        return gw__reply(r, 500, "application/json", &b);
     }
     free(s);
     return gw__reply(r, status, "application/json", &b);
