@@ -9,7 +9,7 @@ CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 # make fuzz: seconds per harness; make fuzz-ci: the CI's shorter run.
 FUZZ_SECONDS ?= 300
-FUZZ_CI_SECONDS ?= 30
+FUZZ_CI_SECONDS ?= 60
 WERROR     ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
@@ -91,7 +91,7 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ)
 
 fuzz-ci: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_CI_SECONDS) sh scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ)
+	FUZZ_SECONDS=$(FUZZ_CI_SECONDS) FUZZ_KEEP=0 sh scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ)
 
 demo: build
 	sh scripts/demo.sh $(BUILD)/gridledger

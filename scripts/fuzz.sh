@@ -13,12 +13,16 @@
 # FUZZ_SCRATCH   where corpora and crash files go (default: a new
 #                directory under $TMPDIR, kept at the end so that new corpus
 #                entries can be looked at and committed)
+# FUZZ_KEEP      0: remove that default scratch directory when every
+#                harness passed (make fuzz-ci); failures always keep it
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:?usage: fuzz.sh BUILD_DIR [NAME...]}
 shift
 secs=${FUZZ_SECONDS:-30}
 tmo=${FUZZ_TIMEOUT:-10}
+keep=${FUZZ_KEEP:-1}
+[ -n "${FUZZ_SCRATCH:-}" ] && keep=1
 scratch=${FUZZ_SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/gl-fuzz.XXXXXX")}
 mkdir -p "$scratch"
 
@@ -66,5 +70,9 @@ for n in $names; do
         done
     fi
 done
-echo "fuzz: scratch directory (new corpus entries): $scratch"
+if [ $status -eq 0 ] && [ "$keep" = 0 ]; then
+    rm -rf "$scratch"
+else
+    echo "fuzz: scratch directory (new corpus entries): $scratch"
+fi
 exit $status
