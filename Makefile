@@ -44,9 +44,9 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 # ThreadSanitizer over the threaded modules: the committer, verifiers,
 # Raft and HTTP threads (ledger, order, gateway tests and the `gridledger
-# node` processes they start, built with TSan too). Reports in libraries
-# we do not build (libuv, libraft, libmicrohttpd) are suppressed, with the
-# reason per line, in tests/tsan.supp.
+# node` processes they start, built with TSan too). Races inside libraries
+# we do not build (libuv, libraft, libmicrohttpd, ...) are not checked:
+# ignore_noninstrumented_modules, its reason in tests/tsan.supp.
 TSAN_TESTS ?= ledger|order|raft|fixture|gateway|cluster|remote
 $(TSAN_BUILD)/build.ninja: | deps
 	CC=clang cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
