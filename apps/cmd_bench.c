@@ -334,7 +334,8 @@ void bench_compute(const struct bench_rec *recs, size_t n,
         m->min_l = (double)lat[0] / 1e9;
         m->max_l = (double)lat[nl - 1] / 1e9;
         m->avg_l = sum / (double)nl / 1e9;
-        m->p50 = (double)lat[(nl - 1) / 2] / 1e9;
+        size_t mid = (nl - 1) / 2; /* the median's index */
+        m->p50 = (double)lat[mid] / 1e9;
         m->p99 = (double)lat[(size_t)((double)(nl - 1) * 0.99)] / 1e9;
         m->throughput =
             (double)m->succ / ((double)(last_done - first_sent) / 1e9);

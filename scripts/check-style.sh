@@ -6,14 +6,17 @@ set -eu
 cd "$(dirname "$0")/.."
 status=0
 files=$(git ls-files '*.c' '*.h')
-if command -v clang-format >/dev/null 2>&1; then
-    for f in $files; do
-        if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
-            echo "not clang-formatted: $f" >&2
-            status=1
-        fi
-    done
+# A missing clang-format fails the check: skipping it would pass anything.
+if ! command -v clang-format >/dev/null 2>&1; then
+    echo "check-style: clang-format is missing (sh scripts/deps.sh)" >&2
+    exit 1
 fi
+for f in $files; do
+    if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+        echo "not clang-formatted: $f" >&2
+        status=1
+    fi
+done
 for f in $files; do
     case "$f" in
     src/*)

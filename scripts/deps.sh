@@ -29,6 +29,11 @@ PKGS="$PKGS libpq-dev postgresql"
 # OpenSSL's libcrypto: SHA-256 on the CPU's SHA extensions (src/crypto).
 PKGS="$PKGS libssl-dev"
 
+# Debian 12's clang 14 and its tools (issue 15): the clang -Werror build,
+# clang-tidy, clang-format (scripts/check-style.sh), and the sanitizer and
+# libFuzzer runtimes of the fuzz and TSan builds (libclang-rt-14-dev).
+PKGS="$PKGS clang clang-tidy clang-format libclang-rt-14-dev"
+
 # Extra packages a caller may ask for (e.g. the test suite's servers).
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 

@@ -39,7 +39,7 @@
 
 enum base_err {
     BASE_OK = 0,
-#define BASE__ERR_ENUM(name, value, msg) BASE_##name = value,
+#define BASE__ERR_ENUM(name, value, msg) BASE_##name = (value),
     BASE_ERRNO_MAP(BASE__ERR_ENUM)
 #undef BASE__ERR_ENUM
         BASE__ERR_LAST = -29

@@ -138,6 +138,11 @@ struct gw_server {
     struct gw_options opt;
     char *tls_cert, *tls_key; /* owned copies */
     struct MHD_Daemon *mhd;
+    /* The listen socket MHD_quiesce_daemon handed back. MHD's threads may
+     * still poll it until MHD_stop_daemon, so gw_free closes it after that
+     * (libmicrohttpd's manual; closing it earlier raced, TSan). */
+    bool have_quiesced;
+    MHD_socket quiesced;
     uint16_t port;
     atomic_bool stopping;
     atomic_uint_fast64_t nonce; /* for transactions signed for API keys */

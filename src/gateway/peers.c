@@ -659,8 +659,11 @@ static void p_refused(void *impl, uint64_t from, uint64_t to,
         json_array_append(q->notices, n);
         pthread_cond_broadcast(&p->cv);
     }
-    pthread_mutex_unlock(&p->lock);
+    /* Under the lock: the peer's thread may already be sending and
+     * dropping the array; jansson's count is atomic, but its check for a
+     * static value is a plain read that TSan sees race with that free. */
     json_decref(n);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static const struct ord_peer_ops http_ops = {

@@ -157,7 +157,11 @@ static enum MHD_Result h_state(struct gw_server *g, struct gw_req *r)
         base_buf_release(&v);
         return fail_code(r, rv, key);
     }
-    json_t *o = json_pack("{s:s, s:s}", "contract", contract, "key", key);
+    /* The path's bytes, percent-decoded, need not be UTF-8: such fields
+     * come back as *_hex (json_pack would fail and drop the answer). */
+    json_t *o = json_object();
+    gw_json_set_bytes(o, "contract", contract, strlen(contract));
+    gw_json_set_bytes(o, "key", key, strlen(key));
     gw_json_set_bytes(o, "value", v.data, v.len);
     json_object_set_new(o, "block", json_integer((json_int_t)ver.block));
     json_object_set_new(o, "tx", json_integer(ver.tx));
@@ -255,8 +259,9 @@ static enum MHD_Result h_range(struct gw_server *g, struct gw_req *r)
     char why[LG_REASON_MAX + 1] = "";
     size_t hidden =
         found_judge(g, &rd, r->params[0], NULL, &f, why, sizeof why);
-    json_t *o =
-        json_pack("{s:s, s:o}", "contract", r->params[0], "keys", f.arr);
+    json_t *o = json_object();
+    gw_json_set_bytes(o, "contract", r->params[0], strlen(r->params[0]));
+    json_object_set_new(o, "keys", f.arr);
     if (hidden > 0) {
         json_object_set_new(o, "hidden", json_integer((json_int_t)hidden));
         json_object_set_new(o, "hidden_reason", json_string(why));
@@ -293,10 +298,11 @@ static enum MHD_Result h_history(struct gw_server *g, struct gw_req *r)
         json_decref(f.arr);
         return gw__read_refused(r, &rd, why);
     }
-    json_t *arr = f.arr;
-    return gw__reply_json(r, 200,
-                          json_pack("{s:s, s:s, s:o}", "contract", r->params[0],
-                                    "key", key, "versions", arr));
+    json_t *o = json_object();
+    gw_json_set_bytes(o, "contract", r->params[0], strlen(r->params[0]));
+    gw_json_set_bytes(o, "key", key, strlen(key));
+    json_object_set_new(o, "versions", f.arr);
+    return gw__reply_json(r, 200, o);
 }
 
 /* May @rd see transaction @t (its arguments, result and payload)? The

@@ -59,9 +59,17 @@ enum MHD_Result gw__reply_json(struct gw_req *r, unsigned status, json_t *o)
     if (s == NULL || base_buf_add_str(&b, s) != 0 ||
         base_buf_add_u8(&b, '\n') != 0) {
         free(s);
-        base_buf_release(&b);
-        r->status = 500;
-        return MHD_NO;
+        /* The answer could not be built (out of memory, or bytes jansson
+         * refuses): say so rather than close the connection unanswered. */
+        static const char msg[] = "{\"error\":\"internal\",\"reason\":"
+                                  "\"cannot encode the answer as JSON\"}\n";
+        base_buf_reset(&b);
+        if (base_buf_add(&b, msg, sizeof msg - 1) != 0) {
+            base_buf_release(&b);
+            r->status = 500;
+            return MHD_NO;
+        }
+        return gw__reply(r, 500, "application/json", &b);
     }
     free(s);
     return gw__reply(r, status, "application/json", &b);
@@ -866,6 +874,9 @@ void gw__reap_slow(struct gw_server *g)
     }
 }
 
+/* libmicrohttpd's format and arguments: the attribute lets the compiler
+ * check the forwarding (clang's -Wformat-nonliteral). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) BASE_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -1237,7 +1248,8 @@ void gw_quiesce(struct gw_server *g)
     if (g->mhd != NULL) {
         MHD_socket s = MHD_quiesce_daemon(g->mhd);
         if (s != MHD_INVALID_SOCKET) {
-            close(s);
+            g->quiesced = s; /* closed by gw_free, after MHD's threads */
+            g->have_quiesced = true;
         }
     }
     pthread_mutex_lock(&g->sse_lock);
@@ -1281,6 +1293,9 @@ void gw_free(struct gw_server *g)
             base_sleep_ns(10000000);
         }
         MHD_stop_daemon(g->mhd);
+    }
+    if (g->have_quiesced) {
+        close(g->quiesced);
     }
     destroy(g);
 }

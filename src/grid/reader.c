@@ -818,7 +818,9 @@ static void defaults_gen(struct pf__gen *g, bool pv)
     g->pmpp = 500.0;
     g->irrad = 1.0;
     g->pctpmpp = 100.0;
-    g->vmin = pv ? 0.9 : 0.9;
+    /* OpenDSS's default for Generator, PVSystem and Storage alike (the
+     * engine reports vminpu=0.9, vmaxpu=1.1 for each). */
+    g->vmin = 0.9;
     g->vmax = 1.1;
     g->daily = -1;
     g->enabled = true;

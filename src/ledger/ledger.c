@@ -735,6 +735,8 @@ int lg_ctx_range(struct lg_ctx *ctx, const void *start, size_t slen,
     }
     size_t nmine = 0;
     if (rv == 0 && ctx->nwrites > 0) {
+        /* An array of pointers: the pointer size is meant. */
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         mine = base_calloc(ctx->nwrites, sizeof *mine);
         if (mine == NULL) {
             rv = BASE_ENOMEM;
@@ -745,6 +747,8 @@ int lg_ctx_range(struct lg_ctx *ctx, const void *start, size_t slen,
                 mine[nmine++] = w;
             }
         }
+        /* An array of pointers: the pointer size is meant. */
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         qsort(mine, nmine, sizeof *mine, cmp_writes);
     }
     if (rv == 0) {

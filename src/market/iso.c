@@ -34,6 +34,8 @@ void mk_iso_clear(const struct mk_step *steps, size_t n, enum mk_iso_mode mode,
         }
         return;
     }
+    /* An array of pointers: the pointer size is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     const struct mk_step **order = base_calloc(n ? n : 1, sizeof *order);
     if (order == NULL) {
         return; /* nothing cleared: the caller sees cleared == 0 */
@@ -41,6 +43,8 @@ void mk_iso_clear(const struct mk_step *steps, size_t n, enum mk_iso_mode mode,
     for (size_t i = 0; i < n; i++) {
         order[i] = &steps[i];
     }
+    /* An array of pointers: the pointer size is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     qsort(order, n, sizeof *order, by_price);
     double left = demand_kw;
     for (size_t k = 0; k < n && left > 1e-9; k++) {

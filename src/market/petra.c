@@ -261,7 +261,7 @@ static int check(const struct mk_petra_dso *d, const struct mk_petra_request *r,
     }
     const struct mk_petra_account *ac = &d->accounts[a];
     for (int64_t k = 0; k < d->n; k++) {
-        long long iv = (long long)(d->first + k);
+        long long iv = (long long)d->first + k;
         if (prod[k] > 0 && ac->wprod_w[k] + prod[k] > ac->prod_w[k]) {
             return refuse(reason,
                           "interval %lld: production %lld W is beyond the "

@@ -1367,6 +1367,8 @@ int ord_raft_start(struct ord_raft **out, struct lg_ledger *l,
     while (r->nbuckets < r->opt.order.max_pending) {
         r->nbuckets *= 2;
     }
+    /* An array of pointers: the pointer size is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     r->buckets = base_calloc(r->nbuckets, sizeof *r->buckets);
     r->verifiers = base_calloc(r->opt.order.verifiers, sizeof(pthread_t));
     if (r->buckets == NULL || r->verifiers == NULL) {

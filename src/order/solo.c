@@ -184,6 +184,8 @@ static void *committer_main(void *arg)
 {
     struct ord_solo *s = arg;
     size_t max = s->opt.max_block_tx;
+    /* An array of pointers: the pointer size is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     struct item **batch = base_malloc(max * sizeof *batch);
     struct lg_item *items = base_malloc(max * sizeof *items);
     struct lg_outcome *out = base_malloc(max * sizeof *out);
@@ -349,10 +351,13 @@ int ord_submit(struct ord_solo *s, const void *tx, size_t len, ord_done_cb cb,
         return BASE_EFULL;
     }
     s->pending++;
+    /* Counted under the lock: once it is released, ord_solo_stop may take
+     * it, join the threads and free @s (TSan: a node stopping while a
+     * submission returned). */
+    atomic_fetch_add(&s->submitted, 1);
     q_push(&s->to_verify, it);
     pthread_cond_signal(&s->verify_cv);
     pthread_mutex_unlock(&s->lock);
-    atomic_fetch_add(&s->submitted, 1);
     return 0;
 }
 

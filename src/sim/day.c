@@ -1219,7 +1219,7 @@ static bool monitored(const struct day *d, const char *bus)
 
 static char phase_letter(int node)
 {
-    return node >= 1 && node <= 3 ? (char)('a' + node - 1) : '?';
+    return (char)(node >= 1 && node <= 3 ? 'a' + node - 1 : '?');
 }
 
 static FILE *open_out(struct day *d, const char *dir, const char *name,
@@ -1506,7 +1506,7 @@ static json_t *report_json(struct day *d, json_t *summary, json_t *ledger)
     json_object_set_new(o, "summary", json_incref(summary));
     json_t *times = json_array();
     for (size_t m = 0; m < minutes; m += every) {
-        json_array_append_new(times, json_integer((json_int_t)(m * 60)));
+        json_array_append_new(times, json_integer((json_int_t)m * 60));
     }
     json_t *vs = json_object();
     for (size_t i = 0; i < d->nnodes; i++) {

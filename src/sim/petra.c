@@ -577,8 +577,10 @@ static int close_slot(struct pros *pr)
         return fail(p, rv, "cannot submit a deposit: %s", base_strerror(rv));
     }
     /* The client stays open until its deposits are in: it is the one
-     * that submitted them. */
+     * that submitted them. An array of pointers: the pointer size is
+     * meant. */
     struct mk_client **keep =
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         grow((void **)&p->closed, &p->nclosed, &p->capclosed, sizeof *keep);
     if (keep == NULL) {
         return fail(p, BASE_ENOMEM, "petra: out of memory");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "grid/grid.h"
@@ -374,6 +375,57 @@ static void test_load_vmin(void **state)
     pf_model_free(m);
 }
 
+/* The power of generator @g1 and PV system @pv1 on a stiff source at @pu,
+ * with @gopt and @pvopt added to their definitions. */
+static void der_kw(double pu, const char *gopt, const char *pvopt,
+                   double *gen_kw, double *pv_kw)
+{
+    struct warns w = {0};
+    struct pf_model *m = model_new(&w);
+    char s[1024];
+    snprintf(s, sizeof s,
+             "new circuit.x basekv=12.47 pu=%.3f phases=3 bus1=s "
+             "mvasc3=1e6 mvasc1=1e6\n"
+             "new generator.g1 bus1=s.1 phases=1 kv=7.2 kw=100 pf=1 %s\n"
+             "new pvsystem.pv1 bus1=s.2 phases=1 kv=7.2 pmpp=100 kva=100 "
+             "irradiance=1 pf=1 %s\n"
+             "set voltagebases=[12.47]\ncalcv\nsolve\n",
+             pu, gopt, pvopt);
+    int rc = pf_run_string(m, s, "dervmin");
+    if (rc != 0) {
+        fail_msg("%s", pf_errmsg(m));
+    }
+    *gen_kw = *pv_kw = 0;
+    for (size_t i = 0; i < pf_element_count(m); i++) {
+        struct pf_element e;
+        assert_int_equal(pf_element_get(m, i, &e), 0);
+        if (strcasecmp(e.name, "Generator.g1") == 0) {
+            *gen_kw = fabs(e.p_kw);
+        } else if (strcasecmp(e.name, "PVSystem.pv1") == 0) {
+            *pv_kw = fabs(e.p_kw);
+        }
+    }
+    pf_model_free(m);
+}
+
+/* Generators and PV systems leave constant power below vminpu, which is
+ * 0.90 by default for both, as in OpenDSS (Generator, PVSystem and Storage
+ * all report vminpu=0.9; reader.c had "pv ? 0.9 : 0.9", clang-tidy's
+ * bugprone-branch-clone, issue 15). At 0.88 pu the default behaves as an
+ * explicit 0.90 and not as 0.85 (still constant power there). */
+static void test_der_vmin_default(void **state)
+{
+    (void)state;
+    double g_def, pv_def, g_90, pv_90, g_85, pv_85;
+    der_kw(0.88, "", "", &g_def, &pv_def);
+    der_kw(0.88, "vminpu=0.90", "vminpu=0.90", &g_90, &pv_90);
+    der_kw(0.88, "vminpu=0.85", "vminpu=0.85", &g_85, &pv_85);
+    assert_true(g_def > 1 && pv_def > 1);
+    assert_true(fabs(g_def - g_90) < 1e-6 && fabs(pv_def - pv_90) < 1e-6);
+    assert_true(fabs(g_85 - 100) < 0.5 && fabs(pv_85 - 100) < 0.5);
+    assert_true(g_def < g_85 - 1 && pv_def < pv_85 - 1);
+}
+
 static void test_warnings(void **state)
 {
     (void)state;
@@ -729,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_redirect_relative),
         cmocka_unit_test(test_der_and_sensitivity),
         cmocka_unit_test(test_load_mult),
+        cmocka_unit_test(test_der_vmin_default),
         cmocka_unit_test(test_time_series),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_cli),

@@ -586,6 +586,9 @@ static void test_errors(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(m[1].id, 2);
     assert_string_equal(m[1].address, "10.0.0.2:7002");
+    /* Five members, one too many (one string, split for the width). */
+    static const char five[] =
+        "1@1.1.1.1:1,2@1.1.1.2:1,3@1.1.1.3:1,4@1.1.1.4:1,5@1.1.1.5:1";
     const char *bad[] = {"",
                          "1@127.0.0.1",
                          "x@127.0.0.1:1",
@@ -595,8 +598,7 @@ static void test_errors(void **state)
                          "1@127.0.0.1:1,",
                          "1@127.0.0.1:1,1@127.0.0.2:1",
                          "1@127.0.0.1:1,2@127.0.0.1:1",
-                         "1@1.1.1.1:1,2@1.1.1.2:1,3@1.1.1.3:1,4@1.1.1.4:1,"
-                         "5@1.1.1.5:1"};
+                         five};
     for (size_t i = 0; i < BASE_ARRAY_LEN(bad); i++) {
         int rv = ord_cluster_parse(bad[i], m, 4, &n, err);
         if (rv != BASE_EPARSE && rv != BASE_EINVAL) {
