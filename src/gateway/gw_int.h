@@ -145,6 +145,10 @@ struct gw_server {
     MHD_socket quiesced;
     uint16_t port;
     atomic_bool stopping;
+    /* Handlers running now. gw_quiesce waits for them to finish, and a
+     * handler entered after it began answers 503 without running, so no
+     * handler reaches the orderer once ordering may be stopped. */
+    atomic_uint in_handlers;
     atomic_uint_fast64_t nonce; /* for transactions signed for API keys */
     struct gw_metrics m;
     struct gw_keystore keys;

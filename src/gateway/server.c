@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gw_int.h"
@@ -532,6 +533,32 @@ static const char *limit_note(const struct gw_route *rt)
                : "";
 }
 
+/* Run @r's handler unless the gateway is stopping. After gw_quiesce the
+ * caller stops ordering and frees the orderer, while libmicrohttpd still
+ * serves the connections that were open (until gw_free): a request on a
+ * kept-alive connection must not reach the orderer then. A handler counts
+ * itself in before it looks at the flag and gw_quiesce sets the flag
+ * before it waits for the count (both sequentially consistent), so either
+ * the handler sees the flag or gw_quiesce waits for it. Liveness and
+ * readiness use no orderer and still answer. */
+static enum MHD_Result run_handler(struct gw_server *g, struct gw_req *r)
+{
+    const struct gw_route *rt = &gw__route_table[r->route];
+    if (strcmp(rt->info.path, "/healthz") == 0 ||
+        strcmp(rt->info.path, "/readyz") == 0) {
+        return rt->fn(g, r);
+    }
+    atomic_fetch_add(&g->in_handlers, 1);
+    if (atomic_load(&g->stopping)) {
+        atomic_fetch_sub(&g->in_handlers, 1);
+        r->close = true;
+        return gw__error(r, 503, "stopping", "the node is shutting down");
+    }
+    enum MHD_Result rv = rt->fn(g, r);
+    atomic_fetch_sub(&g->in_handlers, 1);
+    return rv;
+}
+
 /* Checks made once the headers are in: route, key, size, type. Returns
  * MHD_YES with nothing queued when the request may go on. */
 static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
@@ -720,7 +747,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return gw__error(r, 413, "too_big", "body is over the limit of %zu%s",
                          body_limit(g, rt), limit_note(rt));
     }
-    return gw__route_table[r->route].fn(g, r);
+    return run_handler(g, r);
 }
 
 static void access_log(struct gw_server *g, struct gw_req *r)
@@ -1244,6 +1271,12 @@ void gw_quiesce(struct gw_server *g)
 {
     if (g == NULL || atomic_exchange(&g->stopping, true)) {
         return;
+    }
+    /* Handlers that began before the flag finish before ordering stops
+     * (run_handler); they do not wait on anything that waits on us. */
+    while (atomic_load(&g->in_handlers) != 0) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
     }
     if (g->mhd != NULL) {
         MHD_socket s = MHD_quiesce_daemon(g->mhd);
