@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Crash consistency as a benchmark (issue 15; figures in
 # docs/performance.md, "Crash consistency"; what it shows in
-# docs/security/crash.md). Every client logs the id of each transaction it
+# docs/security.md ("Crashes, full disks and proofs")). Every client logs the id of each transaction it
 # was told is committed (--acked: one write(2) a line, as the answer
 # arrives), and after the kills every acknowledged transaction must be in
 # the ledger (`gridledger verify DIR --acked FILE`, which also re-executes

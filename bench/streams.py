@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Open many event streams on a fresh node, then time /healthz, /readyz and
-/v1/tip (issue 15, finding 8; figures in docs/security/httpsrv.md).
+/v1/tip (issue 15, finding 8; figures in docs/security.md ("Event streams cannot lock the node out")).
 
     python3 bench/streams.py build/gridledger 1010
     python3 bench/streams.py build/gridledger 60 --max-connections 50
