@@ -130,8 +130,10 @@ enum MHD_Result gw__error(struct gw_req *r, unsigned status, const char *error,
     X(EARGS, 400)                                                              \
     X(ENOTLEADER, 409)
 
-#define GW__STATUS_ENTRY(name, status) [-BASE_##name] = status,
-#define GW__STATUS_COUNT(name, status) +1
+#define GW__STATUS_ENTRY(name, status) [-BASE_##name] = (status),
+/* A term of a sum, so not parenthesised on its own. */
+#define GW__STATUS_COUNT(name, status)                                         \
+    +1 /* NOLINT(bugprone-macro-parentheses) */
 static const unsigned short http_status[-BASE__ERR_LAST] = {
     GW_STATUS_MAP(GW__STATUS_ENTRY)};
 /* A code appended to err.h without its line above stops the build: the
