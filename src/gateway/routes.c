@@ -992,8 +992,15 @@ static enum MHD_Result h_invoke(struct gw_server *g, struct gw_req *r)
     const char *why = "";
     int rv = json_args(o, &ab, args, &nargs, &why);
     enum MHD_Result out;
+    char bad[LG_REASON_MAX + 1];
     if (rv != 0) {
         out = gw__error(r, 400, "bad_request", "%s", why);
+    } else if (sc_call_check(jstr(o, "contract"), jstr(o, "function"), nargs,
+                             args, bad, sizeof bad) != 0) {
+        /* The node signs this call: an argument the contract would refuse
+         * (a non-canonical id, text that is not UTF-8) is refused before
+         * anything is signed or ordered, with the contract's reason. */
+        out = gw__error(r, 400, "bad_request", "%s", bad);
     } else {
         struct lg_call call = {lg_channel_name(g->ch), jstr(o, "contract"),
                                jstr(o, "function"), nargs, args};

@@ -209,11 +209,14 @@ try {
 
     await check("a new bid appears without a reload, its uid kept as text", async () => {
         // Markup cannot be a bid uid any more (uids are canonical
-        // identifiers, issue 15): the contract refuses it with a reason.
-        const markup = await invoke(deraKey, "bids", "create",
-            ["<img src=x onerror=window.pwned=1>", "rt", "95", "a".repeat(64), "pvdash"]);
-        assert.equal(markup.result, "EARGS");
-        assert.match(markup.reason, /bid uid/);
+        // identifiers, issue 15): the node refuses the call before it
+        // signs it, with the contract's reason.
+        const refused = await fetch(url + "/v1/invoke", { method: "POST",
+            headers: { Authorization: `Bearer ${deraKey}`, "Content-Type": "application/json" },
+            body: JSON.stringify({ contract: "bids", function: "create",
+                args: ["<img src=x onerror=window.pwned=1>", "rt", "95", "a".repeat(64), "pvdash"] }) });
+        assert.equal(refused.status, 400);
+        assert.match((await refused.json()).reason, /bid uid/);
         const uid = "dash-95";
         await invoke(deraKey, "registry", "register",
             ["pvdash", "dash", "675", "abc", "pv", "40", "44"]);
