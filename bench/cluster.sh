@@ -56,20 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Sets $port to a loopback port nothing listens on (iproute2's ss), not
-# handed out yet, and below the kernel's ephemeral range (32768 and up),
-# where an outgoing connection's source port could take it first.
-taken=""
-free_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
-        case " $taken " in *" $p "*) continue ;; esac
-        ss -ltn | grep -q ":$p " && continue
-        taken="$taken $p"
-        port=$p
-        return
-    done
-}
+. bench/ports.sh # free_port
 
 spec=""
 for i in 1 2 3 4; do

@@ -21,17 +21,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-taken=""
-free_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
-        case " $taken " in *" $p "*) continue ;; esac
-        ss -ltn | grep -q ":$p " && continue
-        taken="$taken $p"
-        port=$p
-        return
-    done
-}
+. bench/ports.sh # free_port
 spec=""
 for i in 1 2 3; do
     free_port

@@ -230,19 +230,7 @@ done
 check_dir embedded "$d/L" "$d/acked" "$run" "$kills"
 
 # ---- 3. a Raft cluster member ---------------------------------------------
-# Sets $port to a loopback port nothing listens on (iproute2's ss), below
-# the kernel's ephemeral range (32768 and up).
-taken=""
-free_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
-        case " $taken " in *" $p "*) continue ;; esac
-        ss -ltn | grep -q ":$p " && continue
-        taken="$taken $p"
-        port=$p
-        return
-    done
-}
+. bench/ports.sh # free_port
 if [ "$CLUSTER_RUNS" -gt 0 ]; then
     d=$tmp/cluster
     spec=""
