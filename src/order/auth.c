@@ -264,6 +264,28 @@ int ord__frame_preamble(const uint8_t pre[ORD__FRAME_PREAMBLE], uint64_t *type,
     return 0;
 }
 
+/* Can libraft's configuration decoder read @c (@len bytes) without
+ * running past it? It asserts the buffer is not empty, reads a version
+ * byte and a server count, then per server an id, a NUL-terminated address
+ * and a role. The check is what any well-formed configuration passes: the
+ * count fits the bytes (at least 10 a server) and as many NULs as servers
+ * follow the count, so no address scan leaves the buffer. */
+static bool conf_plausible(const uint8_t *c, size_t len)
+{
+    if (len < 9) {
+        return false;
+    }
+    uint64_t n = get_le64(c + 1);
+    if (n > (len - 9) / 10) {
+        return false;
+    }
+    uint64_t nuls = 0;
+    for (size_t i = 9; i < len && nuls < n; i++) {
+        nuls += c[i] == 0;
+    }
+    return nuls >= n;
+}
+
 int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
                       uint64_t *payload, const char **why)
 {
@@ -294,6 +316,12 @@ int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
                 *why = "AppendEntries entry of a bad type or length";
                 return BASE_EPARSE;
             }
+            /* A RAFT_CHANGE entry is a configuration, which libraft's
+             * decoder asserts is not empty. */
+            if (e[8] == 3 && len == 0) {
+                *why = "AppendEntries configuration entry that is empty";
+                return BASE_EPARSE;
+            }
             *payload += len;
         }
         if (*payload > ORD__FRAME_PAYLOAD_MAX) {
@@ -312,6 +340,10 @@ int ord__frame_header(uint64_t type, const uint8_t *h, size_t hlen,
         uint64_t conf = get_le64(h + 32);
         if (conf > hlen - 48) {
             *why = "InstallSnapshot configuration beyond its header";
+            return BASE_EPARSE;
+        }
+        if (!conf_plausible(h + 40, (size_t)conf)) {
+            *why = "InstallSnapshot configuration libraft would misread";
             return BASE_EPARSE;
         }
         *payload = get_le64(h + 40 + conf);

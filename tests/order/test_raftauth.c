@@ -203,15 +203,43 @@ static void test_frame_checks(void **state)
 
     /* InstallSnapshot: the configuration inside the header, bounded data. */
     memset(h, 0, sizeof h);
-    put_le(h + 32, 16, 8);   /* configuration length */
-    put_le(h + 56, 4096, 8); /* data length */
-    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), 0);
+    put_le(h + 32, 24, 8); /* configuration length */
+    h[40] = 1;             /* its version */
+    put_le(h + 41, 1, 8);  /* one server */
+    put_le(h + 49, 2, 8);  /* id 2, address "a", role 1 */
+    h[57] = 'a';
+    h[59] = 1;
+    put_le(h + 64, 4096, 8); /* data length */
+    assert_int_equal(ord__frame_header(5, h, 80, &payload, &why), 0);
     assert_int_equal(payload, 4096);
     put_le(h + 32, 1000, 8);
-    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), BASE_EPARSE);
-    put_le(h + 32, 16, 8);
-    put_le(h + 56, UINT64_C(120) << 30, 8);
-    assert_int_equal(ord__frame_header(5, h, 72, &payload, &why), BASE_EPARSE);
+    assert_int_equal(ord__frame_header(5, h, 80, &payload, &why), BASE_EPARSE);
+    put_le(h + 32, 24, 8);
+    put_le(h + 64, UINT64_C(120) << 30, 8);
+    assert_int_equal(ord__frame_header(5, h, 80, &payload, &why), BASE_EPARSE);
+    put_le(h + 64, 4096, 8);
+    /* A configuration libraft would misread: empty (it asserts), a server
+     * count beyond its bytes, an address with no end inside it. */
+    put_le(h + 32, 0, 8);
+    put_le(h + 40, 4096, 8);
+    assert_int_equal(ord__frame_header(5, h, 56, &payload, &why), BASE_EPARSE);
+    assert_non_null(strstr(why, "misread"));
+    memset(h + 40, 0, 32);
+    put_le(h + 32, 24, 8);
+    h[40] = 1;
+    put_le(h + 41, UINT64_C(1) << 40, 8);
+    put_le(h + 64, 4096, 8);
+    assert_int_equal(ord__frame_header(5, h, 80, &payload, &why), BASE_EPARSE);
+    put_le(h + 41, 1, 8);
+    memset(h + 49, 'x', 15);
+    assert_int_equal(ord__frame_header(5, h, 80, &payload, &why), BASE_EPARSE);
+    /* An empty configuration entry in AppendEntries (libraft asserts). */
+    memset(h, 0, sizeof h);
+    put_le(h + 32, 1, 8);
+    h[48] = 3; /* RAFT_CHANGE, length 0 */
+    assert_int_equal(ord__frame_header(1, h, 64, &payload, &why), BASE_EPARSE);
+    assert_non_null(strstr(why, "empty"));
+    memset(h, 0, sizeof h);
     /* Fixed headers: as long as libraft reads. */
     assert_int_equal(ord__frame_header(3, h, 40, &payload, &why), 0);
     assert_int_equal(ord__frame_header(3, h, 32, &payload, &why), 0);
