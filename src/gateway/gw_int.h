@@ -24,6 +24,10 @@ enum route_flags {
     R_WRITE = 1 << 3,  /* a key used here must not be read-only */
     R_PEER = 1 << 4,   /* a peer's signed read (X-Gridledger-Peer) counts
                           as a read-only key */
+    R_SIGNED = 1 << 5, /* a signed request authenticates itself, also on
+                          a --require-key node: an envelope in the body, or
+                          (a route without one) MK_READ_HEADER's signed
+                          read */
 };
 
 #define GW_MAX_PARAMS 3

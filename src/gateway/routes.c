@@ -1203,7 +1203,12 @@ static bool record_readable(struct gw_server *g, struct gw_req *r,
     }
     struct names n = {hex, false};
     rv = lg_history(g->ch, "bids", key, strlen(key), names_cb, &n);
-    if (rv != 0 || !n.found) {
+    if (rv != 0) {
+        gw__error(r, gw__status_of(rv), base_errname(rv),
+                  "bid %s: its history: %s", bid, base_strerror(rv));
+        return false;
+    }
+    if (!n.found) {
         gw__error(r, 403, "forbidden",
                   "bid %s does not name the off-chain record %.16s...", bid,
                   hex);
@@ -1329,11 +1334,17 @@ const struct gw_route gw__route_table[] = {
     {{"GET", "/v1/tx/{id}"}, 0, h_tx, NULL},
     {{"GET", "/v1/proof/{id}"}, 0, h_proof, NULL},
     {{"GET", "/v1/events"}, 0, gw__h_events, NULL},
-    {{"POST", "/v1/tx"}, R_BODY, h_submit, CT_BIN " " CT_JSON " " CT_BATCH},
+    {{"POST", "/v1/tx"},
+     R_BODY | R_SIGNED,
+     h_submit,
+     CT_BIN " " CT_JSON " " CT_BATCH},
     {{"POST", "/v1/invoke"}, R_BODY | R_KEY | R_WRITE, h_invoke, CT_JSON},
-    {{"POST", "/v1/evaluate"}, R_BODY, h_evaluate, CT_JSON " " CT_BIN},
+    {{"POST", "/v1/evaluate"},
+     R_BODY | R_SIGNED,
+     h_evaluate,
+     CT_JSON " " CT_BIN},
     {{"POST", "/v1/offchain"}, R_BODY | R_WRITE, h_off_put, NULL},
-    {{"GET", "/v1/offchain/{hash}"}, 0, h_off_get, NULL},
+    {{"GET", "/v1/offchain/{hash}"}, R_SIGNED, h_off_get, NULL},
     {{"GET", "/v1/bids/{uid}"}, R_KEY, h_bid, NULL},
     {{"GET", "/v1/whoami"}, R_KEY, h_whoami, NULL},
     {{"GET", "/v1/bids"}, 0, gw__h_bids_list, NULL},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gw_int.h"
+#include "market/market.h"
 
 #define MOD "gateway"
 
@@ -629,11 +630,15 @@ static enum MHD_Result admit(struct gw_server *g, struct gw_req *r,
                          "%s needs an API key (Authorization: Bearer KEY)",
                          rt->info.path);
     }
+    bool self_signed = (rt->flags & R_SIGNED) &&
+                       ((rt->flags & R_BODY) ||
+                        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                    MK_READ_HEADER) != NULL);
     if (!r->have_key && g->opt.require_key && !(rt->flags & R_PUBLIC) &&
-        strcmp(rt->info.path, "/v1/tx") != 0 &&
-        strcmp(rt->info.path, "/v1/evaluate") != 0) {
-        /* Signed envelopes authenticate themselves; everything else needs
-         * a key on a node run with --require-key. */
+        !self_signed) {
+        /* Signed envelopes and signed reads authenticate themselves (the
+         * handler checks them); everything else needs a key on a node run
+         * with --require-key. */
         return gw__error(r, 401, "unauthorized",
                          "this node requires an API key on %s", rt->info.path);
     }

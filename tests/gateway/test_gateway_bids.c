@@ -436,6 +436,30 @@ static void test_signed_read(void **state)
     assert_int_equal(gt_http(&node, &r, "GET", path, hd, NULL, NULL, 0), 401);
     assert_non_null(strstr(r.body, "malformed"));
     gt_free(&r);
+    /* A signed read authenticates itself on a --require-key node too (the
+     * remote client of a member key reads records so); without it, no key
+     * is no read. */
+    assert_int_equal(gt_stop(&node), 0);
+    gt_start(&node, "--no-access-log --require-key");
+    struct base_buf env;
+    base_buf_init(&env, 0);
+    gt_envelope(&node, &env, "DERA1/operator", base_wall_ns() / 1000000000u,
+                "bids", "retrieve", 1, "s1");
+    char *hdr = base_malloc(64 + 2 * env.len);
+    int n = sprintf(hdr, "%s: ", MK_READ_HEADER);
+    base_hex_encode(hdr + n, env.data, env.len);
+    const char *signed_hd[] = {hdr, NULL};
+    assert_int_equal(gt_http(&node, &r, "GET", path, signed_hd, NULL, NULL, 0),
+                     200);
+    assert_string_equal(r.body, rec);
+    gt_free(&r);
+    assert_int_equal(gt_http(&node, &r, "GET", path, NULL, NULL, NULL, 0), 401);
+    assert_non_null(strstr(r.body, "requires an API key"));
+    gt_free(&r);
+    base_free(hdr);
+    base_buf_release(&env);
+    assert_int_equal(gt_stop(&node), 0);
+    gt_start(&node, "--no-access-log");
 }
 
 /* Finding 9: a record over 256 KiB is refused where it is stored. */
