@@ -216,7 +216,7 @@ extern const struct sc_contract sc_asset_contract;
  */
 extern const struct sc_contract sc_registry_contract;
 
-#define SC_DER_ID_MAX 64
+#define SC_DER_ID_MAX SC_ID_MAX /* a DER id is an identifier */
 #define SC_TEXT_MAX   128
 
 /** A registry record, decoded. */

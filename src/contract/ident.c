@@ -205,6 +205,12 @@ int sc_call_check(const char *contract, const char *function, uint32_t nargs,
                 }
                 p += n + 1;
             } while (list && p < end);
+            /* As bids.create says: "a," names no second DER. */
+            if (list && args[i].len > 0 && end[-1] == ',') {
+                snprintf(why, size, "the %s list ends with ','",
+                         id_args[k].what[i]);
+                return BASE_EARGS;
+            }
         }
     }
     return 0;

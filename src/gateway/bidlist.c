@@ -5,8 +5,9 @@
  * docs/api.md says the shape. The totals are the ones kept on chain when
  * each version was written (total_w), so the list parses no record for
  * them; it checks the current record of each bid it shows with
- * mk_bid_check, as retrieval does, and that record is at most
- * MK_BID_RECORD_MAX bytes. */
+ * mk_bid_check, as retrieval does (one registry read per DER it names,
+ * for the qualification), and that record is at most MK_BID_RECORD_MAX
+ * bytes. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>

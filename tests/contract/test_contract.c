@@ -498,6 +498,11 @@ static void test_identifier_rule(void **state)
     assert_non_null(strstr(why, "DER id 'PV2'"));
     a[4] = (struct lg_slice){(const uint8_t *)"pv1,pv2", 7};
     assert_int_equal(sc_call_check("bids", "create", 5, a, why, sizeof why), 0);
+    /* A trailing comma, which bids.create refuses, is refused here too. */
+    a[4] = (struct lg_slice){(const uint8_t *)"pv1,", 4};
+    assert_int_equal(sc_call_check("bids", "create", 5, a, why, sizeof why),
+                     BASE_EARGS);
+    assert_non_null(strstr(why, "ends with ','"));
     struct lg_slice h[2] = {{(const uint8_t *)"\xff"
                                               "A",
                              2},
